@@ -1,0 +1,154 @@
+"""Developer and CI tasks. ``nox -l`` lists them; README names the two you need."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import zipfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests", "build", "docs"]
+
+# Never let uv fetch interpreters from the network: use what is installed (pyenv etc.).
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/nexus_shop"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# Django 5.2 LTS on the oldest Python we support; Django 6.x on the newer ones.
+MATRIX = [("3.11", "5.2"), ("3.12", "6.1"), ("3.13", "6.1")]
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+@nox.session
+@nox.parametrize(
+    ("python", "django", "backend"),
+    [(py, dj, backend) for py, dj in MATRIX for backend in BACKENDS],
+    ids=[f"{py}-django{dj}-{backend}" for py, dj in MATRIX for backend in BACKENDS],
+)
+def tests(session: nox.Session, django: str, backend: str) -> None:
+    """The whole suite against the installed package, on SQLite or PostgreSQL + Redis."""
+    env = {"NEXUS_SHOP_EXPECT_INSTALLED": "1"}
+    if backend == "postgres":
+        env["DATABASE_URL"] = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+        missing = [
+            name
+            for name, url, port in (
+                ("PostgreSQL", env["DATABASE_URL"], 5432),
+                ("Redis", env["REDIS_URL"], 6379),
+            )
+            if not _reachable(url, port)
+        ]
+        if missing:
+            message = f"{' and '.join(missing)} not reachable (DATABASE_URL / REDIS_URL)"
+            if CI:
+                session.error(message)
+            session.skip(message)
+    else:
+        env["DATABASE_URL"] = ""
+        env["REDIS_URL"] = ""
+    # The build/install-in-a-fresh-venv test is slow; one run per interpreter is enough.
+    env["NEXUS_SHOP_INSTALL_TEST"] = "1" if backend == "sqlite" else "0"
+
+    session.install(f"django~={django}.0", ".[postgres,redis,cache]", *_group("test"))
+    session.run("python", "-m", "pytest", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group("lint"))
+    targets = ["src", "tests", "example_project", "benchmarks", "docs/src", "noxfile.py"]
+    targets = [t for t in targets if (ROOT / t).exists()]
+    session.run("ruff", "check", *targets)
+    session.run("ruff", "format", "--check", *targets)
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict (with django-stubs) on src/."""
+    session.install(".[postgres,redis,cache]", *_group("typecheck"), *_group("test"))
+    session.run("mypy", "src/nexus_shop")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """mkdocs build --strict."""
+    session.install(*_group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site"))
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """sdist + wheel; the wheel must hold migrations and py.typed, and no tests."""
+    session.install("build")
+    out = Path(tempfile.mkdtemp(prefix="nexus-shop-dist-"))
+    session.run("python", "-m", "build", "--outdir", str(out))
+    wheels = list(out.glob("nexus_shop-*.whl"))
+    sdists = list(out.glob("nexus_shop-*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        session.error(f"expected one wheel and one sdist in {out}, found {wheels + sdists}")
+    names = zipfile.ZipFile(wheels[0]).namelist()
+    required = ["nexus_shop/py.typed", "nexus_shop/migrations/0001_initial.py"]
+    for name in required:
+        if name not in names:
+            session.error(f"{name} is missing from {wheels[0].name}")
+    stray = [n for n in names if n.startswith(("tests/", "example_project/", "benchmarks/"))]
+    if stray:
+        session.error(f"the wheel must not ship {stray}")
+    session.log(f"built {wheels[0].name} and {sdists[0].name} in {out}")
+
+
+@nox.session(python="3.11")
+def demo(session: nox.Session) -> None:
+    """Migrate, seed a demo catalogue, create a demo staff account, serve on :8000."""
+    session.install(".[postgres,redis,cache]", *_group("example"))
+    manage = ["python", "example_project/manage.py"]
+    session.run(*manage, "migrate", "--noinput")
+    session.run(*manage, "demo_setup")
+    host = os.environ.get("DEMO_HOST", "127.0.0.1")
+    port = os.environ.get("DEMO_PORT", "8000")
+    session.log(f"Swagger UI: http://{host}:{port}/api/docs")
+    session.run(
+        "uvicorn",
+        "example_project.asgi:application",
+        "--app-dir",
+        "example_project",
+        "--host",
+        host,
+        "--port",
+        port,
+        *session.posargs,
+    )
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Load benchmarks: nexus_shop vs the same API in DRF (see benchmarks/README.md)."""
+    session.install(".[postgres,redis,cache]", *_group("bench"))
+    session.run("python", "benchmarks/run.py", *session.posargs)

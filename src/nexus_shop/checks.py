@@ -1,0 +1,132 @@
+"""System checks: ``nexus_shop.E001``... validate settings at start-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from nexus_shop.conf import conf
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+_ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
+
+
+@register(Tags.compatibility)
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for path in conf.AUTH:
+        try:
+            import_string(path)
+        except ImportError:
+            errors.append(
+                Error(
+                    f"NEXUS_SHOP_AUTH names {path!r}, which cannot be imported.",
+                    hint="Use dotted paths of ninja auth classes, e.g. "
+                    "'ninja_jwt.authentication.JWTAuth'.",
+                    id="nexus_shop.E001",
+                )
+            )
+    if not (isinstance(conf.CURRENCY, str) and re.fullmatch(r"[A-Z]{3}", conf.CURRENCY)):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_CURRENCY must be an ISO 4217 code such as 'USD', not {conf.CURRENCY!r}.",
+                id="nexus_shop.E002",
+            )
+        )
+    for scope, rate in conf.THROTTLE_RATES.items():
+        if rate is not None and not (isinstance(rate, str) and _RATE.match(rate)):
+            errors.append(
+                Error(
+                    f"NEXUS_SHOP_THROTTLE_RATES[{scope!r}] = {rate!r} is not a rate.",
+                    hint="Use 'N/s', 'N/m', 'N/h' or 'N/d' (e.g. '10/m'), or None to switch off.",
+                    id="nexus_shop.E003",
+                )
+            )
+    count = conf.TRUSTED_PROXY_COUNT
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_TRUSTED_PROXY_COUNT must be a whole number >= 0, not {count!r}.",
+                id="nexus_shop.E004",
+            )
+        )
+    page_size = conf.DEFAULT_PAGE_SIZE
+    if not isinstance(page_size, int) or not 1 <= page_size <= 100:
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_DEFAULT_PAGE_SIZE must be from 1 to 100, not {page_size!r}.",
+                id="nexus_shop.E005",
+            )
+        )
+    return errors
+
+
+@register(Tags.security)
+def check_jwt(**kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    jwt: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
+    if not apps.is_installed("ninja_jwt.token_blacklist"):
+        errors.append(
+            Error(
+                "'ninja_jwt.token_blacklist' is not in INSTALLED_APPS.",
+                hint="nexus_shop rotates refresh tokens and blacklists the old ones; "
+                "add the app and migrate.",
+                id="nexus_shop.E010",
+            )
+        )
+    algorithm = jwt.get("ALGORITHM", "HS256")
+    if algorithm not in _ALGORITHMS:
+        errors.append(
+            Error(
+                f"NINJA_JWT['ALGORITHM'] = {algorithm!r} is not an allowed signing algorithm.",
+                hint=f"Pin one of {sorted(_ALGORITHMS)}.",
+                id="nexus_shop.E011",
+            )
+        )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_jwt_deploy(**kwargs: Any) -> list[CheckMessage]:
+    jwt: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
+    key = jwt.get("SIGNING_KEY")
+    if not key or key == settings.SECRET_KEY:
+        return [
+            Warning(
+                "NINJA_JWT['SIGNING_KEY'] is unset or equal to SECRET_KEY.",
+                hint="Give JWTs their own signing key, so rotating one secret does not "
+                "rotate (or leak) the other.",
+                id="nexus_shop.W001",
+            )
+        ]
+    return []
+
+
+@register(Tags.caches)
+def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
+    """Auth tables must never be served from cachalot's cache (a revoked token could return)."""
+    if not apps.is_installed("cachalot"):
+        return []
+    from cachalot.settings import cachalot_settings
+
+    from nexus_shop.selectors.auth import auth_tables
+
+    uncached: set[str] = set(cachalot_settings.CACHALOT_UNCACHABLE_TABLES)
+    only: set[str] = set(cachalot_settings.CACHALOT_ONLY_CACHABLE_TABLES)
+    cached = sorted(t for t in auth_tables() if t not in uncached and (not only or t in only))
+    if cached:
+        return [
+            Error(
+                f"django-cachalot caches the auth tables {', '.join(cached)}.",
+                hint="Add them to CACHALOT_UNCACHABLE_TABLES (or their apps to "
+                "CACHALOT_UNCACHABLE_APPS), so a revoked token or permission is never "
+                "read back from the cache.",
+                id="nexus_shop.E020",
+            )
+        ]
+    return []

@@ -1,0 +1,113 @@
+"""Every ``NEXUS_SHOP_*`` setting, typed and defaulted.
+
+Values are read from ``django.conf.settings`` on each access, never cached, so
+``override_settings`` works in tests and nothing is read at import time.
+Validation lives in :mod:`nexus_shop.checks` (system checks ``nexus_shop.E0xx``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
+    "register": "10/m",
+    "token": "10/m",
+    "refresh": "10/m",
+}
+DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
+DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
+
+
+class Settings:
+    """Typed, lazy accessors. Use the module-level ``conf`` instance."""
+
+    @property
+    def CURRENCY(self) -> str:  # noqa: N802  (mirrors the setting's name)
+        """The shop's one currency, an ISO 4217 code. ``NEXUS_SHOP_CURRENCY``, default ``"USD"``."""
+        value: str = getattr(settings, "NEXUS_SHOP_CURRENCY", "USD")
+        return value
+
+    @property
+    def DEFAULT_PAGE_SIZE(self) -> int:  # noqa: N802
+        """Page size when the client sends none. ``NEXUS_SHOP_DEFAULT_PAGE_SIZE``, default 20."""
+        value: int = getattr(settings, "NEXUS_SHOP_DEFAULT_PAGE_SIZE", 20)
+        return value
+
+    @property
+    def AUTH(self) -> tuple[str, ...]:  # noqa: N802
+        """Dotted paths of the ninja auth classes (or callables) that guard writes.
+
+        ``NEXUS_SHOP_AUTH``, default ``("ninja_jwt.authentication.JWTAuth",)``. Each must
+        return the authenticated user (a ``django.contrib.auth`` user) or ``None``.
+        """
+        value = getattr(settings, "NEXUS_SHOP_AUTH", DEFAULT_AUTH)
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value)
+
+    @property
+    def REGISTRATION_ENABLED(self) -> bool:  # noqa: N802
+        """Whether ``POST /auth/register`` is open. ``NEXUS_SHOP_REGISTRATION_ENABLED``, default True."""
+        return bool(getattr(settings, "NEXUS_SHOP_REGISTRATION_ENABLED", True))
+
+    @property
+    def THROTTLE_RATES(self) -> dict[str, str | None]:  # noqa: N802
+        """Rates such as ``"10/m"`` per scope (register, token, refresh); ``None`` switches one off.
+
+        ``NEXUS_SHOP_THROTTLE_RATES``; scopes the host leaves out keep their default.
+        """
+        value: dict[str, str | None] = getattr(settings, "NEXUS_SHOP_THROTTLE_RATES", {})
+        return {**DEFAULT_THROTTLE_RATES, **value}
+
+    @property
+    def THROTTLE_CACHE(self) -> str:  # noqa: N802
+        """Cache alias holding the throttle counters. ``NEXUS_SHOP_THROTTLE_CACHE``, default "default"."""
+        value: str = getattr(settings, "NEXUS_SHOP_THROTTLE_CACHE", "default")
+        return value
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:  # noqa: N802
+        """How many reverse proxies in front of Django append to ``X-Forwarded-For``.
+
+        ``NEXUS_SHOP_TRUSTED_PROXY_COUNT``, default 0: the client IP is ``REMOTE_ADDR``
+        and ``X-Forwarded-For`` is ignored, so it cannot be spoofed.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_TRUSTED_PROXY_COUNT", 0)
+        return value
+
+    @property
+    def HEALTH_CACHE(self) -> str:  # noqa: N802
+        """Cache alias that ``GET /health`` probes. ``NEXUS_SHOP_HEALTH_CACHE``, default "default"."""
+        value: str = getattr(settings, "NEXUS_SHOP_HEALTH_CACHE", "default")
+        return value
+
+    # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict,
+    # but nexus_shop's own defaults are stricter than ninja-jwt's (5 minutes / 1 day, no rotation).
+
+    @property
+    def _ninja_jwt(self) -> dict[str, Any]:
+        value: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
+        return value
+
+    @property
+    def ACCESS_TOKEN_LIFETIME(self) -> timedelta:  # noqa: N802
+        """``NINJA_JWT["ACCESS_TOKEN_LIFETIME"]``, default 10 minutes."""
+        value: timedelta = self._ninja_jwt.get(
+            "ACCESS_TOKEN_LIFETIME", DEFAULT_ACCESS_TOKEN_LIFETIME
+        )
+        return value
+
+    @property
+    def REFRESH_TOKEN_LIFETIME(self) -> timedelta:  # noqa: N802
+        """``NINJA_JWT["REFRESH_TOKEN_LIFETIME"]``, default 7 days."""
+        value: timedelta = self._ninja_jwt.get(
+            "REFRESH_TOKEN_LIFETIME", DEFAULT_REFRESH_TOKEN_LIFETIME
+        )
+        return value
+
+
+conf = Settings()

@@ -1,0 +1,43 @@
+"""PostgreSQL-only search indexes; a no-op on other backends.
+
+* a GIN index on the weighted full-text vector (name 'A' over description 'B'), and
+* a trigram GIN index on the name, for the substring part of the search.
+
+Both are partial on live rows. The vector expression must stay identical to
+``nexus_shop.selectors.catalog.SEARCH_VECTOR_SQL`` or the planner will not use it.
+"""
+
+from django.db import migrations
+
+VECTOR = (
+    "setweight(to_tsvector('english', coalesce(name, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(description, '')), 'B')"
+)
+
+FORWARDS = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE INDEX IF NOT EXISTS nexus_shop_prod_search_idx ON nexus_shop_product "
+    f"USING gin (({VECTOR})) WHERE deleted_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS nexus_shop_prod_name_trgm_idx ON nexus_shop_product "
+    "USING gin (name gin_trgm_ops) WHERE deleted_at IS NULL",
+]
+BACKWARDS = [
+    "DROP INDEX IF EXISTS nexus_shop_prod_name_trgm_idx",
+    "DROP INDEX IF EXISTS nexus_shop_prod_search_idx",
+]
+
+
+def _run(statements):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [("nexus_shop", "0001_initial")]
+
+    operations = [migrations.RunPython(_run(FORWARDS), _run(BACKWARDS), elidable=False)]

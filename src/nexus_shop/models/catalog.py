@@ -1,0 +1,120 @@
+"""Catalogue models: a category tree and soft-deletable products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from nexus_shop.models.base import SoftDeleteModel, TimeStampedModel
+
+LIVE = Q(deleted_at__isnull=True)
+
+
+class Category(TimeStampedModel):
+    """A node of the category tree.
+
+    ``path`` is a materialised path of primary keys (``"/1/5/12/"``) kept by the
+    category services. It lets one indexed ``LIKE 'prefix%'`` find a whole subtree,
+    so filtering products by category and counting them stay single queries on
+    every backend.
+    """
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(max_length=1024, editable=False, default="")
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ("path",)
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="nexus_shop_category_slug_uniq"),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")),
+                name="nexus_shop_category_not_own_parent",
+            ),
+        ]
+        indexes = [
+            # Subtree lookups: path LIKE '/1/5/%'.
+            models.Index(fields=["path"], name="nexus_shop_cat_path_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part][:-1]
+
+
+class Product(TimeStampedModel, SoftDeleteModel):
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255)
+    sku = models.CharField("SKU", max_length=64)
+    description = models.TextField(blank=True, default="")
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    currency = models.CharField(max_length=3)
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            # Unique among live rows only, so a soft-deleted product's slug and sku can be reused.
+            models.UniqueConstraint(
+                fields=["slug"], condition=LIVE, name="nexus_shop_product_live_slug_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["sku"], condition=LIVE, name="nexus_shop_product_live_sku_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="nexus_shop_product_price_gte_0"
+            ),
+        ]
+        indexes = [
+            # Each serves one list query: filter by category, sort by price or date,
+            # ties broken by id; or no filter, sort by price/date/name with id.
+            models.Index(
+                fields=["category", "price", "id"],
+                condition=LIVE,
+                name="nexus_shop_prod_cat_price_idx",
+            ),
+            models.Index(
+                fields=["category", "created_at", "id"],
+                condition=LIVE,
+                name="nexus_shop_prod_cat_date_idx",
+            ),
+            models.Index(fields=["price", "id"], condition=LIVE, name="nexus_shop_prod_price_idx"),
+            models.Index(
+                fields=["created_at", "id"], condition=LIVE, name="nexus_shop_prod_date_idx"
+            ),
+            models.Index(fields=["name", "id"], condition=LIVE, name="nexus_shop_prod_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0

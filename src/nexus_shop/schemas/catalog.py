@@ -1,0 +1,147 @@
+"""Request and response schemas of the catalogue API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Field, Schema
+from pydantic import StringConstraints, model_validator
+
+from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", min_length=1, max_length=200)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+
+ProductOrdering = Literal["price", "-price", "created_at", "-created_at", "name", "-name", "relevance"]
+
+
+# Categories -----------------------------------------------------------------------------------
+
+
+class CategoryIn(InputSchema):
+    name: Name
+    slug: Slug | None = None
+    description: Description = ""
+    parent_id: int | None = None
+
+
+class CategoryPatch(InputSchema):
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Description | None = None
+    parent_id: int | None = None
+
+
+class CategoryOut(Schema):
+    id: int
+    name: str
+    slug: str
+    description: str
+    parent_id: int | None
+    product_count: int
+
+
+class CategoryRef(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, description="Page number, from 1 (page mode).")
+    page_size: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"Items per page, 1 to {MAX_PAGE_SIZE}. Default 20 (NEXUS_SHOP_DEFAULT_PAGE_SIZE).",
+    )
+    cursor: str | None = Field(
+        None,
+        max_length=1000,
+        description="The `next_cursor` of a previous answer: switches to cursor (keyset) mode.",
+    )
+
+
+# Products -------------------------------------------------------------------------------------
+
+
+class ProductIn(InputSchema):
+    name: ProductName
+    slug: Slug | None = None
+    sku: Sku
+    description: Description = ""
+    price: Price
+    stock: Stock
+    category_id: int | None = None
+    is_active: bool = True
+
+
+class ProductPatch(InputSchema):
+    name: ProductName | None = None
+    slug: Slug | None = None
+    sku: Sku | None = None
+    description: Description | None = None
+    price: Price | None = None
+    stock: Stock | None = None
+    category_id: int | None = None
+    is_active: bool | None = None
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    slug: str
+    sku: str
+    description: str
+    price: Decimal = Field(..., description='A decimal string such as "19.99", never a float.')
+    currency: str
+    stock: int
+    in_stock: bool
+    is_active: bool
+    category: CategoryRef | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductFilter(PageParams):
+    category: str | None = Field(
+        None, max_length=200, description="Category slug; includes every descendant category."
+    )
+    min_price: Price | None = None
+    max_price: Price | None = None
+    in_stock: bool | None = None
+    q: str | None = Field(None, max_length=200, description="Search over name and description.")
+    ordering: ProductOrdering = Field(
+        "-created_at",
+        description="Sort key; ties are broken by id. `relevance` needs `q`.",
+    )
+    include_deleted: bool = Field(
+        False, description="Staff only: include soft-deleted products. Ignored for others."
+    )
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> ProductFilter:
+        if self.q is not None:
+            self.q = self.q.strip() or None
+        if self.ordering == "relevance" and not self.q:
+            raise ValueError("ordering=relevance needs a search query in q")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise ValueError("min_price must not be greater than max_price")
+        return self
+
+
+class ProductDetailParams(Schema):
+    include_deleted: bool = Field(
+        False, description="Staff only: show the product even if soft-deleted."
+    )

@@ -1,0 +1,86 @@
+"""How catalogue writes authenticate and authorise.
+
+Authentication is pluggable: ``NEXUS_SHOP_AUTH`` names ninja auth classes (or callables)
+by dotted path; JWT (``ninja_jwt.authentication.JWTAuth``) is the default. Each must
+return the user or ``None``. Authorisation is Django's model permissions.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+from ninja.security.base import AuthBase
+
+from nexus_shop.conf import conf
+from nexus_shop.exceptions import AuthenticationFailed, PermissionDenied
+
+
+@cache
+def _load(paths: tuple[str, ...]) -> tuple[Any, ...]:
+    loaded = []
+    for path in paths:
+        obj = import_string(path)
+        loaded.append(obj() if isinstance(obj, type) else obj)
+    return tuple(loaded)
+
+
+def configured_authenticators() -> tuple[Any, ...]:
+    return _load(conf.AUTH)
+
+
+def _token_errors() -> tuple[type[BaseException], ...]:
+    from ninja_jwt.exceptions import AuthenticationFailed as JWTAuthFailed
+    from ninja_jwt.exceptions import InvalidToken, TokenError
+
+    return (JWTAuthFailed, InvalidToken, TokenError)
+
+
+class ConfiguredAuth(AuthBase):
+    """Delegates to the authenticators named by ``NEXUS_SHOP_AUTH``, read at request time.
+
+    With ``optional=True`` a request without credentials passes as ``AnonymousUser``
+    (public reads, where staff see more); credentials that are present but invalid are
+    still a 401. OpenAPI shows it as an HTTP bearer scheme, which is what Swagger UI's
+    "Authorize" button needs for JWT.
+    """
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+    openapi_bearerFormat = "JWT"  # noqa: N815  (OpenAPI's spelling)
+
+    def __init__(self, *, optional: bool = False) -> None:
+        super().__init__()
+        self.optional = optional
+
+    def __call__(self, request: HttpRequest) -> Any:
+        header = request.headers.get("Authorization")
+        for authenticator in configured_authenticators():
+            try:
+                user = authenticator(request)
+            except _token_errors() as exc:
+                raise AuthenticationFailed("Given token is not valid.") from exc
+            if user:
+                request.user = user
+                return user
+        if header is not None and header.strip():
+            raise AuthenticationFailed("Given token is not valid.")
+        if self.optional:
+            return AnonymousUser()
+        return None
+
+
+write_auth = ConfiguredAuth()
+read_auth = ConfiguredAuth(optional=True)
+
+
+def require_perm(request: HttpRequest, perm: str) -> None:
+    """403 unless the authenticated user holds ``perm`` (e.g. ``"nexus_shop.add_product"``)."""
+    user = getattr(request, "auth", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise AuthenticationFailed()
+    if not user.has_perm(perm):
+        raise PermissionDenied(f"You need the {perm!r} permission.")

@@ -1,0 +1,183 @@
+"""Page and cursor (keyset) pagination with one envelope.
+
+Page mode runs two queries (COUNT and the page). Cursor mode runs one: an index seek on
+``(sort key, id) > (last value, last id)`` with no OFFSET and no COUNT. Both modes hand back
+``next_cursor``, pointing just after the page's last item, so a client can switch from page
+mode to cursor mode at any point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+
+from django.core import signing
+from django.db import models
+from django.db.models import Expression, F, Value
+from django.db.models.sql.compiler import SQLCompiler
+
+from nexus_shop.exceptions import ValidationFailed
+
+_M = TypeVar("_M", bound=models.Model)
+
+_SALT = "nexus_shop.cursor"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """``field`` is a model field or an annotation; ``kind`` says how its value travels in a cursor."""
+
+    name: str  # public name, e.g. "-price"
+    field: str
+    descending: bool
+    kind: str  # "decimal" | "datetime" | "str" | "float" | "int"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int
+    page_size: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[_M]):
+    items: list[_M]
+    count: int | None
+    page: int | None
+    page_size: int
+    next_cursor: str | None
+
+
+class RowCompare(Expression):
+    """``(a, b) > (x, y)`` (or ``<``): a row-value comparison an index on (a, b) can seek on."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, lhs: list[Any], rhs: list[Any], *, descending: bool) -> None:
+        super().__init__()
+        self.lhs = lhs
+        self.rhs = rhs
+        self.descending = descending
+
+    def get_source_expressions(self) -> list[Any]:
+        return [*self.lhs, *self.rhs]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        half = len(exprs) // 2
+        self.lhs, self.rhs = list(exprs[:half]), list(exprs[half:])
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        params: list[Any] = []
+        parts: list[list[str]] = [[], []]
+        for side, exprs in enumerate((self.lhs, self.rhs)):
+            for expr in exprs:
+                sql, expr_params = compiler.compile(expr)
+                parts[side].append(sql)
+                params.extend(expr_params)
+        op = "<" if self.descending else ">"
+        return f"({', '.join(parts[0])}) {op} ({', '.join(parts[1])})", params
+
+
+def _encode_value(value: Any, kind: str) -> Any:
+    if kind in {"decimal", "datetime"}:
+        return value.isoformat() if kind == "datetime" else str(value)
+    return value
+
+
+def _decode_value(raw: Any, kind: str) -> Any:
+    try:
+        if kind == "decimal":
+            return Decimal(str(raw))
+        if kind == "datetime":
+            return datetime.fromisoformat(str(raw))
+        if kind == "float":
+            return float(raw)
+        if kind == "int":
+            return int(raw)
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+    except (TypeError, ValueError, InvalidOperation) as exc:
+        raise ValidationFailed("Malformed cursor.", extra={"field": "cursor"}) from exc
+    return raw
+
+
+def encode_cursor(*, scope: str, sort: SortKey, value: Any, pk: int) -> str:
+    payload = {"s": sort.name, "v": _encode_value(value, sort.kind), "id": pk}
+    return signing.dumps(payload, salt=f"{_SALT}:{scope}", compress=False)
+
+
+def decode_cursor(cursor: str, *, scope: str) -> dict[str, Any]:
+    try:
+        payload = signing.loads(cursor, salt=f"{_SALT}:{scope}")
+    except (signing.BadSignature, ValueError) as exc:
+        raise ValidationFailed(
+            "Malformed or tampered cursor.", extra={"field": "cursor"}
+        ) from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        raise ValidationFailed("Malformed cursor.", extra={"field": "cursor"})
+    return payload
+
+
+def paginate(
+    queryset: models.QuerySet[_M],
+    *,
+    sort: SortKey,
+    request: PageRequest,
+    scope: str,
+) -> Page[_M]:
+    """Order ``queryset`` by ``sort`` then id, and cut one page in page or cursor mode.
+
+    ``scope`` names the list ("products", "categories"); a cursor is only valid for
+    the list and the sort order it was issued for.
+    """
+    direction = "-" if sort.descending else ""
+    queryset = queryset.order_by(f"{direction}{sort.field}", f"{direction}pk")
+    size = request.page_size
+
+    if request.cursor is not None:
+        payload = decode_cursor(request.cursor, scope=scope)
+        if payload.get("s") != sort.name:
+            raise ValidationFailed(
+                f"This cursor was issued for ordering={payload.get('s')!r}, "
+                f"not ordering={sort.name!r}.",
+                extra={"field": "cursor"},
+            )
+        field = queryset.model._meta.pk
+        value = _decode_value(payload.get("v"), sort.kind)
+        output_field = _output_field(queryset, sort.field)
+        seek = RowCompare(
+            [F(sort.field), F("pk")],
+            [Value(value, output_field=output_field), Value(payload["id"], output_field=field)],
+            descending=sort.descending,
+        )
+        rows = list(queryset.filter(seek)[: size + 1])
+        count = None
+        page = None
+    else:
+        offset = (request.page - 1) * size
+        count = queryset.order_by().count()
+        rows = list(queryset[offset : offset + size + 1]) if offset < count else []
+        page = request.page
+
+    items = rows[:size]
+    next_cursor = None
+    if len(rows) > size:
+        last = items[-1]
+        next_cursor = encode_cursor(
+            scope=scope, sort=sort, value=getattr(last, sort.field), pk=last.pk
+        )
+    return Page(items=items, count=count, page=page, page_size=size, next_cursor=next_cursor)
+
+
+def _output_field(queryset: models.QuerySet[Any], name: str) -> Any:
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        return annotation.output_field
+    return queryset.model._meta.get_field(name)
+

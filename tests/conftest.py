@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from ninja_jwt.tokens import RefreshToken
+
+from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"nexus_shop tests: DATABASE_URL={'set' if os.environ.get('DATABASE_URL') else 'sqlite'}, "
+        f"REDIS_URL={'set' if os.environ.get('REDIS_URL') else 'locmem'}"
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def bearer(user: Any) -> dict[str, str]:
+    token = RefreshToken.for_user(user).access_token
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def anon() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def customer(db: None) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    return StaffFactory()
+
+
+@pytest.fixture
+def customer_client(customer: Any) -> Client:
+    return Client(headers=bearer(customer))
+
+
+@pytest.fixture
+def staff_client(staff: Any) -> Client:
+    return Client(headers=bearer(staff))
+
+
+@pytest.fixture
+def make_category(db: None) -> Callable[..., Any]:
+    return CategoryFactory
+
+
+@pytest.fixture
+def make_product(db: None) -> Callable[..., Any]:
+    return ProductFactory
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
