@@ -165,7 +165,10 @@ def _search(queryset: QuerySet[Product], q: str) -> tuple[QuerySet[Product], Sor
             [*params, like],
             output_field=BooleanField(),
         )
-        rank = RawSQL(f"ts_rank({vector}, {tsquery})", params, output_field=FloatField())
+        # float8, so the value read back into a cursor compares exactly (float4 text does not).
+        rank = RawSQL(
+            f"ts_rank({vector}, {tsquery})::float8", params, output_field=FloatField()
+        )
         return queryset.filter(matches).annotate(relevance=rank), RELEVANCE_SORT_PG
 
     relevance = Case(

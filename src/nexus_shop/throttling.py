@@ -1,0 +1,122 @@
+"""Fixed-window throttles for the auth endpoints, kept in a Django cache.
+
+One counter per scope, identity and window: ``cache.add(key, 0)`` opens the window (it
+expires with it), ``cache.incr(key)`` counts. ``incr`` is atomic on Redis, memcached and
+the local-memory cache, so concurrent requests are counted exactly. A request is refused
+when any of its identities (client IP, username, ...) is over the limit, with
+:class:`~nexus_shop.exceptions.Throttled` carrying the seconds until that window ends.
+
+The throttle **fails open**: when the cache raises (Redis down, a backend without
+``incr``), the request is let through and a warning is logged. Locking every user out
+because the cache is down would be worse than a minute without rate limits.
+
+Rates come from :attr:`nexus_shop.conf.Settings.THROTTLE_RATES` (``"10/m"``, ``None`` =
+off); counters live in the cache alias :attr:`~nexus_shop.conf.Settings.THROTTLE_CACHE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Iterable
+
+from django.core.cache import caches
+from django.http import HttpRequest
+
+from nexus_shop.conf import conf
+from nexus_shop.exceptions import Throttled
+
+logger = logging.getLogger("nexus_shop.throttling")
+
+__all__ = ["check", "client_ip", "parse_rate"]
+
+_PERIODS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"10/m"`` -> ``(10, 60)``: requests allowed per window, window length in seconds."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period]
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, as far as it can be trusted.
+
+    ``REMOTE_ADDR`` unless ``NEXUS_SHOP_TRUSTED_PROXY_COUNT`` is N > 0; then the Nth entry
+    from the right of ``X-Forwarded-For``, the one the outermost trusted proxy appended.
+    Entries left of it are whatever the client sent and are never used, so a forged header
+    cannot change the identity a request is counted under. A header shorter than N (the
+    request bypassed a proxy) or an entry that is not an IP address falls back to
+    ``REMOTE_ADDR``.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    proxies = conf.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+    if len(entries) < proxies:
+        return remote
+    return _valid_ip(entries[-proxies]) or remote
+
+
+def _digest(value: str) -> str:
+    # Keys stay short and printable whatever the client sends (memcached refuses spaces).
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _count(key: str, *, timeout: int) -> int:
+    cache = caches[conf.THROTTLE_CACHE]
+    cache.add(key, 0, timeout=timeout)
+    return int(cache.incr(key))
+
+
+def check(scope: str, idents: Iterable[tuple[str, str]]) -> None:
+    """Count one request under each ``(kind, value)`` identity of ``scope``.
+
+    Raises :class:`Throttled` when one of them went over ``THROTTLE_RATES[scope]`` in the
+    current window. Every identity is counted even when an earlier one is already over, so
+    a client cannot dodge one counter by tripping another.
+    """
+    rate = conf.THROTTLE_RATES.get(scope)
+    if rate is None:
+        return
+    limit, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    retry_after = math.ceil((window + 1) * period - now) or 1
+    over = False
+    for kind, value in idents:
+        key = f"nexus_shop:throttle:{scope}:{kind}:{_digest(value)}:{window}"
+        try:
+            count = _count(key, timeout=period + 1)
+        except Exception:  # any cache failure: fail open (see the module doc)
+            logger.warning("Throttle cache unavailable; not throttling %s", scope, exc_info=True)
+            return
+        if count > limit:
+            over = True
+    if over:
+        raise Throttled(
+            f"Too many requests. Try again in {retry_after} seconds.", retry_after=retry_after
+        )
