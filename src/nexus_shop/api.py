@@ -14,7 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
 
 import nexus_shop
 from nexus_shop import exceptions as exc
@@ -101,12 +100,23 @@ class NexusShopAPI(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         urls = super()._get_urls()
         for pattern in urls:
-            if isinstance(pattern, URLPattern) and not getattr(
-                pattern.callback, "is_async", False
-            ):
-                pattern.callback = _json_not_allowed(pattern.callback)  # type: ignore[misc]  # URLPattern.callback is assignable
+            if not isinstance(pattern, URLPattern):
+                continue
+            if pattern.name == "api-root":
+                pattern.callback = self._root  # type: ignore[misc]  # URLPattern.callback is assignable
+            elif not getattr(pattern.callback, "is_async", False):
+                pattern.callback = _json_not_allowed(pattern.callback)  # type: ignore[misc]  # same
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
+
+    def _root(self, request: HttpRequest) -> HttpResponse:
+        base = request.path.rstrip("/")
+        body = {"name": self.title, "version": self.version}
+        if self.docs_url:
+            body["docs"] = f"{base}{self.docs_url}"
+        if self.openapi_url:
+            body["openapi"] = f"{base}{self.openapi_url}"
+        return self.create_response(request, body, status=200)
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         return self.create_response(
@@ -134,4 +144,4 @@ def create_api(**kwargs: Any) -> NinjaAPI:
 
 api = create_api()
 
-__all__ = ["ValidationError", "api", "create_api", "register_exception_handlers"]
+__all__ = ["NexusShopAPI", "api", "create_api", "register_exception_handlers"]

@@ -37,14 +37,12 @@ def _slug_from(name: str, *, max_length: int) -> str:
     return slug
 
 
-def _category_or_error(category_id: int | None) -> Category | None:
+def _category_or_error(category_id: int | None, *, field: str = "category_id") -> Category | None:
     if category_id is None:
         return None
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
-        raise ValidationFailed(
-            f"No category with id {category_id}.", extra={"field": "category_id"}
-        )
+        raise ValidationFailed(f"No category with id {category_id}.", extra={"field": field})
     return category
 
 
@@ -59,7 +57,7 @@ def category_create(
     description: str = "",
     parent_id: int | None = None,
 ) -> Category:
-    parent = _category_or_error(parent_id)
+    parent = _category_or_error(parent_id, field="parent_id")
     slug = slug or _slug_from(name, max_length=200)
     if Category.objects.filter(slug=slug).exists():
         raise Conflict(f"A category with slug {slug!r} already exists.", extra={"field": "slug"})
@@ -100,7 +98,7 @@ def category_update(
 
     old_path = category.path
     if not isinstance(parent_id, _Unset) and parent_id != category.parent_id:
-        parent = _category_or_error(parent_id)
+        parent = _category_or_error(parent_id, field="parent_id")
         if parent is not None and parent.path.startswith(old_path):
             raise ValidationFailed(
                 "A category cannot be its own ancestor.", extra={"field": "parent_id"}

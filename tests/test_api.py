@@ -1,0 +1,77 @@
+"""Nothing under /api/ answers HTML: unknown paths, wrong methods, oversized bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from ninja import NinjaAPI
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/products/abc/def", "/api/products/", "/api/auth/nope"])
+def test_unknown_paths_are_json_404(anon: Client, path: str) -> None:
+    response = anon.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "detail" in response.json()
+
+
+def test_the_api_root_points_to_the_docs(anon: Client) -> None:
+    response = anon.get("/api/")
+    assert response.status_code == 200
+    assert response.json()["docs"] == "/api/docs"
+    assert response.json()["openapi"] == "/api/openapi.json"
+
+
+def test_non_integer_id_is_a_json_error(anon: Client) -> None:
+    response = anon.get("/api/products/abc")
+    assert response.status_code in {404, 422}
+    assert "detail" in response.json()
+
+
+def test_wrong_method_is_json_405(anon: Client) -> None:
+    response = anon.put("/api/categories")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method not allowed."}
+    assert "GET" in response["Allow"]
+
+
+def test_too_large_body_is_json_413(staff_client: Client, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = {"name": "x" * 5000, "sku": "S", "price": "1", "stock": 1}
+    response = staff_client.post("/api/products", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body is too large."}
+
+
+def test_openapi_is_valid_and_declares_every_status(anon: Client) -> None:
+    from openapi_spec_validator import validate
+
+    spec = anon.get("/api/openapi.json").json()
+    validate(spec)
+    create = spec["paths"]["/api/products"]["post"]
+    assert create["operationId"] == "product_create"
+    assert {"201", "401", "403", "409", "422"} <= set(create["responses"])
+    assert spec["components"]["securitySchemes"]["ConfiguredAuth"]["scheme"] == "bearer"
+
+
+def test_swagger_ui_is_served(anon: Client) -> None:
+    response = anon.get("/api/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+def test_register_exception_handlers_on_a_host_api() -> None:
+    from nexus_shop.api import register_exception_handlers
+    from nexus_shop.exceptions import Conflict
+
+    api = NinjaAPI(urls_namespace="host-test")
+    register_exception_handlers(api)
+    from django.test import RequestFactory
+
+    response = api.on_exception(RequestFactory().get("/"), Conflict("taken", extra={"field": "sku"}))
+    assert response.status_code == 409
+    assert response.content == b'{"detail": "taken", "field": "sku"}'

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nexus_shop.checks import check_settings
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_defaults_pass() -> None:
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("NEXUS_SHOP_AUTH", ["no.such.Auth"], "nexus_shop.E001"),
+        ("NEXUS_SHOP_CURRENCY", "dollars", "nexus_shop.E002"),
+        ("NEXUS_SHOP_THROTTLE_RATES", {"token": "often"}, "nexus_shop.E003"),
+        ("NEXUS_SHOP_TRUSTED_PROXY_COUNT", -1, "nexus_shop.E004"),
+        ("NEXUS_SHOP_DEFAULT_PAGE_SIZE", 500, "nexus_shop.E005"),
+    ],
+)
+def test_bad_settings_are_reported(settings: Any, name: str, value: Any, error: str) -> None:
+    setattr(settings, name, value)
+    assert ids(check_settings()) == [error]
+
+
+def test_settings_are_read_lazily(settings: Any) -> None:
+    from nexus_shop.conf import conf
+
+    settings.NEXUS_SHOP_CURRENCY = "GBP"
+    assert conf.CURRENCY == "GBP"
+    settings.NEXUS_SHOP_THROTTLE_RATES = {"token": "3/m"}
+    assert conf.THROTTLE_RATES == {"register": "10/m", "token": "3/m", "refresh": "10/m"}
