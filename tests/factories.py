@@ -30,9 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         if not create or not extracted:
             return
         self.user_permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="nexus_shop", codename__in=extracted
-            )
+            *Permission.objects.filter(content_type__app_label="nexus_shop", codename__in=extracted)
         )
 
 

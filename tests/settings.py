@@ -12,7 +12,7 @@ from typing import Any
 
 import dj_database_url
 
-SECRET_KEY = "tests-only-secret-key-not-for-production"  # noqa: S105
+SECRET_KEY = "tests-only-secret-key-not-for-production"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 USE_TZ = True

@@ -11,7 +11,9 @@ from ninja import NinjaAPI
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/api/nope", "/api/products/abc/def", "/api/products/", "/api/auth/nope"])
+@pytest.mark.parametrize(
+    "path", ["/api/nope", "/api/products/abc/def", "/api/products/", "/api/auth/nope"]
+)
 def test_unknown_paths_are_json_404(anon: Client, path: str) -> None:
     response = anon.get(path)
     assert response.status_code == 404
@@ -72,6 +74,8 @@ def test_register_exception_handlers_on_a_host_api() -> None:
     register_exception_handlers(api)
     from django.test import RequestFactory
 
-    response = api.on_exception(RequestFactory().get("/"), Conflict("taken", extra={"field": "sku"}))
+    response = api.on_exception(
+        RequestFactory().get("/"), Conflict("taken", extra={"field": "sku"})
+    )
     assert response.status_code == 409
     assert response.content == b'{"detail": "taken", "field": "sku"}'

@@ -34,7 +34,7 @@ STATUS_BY_ERROR: dict[type[exc.NexusShopError], int] = {
 def _status_for(error: exc.NexusShopError) -> int:
     for klass in type(error).__mro__:
         if klass in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[klass]  # type: ignore[index]  # mro entries are classes
+            return STATUS_BY_ERROR[klass]
     return 400
 
 
@@ -54,9 +54,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
         return response
 
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
-        return api.create_response(
-            request, {"detail": "Request body is too large."}, status=413
-        )
+        return api.create_response(request, {"detail": "Request body is too large."}, status=413)
 
     def api_exception(request: HttpRequest, error: Any) -> HttpResponse:
         # ninja-extra's APIException family (raised by ninja-jwt): keep its status code.
@@ -103,9 +101,9 @@ class NexusShopAPI(NinjaAPI):
             if not isinstance(pattern, URLPattern):
                 continue
             if pattern.name == "api-root":
-                pattern.callback = self._root  # type: ignore[misc]  # URLPattern.callback is assignable
+                pattern.callback = self._root
             elif not getattr(pattern.callback, "is_async", False):
-                pattern.callback = _json_not_allowed(pattern.callback)  # type: ignore[misc]  # same
+                pattern.callback = _json_not_allowed(pattern.callback)
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
 

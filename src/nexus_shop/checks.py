@@ -31,14 +31,17 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                     id="nexus_shop.E001",
                 )
             )
-    if not (isinstance(conf.CURRENCY, str) and re.fullmatch(r"[A-Z]{3}", conf.CURRENCY)):
+    currency: object = conf.CURRENCY  # typed str, but a host can set anything
+    if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
         errors.append(
             Error(
-                f"NEXUS_SHOP_CURRENCY must be an ISO 4217 code such as 'USD', not {conf.CURRENCY!r}.",
+                "NEXUS_SHOP_CURRENCY must be an ISO 4217 code such as 'USD', "
+                f"not {conf.CURRENCY!r}.",
                 id="nexus_shop.E002",
             )
         )
-    for scope, rate in conf.THROTTLE_RATES.items():
+    rates: dict[str, object] = dict(conf.THROTTLE_RATES)
+    for scope, rate in rates.items():
         if rate is not None and not (isinstance(rate, str) and _RATE.match(rate)):
             errors.append(
                 Error(
@@ -47,7 +50,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                     id="nexus_shop.E003",
                 )
             )
-    count = conf.TRUSTED_PROXY_COUNT
+    count: object = conf.TRUSTED_PROXY_COUNT
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         errors.append(
             Error(
@@ -55,7 +58,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E004",
             )
         )
-    page_size = conf.DEFAULT_PAGE_SIZE
+    page_size: object = conf.DEFAULT_PAGE_SIZE
     if not isinstance(page_size, int) or not 1 <= page_size <= 100:
         errors.append(
             Error(

@@ -51,7 +51,10 @@ class Settings:
 
     @property
     def REGISTRATION_ENABLED(self) -> bool:  # noqa: N802
-        """Whether ``POST /auth/register`` is open. ``NEXUS_SHOP_REGISTRATION_ENABLED``, default True."""
+        """Whether ``POST /auth/register`` is open.
+
+        ``NEXUS_SHOP_REGISTRATION_ENABLED``, default True.
+        """
         return bool(getattr(settings, "NEXUS_SHOP_REGISTRATION_ENABLED", True))
 
     @property
@@ -65,7 +68,10 @@ class Settings:
 
     @property
     def THROTTLE_CACHE(self) -> str:  # noqa: N802
-        """Cache alias holding the throttle counters. ``NEXUS_SHOP_THROTTLE_CACHE``, default "default"."""
+        """Cache alias holding the throttle counters.
+
+        ``NEXUS_SHOP_THROTTLE_CACHE``, default "default".
+        """
         value: str = getattr(settings, "NEXUS_SHOP_THROTTLE_CACHE", "default")
         return value
 
@@ -81,7 +87,10 @@ class Settings:
 
     @property
     def HEALTH_CACHE(self) -> str:  # noqa: N802
-        """Cache alias that ``GET /health`` probes. ``NEXUS_SHOP_HEALTH_CACHE``, default "default"."""
+        """Cache alias that ``GET /health`` probes.
+
+        ``NEXUS_SHOP_HEALTH_CACHE``, default "default".
+        """
         value: str = getattr(settings, "NEXUS_SHOP_HEALTH_CACHE", "default")
         return value
 

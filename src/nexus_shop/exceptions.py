@@ -25,7 +25,10 @@ class NotFound(NexusShopError):
 
 
 class Conflict(NexusShopError):
-    """The request is valid but clashes with the current state (a taken slug, a non-empty category)."""
+    """The request is valid but clashes with the current state.
+
+    For example a taken slug, or deleting a category that still has products.
+    """
 
     default_message = "Conflict with the current state."
 

@@ -319,9 +319,7 @@ def test_search_treats_wildcards_literally(anon: Client) -> None:
 def test_the_public_never_sees_deleted_or_inactive(anon: Client, tree: dict[str, Any]) -> None:
     live = ProductFactory(category=tree["shoes"], name="Visible lamp")
     ProductFactory(category=tree["shoes"], name="Hidden lamp", is_active=False)
-    ProductFactory(
-        category=tree["shoes"], name="Deleted lamp", deleted_at=timezone.now()
-    )
+    ProductFactory(category=tree["shoes"], name="Deleted lamp", deleted_at=timezone.now())
     for query in ["", "?category=shoes", "?q=lamp", "?include_deleted=true"]:
         data = anon.get(f"/api/products{query}").json()
         assert [i["id"] for i in data["items"]] == [live.pk]

@@ -114,7 +114,11 @@ def test_unknown_category_is_422(staff_client: Client) -> None:
 @pytest.mark.parametrize("field", ["sku", "slug"])
 def test_duplicate_sku_or_slug_is_409(staff_client: Client, field: str) -> None:
     ProductFactory(sku="TAKEN", slug="taken")
-    response = _post(staff_client, "/api/products", _body(**{field: "TAKEN".lower() if field == "slug" else "TAKEN"}))
+    response = _post(
+        staff_client,
+        "/api/products",
+        _body(**{field: "TAKEN".lower() if field == "slug" else "TAKEN"}),
+    )
     assert response.status_code == 409
     assert response.json()["field"] == field
 

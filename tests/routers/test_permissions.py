@@ -23,7 +23,11 @@ def _ops() -> dict[str, tuple[Op, int, str]]:
         return lambda c: getattr(c, method)(path(), body or {}, content_type="application/json")
 
     return {
-        "category_create": (json("post", lambda: "/api/categories", {"name": "New"}), 201, "add_category"),
+        "category_create": (
+            json("post", lambda: "/api/categories", {"name": "New"}),
+            201,
+            "add_category",
+        ),
         "category_update": (
             json("patch", lambda: f"/api/categories/{CategoryFactory().pk}", {"name": "N"}),
             200,
@@ -35,7 +39,9 @@ def _ops() -> dict[str, tuple[Op, int, str]]:
             "delete_category",
         ),
         "product_create": (
-            json("post", lambda: "/api/products", {"name": "P", "sku": "S", "price": "1", "stock": 1}),
+            json(
+                "post", lambda: "/api/products", {"name": "P", "sku": "S", "price": "1", "stock": 1}
+            ),
             201,
             "add_product",
         ),
@@ -59,7 +65,9 @@ def _ops() -> dict[str, tuple[Op, int, str]]:
             "delete_product",
         ),
         "product_restore": (
-            lambda c: c.post(f"/api/products/{ProductFactory(deleted_at='2026-01-01T00:00Z').pk}/restore"),
+            lambda c: c.post(
+                f"/api/products/{ProductFactory(deleted_at='2026-01-01T00:00Z').pk}/restore"
+            ),
             200,
             "delete_product",
         ),
@@ -121,5 +129,10 @@ def test_reads_are_public() -> None:
     product = ProductFactory()
     category = CategoryFactory()
     client = Client()
-    for path in ["/api/products", f"/api/products/{product.pk}", "/api/categories", f"/api/categories/{category.pk}"]:
+    for path in [
+        "/api/products",
+        f"/api/products/{product.pk}",
+        "/api/categories",
+        f"/api/categories/{category.pk}",
+    ]:
         assert client.get(path).status_code == 200

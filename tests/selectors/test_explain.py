@@ -96,7 +96,9 @@ def test_list_queries_seek_indexes_in_page_and_cursor_mode(big_catalogue: Any) -
 
     # Cursor mode: one statement, an index seek, no OFFSET and no COUNT.
     first = client.get("/api/products?ordering=price&page_size=20").json()
-    plans = _plans(client, f"/api/products?ordering=price&page_size=20&cursor={first['next_cursor']}")
+    plans = _plans(
+        client, f"/api/products?ordering=price&page_size=20&cursor={first['next_cursor']}"
+    )
     assert len(plans) == 1
     sql, plan = plans[0]
     assert "OFFSET" not in sql

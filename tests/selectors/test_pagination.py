@@ -12,7 +12,11 @@ from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
 
 @pytest.mark.parametrize(
     ("sort", "value"),
-    [("price", Decimal("19.99")), ("-created_at", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)), ("name", "Lamp")],
+    [
+        ("price", Decimal("19.99")),
+        ("-created_at", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
+        ("name", "Lamp"),
+    ],
 )
 def test_cursor_round_trip(sort: str, value: object) -> None:
     key = PRODUCT_SORTS[sort]

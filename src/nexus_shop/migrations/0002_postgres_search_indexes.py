@@ -7,6 +7,9 @@ Both are partial on live rows. The vector expression must stay identical to
 ``nexus_shop.selectors.catalog.SEARCH_VECTOR_SQL`` or the planner will not use it.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import migrations
 
 VECTOR = (
@@ -27,8 +30,8 @@ BACKWARDS = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
+def _run(statements: list[str]) -> Callable[[Any, Any], None]:
+    def run(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         for statement in statements:

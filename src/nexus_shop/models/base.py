@@ -36,8 +36,8 @@ class SoftDeleteModel(models.Model):
 
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects: LiveManager[_M] = LiveManager()  # type: ignore[misc]  # generic manager on an abstract base
-    all_objects: models.Manager[_M] = models.Manager()  # type: ignore[misc]  # same
+    objects = LiveManager()
+    all_objects = models.Manager()
 
     class Meta:
         abstract = True

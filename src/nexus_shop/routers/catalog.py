@@ -231,4 +231,3 @@ def product_restore(request: HttpRequest, product_id: int) -> Any:
 
 def _staff_view(request: HttpRequest, product_id: int) -> Product:
     return selectors.product_get(product_id=product_id, viewer=_viewer(request))
-

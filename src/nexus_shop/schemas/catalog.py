@@ -19,7 +19,9 @@ Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
 
-ProductOrdering = Literal["price", "-price", "created_at", "-created_at", "name", "-name", "relevance"]
+ProductOrdering = Literal[
+    "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
+]
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -60,7 +62,8 @@ class PageParams(Schema):
         None,
         ge=1,
         le=MAX_PAGE_SIZE,
-        description=f"Items per page, 1 to {MAX_PAGE_SIZE}. Default 20 (NEXUS_SHOP_DEFAULT_PAGE_SIZE).",
+        description=f"Items per page, 1 to {MAX_PAGE_SIZE}. "
+        "Default 20 (NEXUS_SHOP_DEFAULT_PAGE_SIZE).",
     )
     cursor: str | None = Field(
         None,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -29,7 +28,13 @@ from nexus_shop.models import Category, Product
 from nexus_shop.schemas.catalog import PageParams, ProductFilter
 from nexus_shop.selectors.pagination import Page, PageRequest, SortKey, paginate
 
-Viewer = AbstractBaseUser | AnonymousUser | None
+class Viewer(Protocol):
+    """Who is looking: a user, ``AnonymousUser``, or anything with these two members."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool: ...
 
 # Must stay identical to the expression indexed by migration 0002, or PostgreSQL
 # will not use the GIN index.
@@ -56,14 +61,16 @@ _LAST_WORD = re.compile(r"^(?P<head>.*?)(?P<word>\w+)$", re.DOTALL)
 # Visibility -----------------------------------------------------------------------------------
 
 
-def can_see_hidden_products(viewer: Viewer) -> bool:
+def can_see_hidden_products(viewer: Viewer | None) -> bool:
     """Staff (``nexus_shop.change_product``) see inactive products, and deleted ones on request."""
-    return bool(viewer is not None and viewer.is_authenticated and viewer.has_perm(
-        "nexus_shop.change_product"
-    ))
+    return bool(
+        viewer is not None
+        and viewer.is_authenticated
+        and viewer.has_perm("nexus_shop.change_product")
+    )
 
 
-def _visible_products(*, viewer: Viewer, include_deleted: bool = False) -> QuerySet[Product]:
+def _visible_products(*, viewer: Viewer | None, include_deleted: bool = False) -> QuerySet[Product]:
     if can_see_hidden_products(viewer):
         return Product.all_objects.all() if include_deleted else Product.objects.all()
     return Product.objects.filter(is_active=True)
@@ -91,7 +98,9 @@ def _categories() -> QuerySet[Category]:
 
 
 def category_list(*, params: PageParams) -> Page[Category]:
-    return paginate(_categories(), sort=CATEGORY_SORT, request=_page_request(params), scope="categories")
+    return paginate(
+        _categories(), sort=CATEGORY_SORT, request=_page_request(params), scope="categories"
+    )
 
 
 def _page_request(params: PageParams) -> PageRequest:
@@ -112,7 +121,7 @@ def category_get(*, category_id: int) -> Category:
 # Products -------------------------------------------------------------------------------------
 
 
-def product_get(*, product_id: int, viewer: Viewer, include_deleted: bool = False) -> Product:
+def product_get(*, product_id: int, viewer: Viewer | None, include_deleted: bool = False) -> Product:
     queryset = _visible_products(viewer=viewer, include_deleted=include_deleted)
     try:
         return queryset.select_related("category").get(pk=product_id)
@@ -120,7 +129,7 @@ def product_get(*, product_id: int, viewer: Viewer, include_deleted: bool = Fals
         raise NotFound(f"No product with id {product_id}.") from None
 
 
-def product_list(*, filters: ProductFilter, viewer: Viewer) -> Page[Product]:
+def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Product]:
     queryset = _visible_products(viewer=viewer, include_deleted=filters.include_deleted)
     queryset = queryset.select_related("category")
 
@@ -141,7 +150,9 @@ def product_list(*, filters: ProductFilter, viewer: Viewer) -> Page[Product]:
     sort: SortKey
     if filters.q:
         queryset, sort_relevance = _search(queryset, filters.q)
-        sort = sort_relevance if filters.ordering == "relevance" else PRODUCT_SORTS[filters.ordering]
+        sort = (
+            sort_relevance if filters.ordering == "relevance" else PRODUCT_SORTS[filters.ordering]
+        )
     else:
         sort = PRODUCT_SORTS[filters.ordering]
 
@@ -160,13 +171,13 @@ def _search(queryset: QuerySet[Product], q: str) -> tuple[QuerySet[Product], Sor
         vector = SEARCH_VECTOR_SQL.format(t='"nexus_shop_product"')
         tsquery, params = _tsquery(q)
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = RawSQL(
-            f"({vector}) @@ {tsquery} OR \"nexus_shop_product\".\"name\" ILIKE %s",
+        matches = RawSQL(  # noqa: S611  (constant SQL text; user input only as bound parameters)
+            f'({vector}) @@ {tsquery} OR "nexus_shop_product"."name" ILIKE %s',
             [*params, like],
             output_field=BooleanField(),
         )
         # float8, so the value read back into a cursor compares exactly (float4 text does not).
-        rank = RawSQL(
+        rank = RawSQL(  # noqa: S611  (same)
             f"ts_rank({vector}, {tsquery})::float8", params, output_field=FloatField()
         )
         return queryset.filter(matches).annotate(relevance=rank), RELEVANCE_SORT_PG
@@ -184,9 +195,12 @@ def _tsquery(q: str) -> tuple[str, list[Any]]:
     """SQL for the tsquery of ``q`` and its parameters."""
     match = _LAST_WORD.match(q)
     # A plain last word (not quoted, not negated, not the OR operator) also matches as a prefix.
-    if match and not match.group("head").rstrip().endswith(("-", '"')) and match.group(
-        "word"
-    ).lower() != "or" and q.count('"') % 2 == 0:
+    if (
+        match
+        and not match.group("head").rstrip().endswith(("-", '"'))
+        and match.group("word").lower() != "or"
+        and q.count('"') % 2 == 0
+    ):
         head, word = match.group("head"), match.group("word")
         if head.strip():
             return (
@@ -195,4 +209,3 @@ def _tsquery(q: str) -> tuple[str, list[Any]]:
             )
         return "to_tsquery('english', %s)", [f"{word}:*"]
     return "websearch_to_tsquery('english', %s)", [q]
-

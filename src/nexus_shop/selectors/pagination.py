@@ -8,6 +8,7 @@ mode to cursor mode at any point.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core import signing
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Expression, F, Value
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -27,7 +29,10 @@ _SALT = "nexus_shop.cursor"
 
 @dataclass(frozen=True)
 class SortKey:
-    """``field`` is a model field or an annotation; ``kind`` says how its value travels in a cursor."""
+    """A sort order. ``field`` is a model field or an annotation.
+
+    ``kind`` says how its value travels in a cursor.
+    """
 
     name: str  # public name, e.g. "-price"
     field: str
@@ -66,13 +71,13 @@ class RowCompare(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [*self.lhs, *self.rhs]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         half = len(exprs) // 2
         self.lhs, self.rhs = list(exprs[:half]), list(exprs[half:])
 
     def as_sql(
-        self, compiler: SQLCompiler, connection: Any, **extra_context: Any
-    ) -> tuple[str, list[Any]]:
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
         params: list[Any] = []
         parts: list[list[str]] = [[], []]
         for side, exprs in enumerate((self.lhs, self.rhs)):
@@ -81,7 +86,7 @@ class RowCompare(Expression):
                 parts[side].append(sql)
                 params.extend(expr_params)
         op = "<" if self.descending else ">"
-        return f"({', '.join(parts[0])}) {op} ({', '.join(parts[1])})", params
+        return f"({', '.join(parts[0])}) {op} ({', '.join(parts[1])})", tuple(params)
 
 
 def _encode_value(value: Any, kind: str) -> Any:
@@ -116,9 +121,7 @@ def decode_cursor(cursor: str, *, scope: str) -> dict[str, Any]:
     try:
         payload = signing.loads(cursor, salt=f"{_SALT}:{scope}")
     except (signing.BadSignature, ValueError) as exc:
-        raise ValidationFailed(
-            "Malformed or tampered cursor.", extra={"field": "cursor"}
-        ) from exc
+        raise ValidationFailed("Malformed or tampered cursor.", extra={"field": "cursor"}) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
         raise ValidationFailed("Malformed cursor.", extra={"field": "cursor"})
     return payload
@@ -180,4 +183,3 @@ def _output_field(queryset: models.QuerySet[Any], name: str) -> Any:
     if annotation is not None:
         return annotation.output_field
     return queryset.model._meta.get_field(name)
-

@@ -79,9 +79,9 @@ def category_update(
     *,
     category: Category,
     name: str | _Unset = UNSET,
-    slug: str | None | _Unset = UNSET,
-    description: str | None | _Unset = UNSET,
-    parent_id: int | None | _Unset = UNSET,
+    slug: str | _Unset | None = UNSET,
+    description: str | _Unset | None = UNSET,
+    parent_id: int | _Unset | None = UNSET,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
     category = Category.objects.select_for_update().get(pk=category.pk)
@@ -149,9 +149,7 @@ def _check_live_unique(*, slug: str | None, sku: str | None, exclude_pk: int | N
 
 def _free_slug(base: str) -> str:
     """``base``, or ``base-2``, ``base-3``... whichever no live product uses yet."""
-    taken = set(
-        Product.objects.filter(slug__startswith=base).values_list("slug", flat=True)
-    )
+    taken = set(Product.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     if base not in taken:
         return base
     for n in range(2, _MAX_SLUG_ATTEMPTS + len(taken)):
@@ -205,12 +203,12 @@ def product_update(
     *,
     product: Product,
     name: str | _Unset = UNSET,
-    slug: str | None | _Unset = UNSET,
+    slug: str | _Unset | None = UNSET,
     sku: str | _Unset = UNSET,
-    description: str | None | _Unset = UNSET,
+    description: str | _Unset | None = UNSET,
     price: Decimal | _Unset = UNSET,
     stock: int | _Unset = UNSET,
-    category_id: int | None | _Unset = UNSET,
+    category_id: int | _Unset | None = UNSET,
     is_active: bool | _Unset = UNSET,
 ) -> Product:
     """Change the given fields. A slug left out (or null) keeps the current one."""
