@@ -92,3 +92,19 @@ def test_price_check_constraint_is_in_the_database() -> None:
     product = ProductFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Product.objects.filter(pk=product.pk).update(price=Decimal("-1"))
+
+
+def test_updating_a_product_deleted_meanwhile_is_not_found() -> None:
+    product = ProductFactory()
+    stale = Product.objects.get(pk=product.pk)
+    services.product_soft_delete(product=product)
+    with pytest.raises(NotFound):
+        services.product_update(product=stale, stock=1)
+
+
+def test_updating_a_category_deleted_meanwhile_is_not_found() -> None:
+    category = CategoryFactory()
+    stale = Category.objects.get(pk=category.pk)
+    services.category_delete(category=category)
+    with pytest.raises(NotFound):
+        services.category_update(category=stale, name="x")

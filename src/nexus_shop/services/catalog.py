@@ -84,7 +84,10 @@ def category_update(
     parent_id: int | _Unset | None = UNSET,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
-    category = Category.objects.select_for_update().get(pk=category.pk)
+    locked = Category.objects.select_for_update().filter(pk=category.pk).first()
+    if locked is None:
+        raise NotFound(f"No category with id {category.pk}.")
+    category = locked
     if not isinstance(name, _Unset):
         category.name = name
     if not isinstance(description, _Unset):
@@ -212,7 +215,10 @@ def product_update(
     is_active: bool | _Unset = UNSET,
 ) -> Product:
     """Change the given fields. A slug left out (or null) keeps the current one."""
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    locked = Product.objects.select_for_update().filter(pk=product.pk).first()
+    if locked is None:  # soft-deleted since the caller looked it up
+        raise NotFound(f"No product with id {product.pk}.")
+    product = locked
     changes: dict[str, Any] = {
         key: value
         for key, value in {
