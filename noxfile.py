@@ -132,11 +132,13 @@ def build(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Migrate, seed a demo catalogue, create a demo staff account, serve on :8000."""
     session.install(".[postgres,redis,cache]", *_group("example"))
-    manage = ["python", "example_project/manage.py"]
-    session.run(*manage, "migrate", "--noinput")
-    session.run(*manage, "demo_setup")
+    # The example settings refuse to start without real keys unless DEBUG is on.
+    env = {"DEBUG": os.environ.get("DEBUG", "1")}
     host = os.environ.get("DEMO_HOST", "127.0.0.1")
     port = os.environ.get("DEMO_PORT", "8000")
+    manage = ["python", "example_project/manage.py"]
+    session.run(*manage, "migrate", "--noinput", env=env)
+    session.run(*manage, "demo_setup", "--base-url", f"http://{host}:{port}", env=env)
     session.log(f"Swagger UI: http://{host}:{port}/api/docs")
     session.run(
         "uvicorn",
@@ -148,6 +150,7 @@ def demo(session: nox.Session) -> None:
         "--port",
         port,
         *session.posargs,
+        env=env,
     )
 
 

@@ -37,3 +37,12 @@ def test_settings_are_read_lazily(settings: Any) -> None:
     assert conf.CURRENCY == "GBP"
     settings.NEXUS_SHOP_THROTTLE_RATES = {"token": "3/m"}
     assert conf.THROTTLE_RATES == {"register": "10/m", "token": "3/m", "refresh": "10/m"}
+
+
+def test_cachalot_knows_our_redis_backend(settings: Any) -> None:
+    from cachalot.apps import check_cache_compatibility
+
+    settings.CACHES = {
+        "default": {"BACKEND": "nexus_shop.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
+    }
+    assert check_cache_compatibility(None) == []

@@ -11,3 +11,10 @@ class NexusShopConfig(AppConfig):
 
     def ready(self) -> None:
         from nexus_shop import checks  # noqa: F401  (registers the system checks)
+
+        # Tell django-cachalot that our Redis backend is a Redis backend (else cachalot.W001).
+        try:
+            from cachalot.settings import SUPPORTED_CACHE_BACKENDS
+        except ImportError:  # cachalot is optional
+            return
+        SUPPORTED_CACHE_BACKENDS.add("nexus_shop.cache.RedisCache")

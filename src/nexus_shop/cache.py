@@ -14,7 +14,10 @@ It fixes two things that bite a Django API served under ASGI with django-cachalo
   into a 500 on every query. Here a connection error or timeout is logged, reads answer
   "miss" and writes are dropped, so the API keeps serving from the database. After a
   failure the backend skips Redis for ``RETRY_AFTER`` seconds (option, default 5), so an
-  outage costs one timeout per process every few seconds, not one per query.
+  outage costs one timeout per process every few seconds, not one per query. Any other
+  error Redis answers with (``OOM`` when full, ``READONLY`` on a replica) is logged and
+  fails open for that call only. ``incr``/``decr`` are the exception: they have no "miss"
+  to answer with, so they raise and their caller decides.
 
 Caveat: an invalidation that cachalot could not write while Redis was unreachable is
 lost. If Redis kept its data through the outage, cached queries may be stale until they
@@ -49,10 +52,19 @@ DEFAULT_SOCKET_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 class SharedPoolRedisCacheClient(RedisCacheClient):
     """Django's client, but connection pools live at module level, one per server and options."""
 
+    # Set by Django's RedisCacheClient; django-stubs does not declare these private members.
+    _servers: list[str]
+    _pool_class: Any
+    _pool_options: dict[str, Any]
+    _get_connection_pool_index: Callable[[bool], int]
+
     def _get_connection_pool(self, write: bool) -> Any:
         index = self._get_connection_pool_index(write)
         server = self._servers[index]
-        key = (server, repr(sorted(self._pool_options.items(), key=lambda item: item[0])))
+        key = (
+            server,
+            repr((self._pool_class, sorted(self._pool_options.items(), key=lambda item: item[0]))),
+        )
         pool = _pools.get(key)
         if pool is None:
             with _pools_lock:
@@ -66,6 +78,8 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
 class RedisCache(DjangoRedisCache):
     """Django's ``RedisCache`` with shared pools and fail-open behaviour (see the module doc)."""
 
+    _servers: list[str]  # set by Django's RedisCache; not declared by django-stubs
+
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         params = dict(params)
         options = dict(params.get("OPTIONS") or {})
@@ -77,11 +91,13 @@ class RedisCache(DjangoRedisCache):
         self._class = SharedPoolRedisCacheClient
         import redis
 
+        # Redis is unreachable: open the breaker.
         self._errors: tuple[type[BaseException], ...] = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
         )
-        self._down_until = 0.0
+        # Redis answered with an error (OOM, READONLY...): fail open for this call only.
+        self._refusals: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
 
     # One breaker per server list, shared across the per-request instances.
     _breakers: dict[str, float] = {}
@@ -95,26 +111,41 @@ class RedisCache(DjangoRedisCache):
         """False while the breaker is open after a recent connection failure."""
         return time.monotonic() >= self._breakers.get(self._breaker_key, 0.0)
 
+    def _open_breaker(self, exc: BaseException) -> None:
+        self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
+        logger.warning(
+            "Redis unreachable (%s); serving without cache for %.1fs", exc, self.retry_after
+        )
+
     def _guard(self, operation: Callable[[], _T], default: _T) -> _T:
         if not self.is_available:
             return default
         try:
             return operation()
         except self._errors as exc:
-            self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
-            logger.warning(
-                "Redis unreachable (%s); serving without cache for %.1fs", exc, self.retry_after
-            )
+            self._open_breaker(exc)
+            return default
+        except self._refusals as exc:
+            logger.warning("Redis refused a cache operation (%s); serving without cache", exc)
             return default
 
     def ping(self) -> bool:
-        """Ask Redis directly, bypassing the breaker. Used by the health endpoint."""
+        """Ask Redis directly, bypassing the breaker. Used by the health endpoint.
+
+        A successful ping closes the breaker (the cache is used again at once); an
+        unreachable Redis opens it.
+        """
         try:
-            result = bool(self._cache.get_client(write=True).ping())
-        except self._errors:
+            answered = bool(self._cache.get_client(write=True).ping())
+        except self._errors as exc:
+            self._open_breaker(exc)
             return False
-        self._breakers.pop(self._breaker_key, None)
-        return result
+        except self._refusals as exc:
+            logger.warning("Redis ping failed (%s)", exc)
+            return False
+        if answered:
+            self._breakers.pop(self._breaker_key, None)
+        return answered
 
     def add(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> bool:
         return self._guard(lambda: super(RedisCache, self).add(key, value, timeout, version), False)
@@ -149,5 +180,5 @@ class RedisCache(DjangoRedisCache):
     def delete_many(self, keys: Any, version: int | None = None) -> None:
         self._guard(lambda: super(RedisCache, self).delete_many(keys, version), None)
 
-    def clear(self) -> bool:
-        return self._guard(lambda: super(RedisCache, self).clear(), False)
+    def clear(self) -> None:
+        self._guard(lambda: super(RedisCache, self).clear(), None)

@@ -1,3 +1,5 @@
+"""Reads behind ``GET /health``: can the database and the cache be reached right now?"""
+
 from __future__ import annotations
 
 import logging
@@ -5,7 +7,8 @@ import uuid
 from typing import Literal
 
 from django.core.cache import caches
-from django.db import DatabaseError, connection
+from django.db import Error as DBError
+from django.db import connection
 
 from nexus_shop.conf import conf
 
@@ -15,28 +18,36 @@ Status = Literal["ok", "down"]
 
 
 def database_status() -> Status:
+    """Run ``SELECT 1`` on the default database; any database error is "down"."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
-        logger.exception("Health check: database unreachable")
+    # django.db.Error, not DatabaseError: a connection closed under Django's feet raises
+    # InterfaceError, which is not a DatabaseError.
+    except DBError as exc:
+        logger.warning("Health check: database unreachable: %s", exc)
         return "down"
     return "ok"
 
 
 def cache_status() -> Status:
-    """Write and read back a throwaway key; any error, or a lost value, is "down"."""
+    """Ping the ``NEXUS_SHOP_HEALTH_CACHE`` cache.
+
+    A backend with a ``ping()`` (``nexus_shop.cache.RedisCache``) is asked directly, past
+    its fail-open breaker. Any other backend gets a throwaway key written and read back:
+    any error, or a lost value, is "down".
+    """
     cache = caches[conf.HEALTH_CACHE]
     ping = getattr(cache, "ping", None)
     try:
-        if ping is not None:
+        if callable(ping):
             return "ok" if ping() else "down"
         key = f"nexus_shop:health:{uuid.uuid4().hex}"
         cache.set(key, "1", timeout=5)
         value = cache.get(key)
         cache.delete(key)
-    except Exception:  # any backend, any failure: the cache is down, the API is not
-        logger.exception("Health check: cache unreachable")
+    except Exception as exc:  # any backend, any failure: the cache is down, the API is not
+        logger.warning("Health check: cache unreachable: %s", exc)
         return "down"
     return "ok" if value == "1" else "down"

@@ -1,0 +1,28 @@
+# The example project: nexus_shop with PostgreSQL (psycopg pool), Redis and cachalot,
+# served by uvicorn. See docker-compose.yml for the services and .env.example for settings.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# The library first (its layer is rebuilt only when the package changes)...
+COPY pyproject.toml README.md LICENSE ./
+COPY src ./src
+RUN pip install ".[postgres,redis,cache]" "uvicorn>=0.32" "dj-database-url>=2.3" \
+    && rm -rf build src/*.egg-info
+
+# ...then the host project, writable by the app user (the SQLite default lives there).
+COPY --chown=app:app example_project ./example_project
+
+USER app
+
+EXPOSE 8000
+
+CMD ["sh", "-c", "python example_project/manage.py migrate --noinput && exec uvicorn example_project.asgi:application --app-dir example_project --host 0.0.0.0 --port 8000"]

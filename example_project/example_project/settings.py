@@ -1,0 +1,236 @@
+"""Settings of the example host project, read from the environment (12-factor).
+
+Every variable this file reads is listed, with a safe example value, in ``.env.example``
+at the repository root, and passed to the ``web`` service in ``docker-compose.yml``
+(``tests/test_deploy_files.py`` keeps the three in step). An empty variable counts as
+unset.
+
+========================  ==============================================================
+``DATABASE_URL``          e.g. ``postgres://user:pass@host:5432/db``; default: a SQLite
+                          file next to ``manage.py``. PostgreSQL gets psycopg's pool.
+``REDIS_URL``             e.g. ``redis://host:6379/0``; default: none, i.e. the
+                          process-local memory cache.
+``SECRET_KEY``            required unless ``DEBUG`` is on (then a dev-only default).
+``JWT_SIGNING_KEY``       signs the JWTs; required unless ``DEBUG`` is on; must differ
+                          from ``SECRET_KEY``.
+``DEBUG``                 ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``;
+                          default off.
+``ALLOWED_HOSTS``         comma-separated; default ``localhost,127.0.0.1,[::1]``.
+========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+POOL_TIMEOUT = 5.0  # seconds a request waits for a pooled PostgreSQL connection
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """The variable's value, or ``default`` when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use 1/0, true/false, yes/no.")
+
+
+def env_list(name: str, *, default: list[str]) -> list[str]:
+    value = env(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str, *, debug: bool, dev_default: str) -> str:
+    """A secret: required in production, a fixed dev-only value when ``DEBUG`` is on."""
+    value = env(name)
+    if value is not None:
+        return value
+    if debug:
+        return dev_default
+    raise ImproperlyConfigured(
+        f"{name} is not set. Set it in the environment (see .env.example), "
+        "or set DEBUG=1 to use an insecure development default."
+    )
+
+
+def cache_key_prefix(database: dict[str, Any]) -> str:
+    """A cache key prefix of its own for each database.
+
+    django-cachalot builds its keys from the SQL alone, so two databases sharing a Redis
+    (a dev and a test database, two deployments) would read each other's cached rows
+    without distinct prefixes.
+    """
+    identity = "|".join(str(database.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+    return "nexus-shop-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    database: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg's pool instead of Django's persistent connections (which must then be
+        # off): under ASGI a request may run on any thread, and the pool shares one set of
+        # connections among them. The pool's default wait for a connection is 30 s; with
+        # the database down that is how long every request (and /api/health) would hang.
+        database["CONN_MAX_AGE"] = 0
+        database["OPTIONS"] = {
+            **database.get("OPTIONS", {}),
+            "pool": {"timeout": POOL_TIMEOUT},
+        }
+    return database
+
+
+def caches_from_url(redis_url: str | None, database: dict[str, Any]) -> dict[str, Any]:
+    if redis_url:
+        return {
+            "default": {
+                # Shared connection pool per process, and fail-open when Redis is down.
+                "BACKEND": "nexus_shop.cache.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": cache_key_prefix(database),
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "nexus-shop-example",
+        }
+    }
+
+
+# Core ------------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", default=False)
+SECRET_KEY = env_secret(
+    "SECRET_KEY",
+    debug=DEBUG,
+    dev_default="django-insecure-example-project-dev-only-never-use-in-production",
+)
+JWT_SIGNING_KEY = env_secret(
+    "JWT_SIGNING_KEY",
+    debug=DEBUG,
+    dev_default="insecure-example-project-jwt-key-dev-only-never-use-in-production",
+)
+if JWT_SIGNING_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY must differ from SECRET_KEY, so rotating one secret does not "
+        "rotate (or leak) the other."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+ASGI_APPLICATION = "example_project.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja_jwt",
+    "ninja_jwt.token_blacklist",
+    "cachalot",
+    "nexus_shop",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Database and cache -----------------------------------------------------------------------------
+
+DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+REDIS_URL = env("REDIS_URL")
+CACHES = caches_from_url(REDIS_URL, DATABASES["default"])
+
+CACHALOT_ENABLED = True
+CACHALOT_TIMEOUT = 3600  # bounded: an invalidation lost during a Redis outage expires
+# Never serve users, permissions, tokens or sessions from the cache (nexus_shop.E020).
+CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions", "admin"]
+
+# JWT ----------------------------------------------------------------------------------------------
+
+NINJA_JWT = {
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+}
+
+# Logging ------------------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "nexus_shop": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

@@ -1,0 +1,16 @@
+"""Admin at /admin/, the catalogue API at /api/ (Swagger UI at /api/docs)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import path
+
+from nexus_shop.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+# The admin's CSS and JS under uvicorn in development; empty unless DEBUG is on.
+urlpatterns += staticfiles_urlpatterns()

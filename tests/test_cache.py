@@ -1,0 +1,301 @@
+"""nexus_shop.cache.RedisCache: one pool per process, fail-open, breaker, ping recovery.
+
+Every test that needs Redis down runs its own ``redis-server`` on a free port and stops
+it; the shared Redis is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.test import override_settings
+
+from nexus_shop.cache import RedisCache
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on its own port: start, stop, start again."""
+
+    def __init__(self, *extra_args: str) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            if CI:
+                pytest.fail("redis-server is not installed (CI must have it)")
+            pytest.skip("redis-server is not installed")
+        self.port = free_port()
+        self.extra_args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.binary is not None
+        self.process = subprocess.Popen(  # noqa: S603  (a fixed binary and our own arguments)
+            [
+                self.binary,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                *self.extra_args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.02)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def raw(self) -> Any:
+        """A plain redis-py client, to look at what the cache did or did not write."""
+        return redis.Redis(port=self.port, socket_connect_timeout=0.5)
+
+
+@contextmanager
+def running_redis(*extra_args: str) -> Iterator[RedisServer]:
+    server = RedisServer(*extra_args)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+def make_cache(url: str, **options: Any) -> RedisCache:
+    return RedisCache(url, {"KEY_PREFIX": "nexus-shop-test-cache", "OPTIONS": options})
+
+
+# One pool per process --------------------------------------------------------------------------
+
+
+def test_instances_with_the_same_server_share_one_pool() -> None:
+    first = make_cache("redis://127.0.0.1:6399/0")
+    second = make_cache("redis://127.0.0.1:6399/0")
+    assert first is not second
+    assert first._cache._get_connection_pool(True) is second._cache._get_connection_pool(True)
+
+
+def test_djangos_stock_backend_does_not_share_pools() -> None:
+    """The problem the backend solves: one pool, hence one TCP connection, per instance."""
+    first = DjangoRedisCache("redis://127.0.0.1:6399/0", {})
+    second = DjangoRedisCache("redis://127.0.0.1:6399/0", {})
+    assert first._cache._get_connection_pool(True) is not second._cache._get_connection_pool(True)
+
+
+def test_other_servers_or_options_get_their_own_pool() -> None:
+    base = make_cache("redis://127.0.0.1:6399/0")._cache._get_connection_pool(True)
+    other_db = make_cache("redis://127.0.0.1:6399/1")._cache._get_connection_pool(True)
+    other_timeout = make_cache(
+        "redis://127.0.0.1:6399/0", socket_timeout=2.0
+    )._cache._get_connection_pool(True)
+    assert len({id(base), id(other_db), id(other_timeout)}) == 3
+
+
+def test_per_thread_cache_objects_share_the_pool() -> None:
+    """Django builds a cache object per thread / ASGI context; they must share a pool."""
+    location = "redis://127.0.0.1:6399/2"
+    seen: list[tuple[Any, Any]] = []
+
+    def grab() -> None:
+        cache = caches["default"]
+        seen.append((cache, cache._cache._get_connection_pool(False)))
+
+    with override_settings(
+        CACHES={"default": {"BACKEND": "nexus_shop.cache.RedisCache", "LOCATION": location}}
+    ):
+        threads = [threading.Thread(target=grab) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len({id(cache) for cache, _ in seen}) == 3
+    assert len({id(pool) for _, pool in seen}) == 1
+
+
+def test_socket_timeouts_default_to_half_a_second() -> None:
+    pool = make_cache("redis://127.0.0.1:6399/3")._cache._get_connection_pool(True)
+    assert pool.connection_kwargs["socket_connect_timeout"] == 0.5
+    assert pool.connection_kwargs["socket_timeout"] == 0.5
+
+
+# Working Redis ---------------------------------------------------------------------------------
+
+
+def test_round_trip_through_a_live_redis(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url)
+    cache.set("greeting", {"hello": "world"}, timeout=30)
+    assert cache.get("greeting") == {"hello": "world"}
+    assert cache.add("greeting", "other") is False
+    cache.set_many({"a": 1, "b": 2})
+    assert cache.get_many(["a", "b", "c"]) == {"a": 1, "b": 2}
+    assert cache.incr("a") == 2
+    assert cache.has_key("b")
+    assert cache.delete("b") is True
+    assert cache.ping() is True
+    assert cache.is_available
+
+
+# Fail-open -------------------------------------------------------------------------------------
+
+
+def test_every_read_and_write_fails_open_when_redis_is_down(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=0)  # no breaker: hit Redis every time
+    cache.set("kept", "value")
+    redis_server.stop()
+
+    with caplog.at_level(logging.WARNING, logger="nexus_shop.cache"):
+        assert cache.get("kept") is None
+        assert cache.get("kept", "fallback") == "fallback"
+        cache.set("kept", "new")  # dropped, no exception
+        assert cache.add("new", 1) is False
+        assert cache.get_many(["kept", "x"]) == {}
+        assert cache.set_many({"x": 1}) == []
+        assert cache.has_key("kept") is False
+        assert cache.touch("kept") is False
+        assert cache.delete("kept") is False
+        cache.delete_many(["kept"])
+        cache.clear()
+        assert cache.get_or_set("computed", lambda: 42) == 42
+    assert "Redis unreachable" in caplog.text
+
+
+def test_djangos_stock_backend_raises_when_redis_is_down(redis_server: RedisServer) -> None:
+    """What fail-open protects against: the stock backend (and so cachalot) raises."""
+    cache = DjangoRedisCache(redis_server.url, {})
+    redis_server.stop()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.get("anything")
+
+
+def test_incr_has_no_miss_to_answer_so_it_raises(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=0)
+    cache.set("counter", 1)
+    redis_server.stop()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.incr("counter")
+
+
+def test_a_write_redis_refuses_is_dropped_without_opening_the_breaker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A full Redis (maxmemory, noeviction) answers OOM: drop the write, keep reading."""
+    with running_redis("--maxmemory", "3mb", "--maxmemory-policy", "noeviction") as server:
+        cache = make_cache(server.url)
+        cache.set("small", "fits")
+        with caplog.at_level(logging.WARNING, logger="nexus_shop.cache"):
+            cache.set("big", "x" * (4 * 1024 * 1024))  # over maxmemory: refused, not raised
+        assert "Redis refused" in caplog.text
+        assert cache.is_available
+        assert cache.get("small") == "fits"
+        assert cache.get("big") is None
+
+
+# Breaker ---------------------------------------------------------------------------------------
+
+
+def test_breaker_skips_redis_for_retry_after_then_tries_again(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=0.5)
+    redis_server.stop()
+    assert cache.get("k") is None  # fails, opens the breaker
+    assert not cache.is_available
+    other = make_cache(redis_server.url, RETRY_AFTER=0.5)
+    assert not other.is_available  # the breaker is per server, not per instance
+
+    redis_server.start()  # Redis is back, but the breaker is still open:
+    cache.set("k", "v")  # skipped, not written
+    assert redis_server.raw().keys("*") == []
+    assert cache.get("k", "miss") == "miss"
+
+    time.sleep(0.6)  # RETRY_AFTER has passed: the next call goes to Redis again
+    assert cache.is_available
+    cache.set("k", "v")
+    assert cache.get("k") == "v"
+    assert len(redis_server.raw().keys("*")) == 1
+
+
+def test_an_open_breaker_costs_no_connection_attempts(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    redis_server.stop()
+    cache.get("k")  # opens the breaker
+    # With the port now taken by a plain socket that never answers, any attempt to talk
+    # Redis would wait for socket_timeout (0.5 s); the open breaker makes none.
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", redis_server.port))
+        listener.listen()
+        started = time.monotonic()
+        for _ in range(50):
+            assert cache.get("k") is None
+            cache.set("k", "v")
+        assert time.monotonic() - started < 0.5
+
+
+# Ping ------------------------------------------------------------------------------------------
+
+
+def test_ping_reports_down_and_opens_the_breaker(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    assert cache.ping() is True
+    redis_server.stop()
+    assert cache.ping() is False
+    assert not cache.is_available
+
+
+def test_ping_bypasses_the_breaker_and_closes_it_on_recovery(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    redis_server.stop()
+    cache.set("k", "v")  # opens the breaker for a minute
+    assert not cache.is_available
+    redis_server.start()
+    assert cache.get("k", "miss") == "miss"  # still skipping Redis
+
+    assert cache.ping() is True  # what the health endpoint calls
+    assert cache.is_available
+    cache.set("k", "v")
+    assert cache.get("k") == "v"

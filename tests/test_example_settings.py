@@ -1,0 +1,356 @@
+"""The example project: settings from the environment, ``check --deploy``, ``demo_setup``.
+
+Settings are evaluated with ``runpy`` into a fresh namespace (the suite's own Django
+settings are never touched); ``manage.py`` and the ASGI entry point run in a subprocess
+from the repository root, as nox and uvicorn run them; ``demo_setup`` runs in-process on
+the suite's database.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+
+from nexus_shop.models import Category, Product
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "example_project"
+SETTINGS = EXAMPLE / "example_project" / "settings.py"
+ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SIGNING_KEY", "DEBUG", "ALLOWED_HOSTS")
+
+REAL_KEYS = {
+    "SECRET_KEY": "k3y-for-tests-" + "a1B2c3D4e5F6g7H8i9J0" * 3,
+    "JWT_SIGNING_KEY": "jwt-for-tests-" + "Z9y8X7w6V5u4T3s2R1q0" * 3,
+}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A clean slate: none of the example's variables set (the suite sets some)."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def load(**variables: str) -> dict[str, Any]:
+    for name, value in variables.items():
+        os.environ[name] = value
+    return runpy.run_path(str(SETTINGS), run_name="example_settings_under_test")
+
+
+# Secrets and DEBUG -----------------------------------------------------------------------------
+
+
+def test_missing_secret_key_without_debug_is_a_clear_error(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"SECRET_KEY is not set.*DEBUG=1"):
+        load(JWT_SIGNING_KEY=REAL_KEYS["JWT_SIGNING_KEY"])
+
+
+def test_missing_jwt_signing_key_without_debug_is_a_clear_error(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match="JWT_SIGNING_KEY is not set"):
+        load(SECRET_KEY=REAL_KEYS["SECRET_KEY"])
+
+
+def test_debug_off_is_the_default(env: pytest.MonkeyPatch) -> None:
+    settings = load(**REAL_KEYS)
+    assert settings["DEBUG"] is False
+    assert settings["SECRET_KEY"] == REAL_KEYS["SECRET_KEY"]
+    assert settings["NINJA_JWT"]["SIGNING_KEY"] == REAL_KEYS["JWT_SIGNING_KEY"]
+
+
+def test_debug_gives_distinct_dev_only_keys(env: pytest.MonkeyPatch) -> None:
+    settings = load(DEBUG="1")
+    assert settings["DEBUG"] is True
+    assert "insecure" in settings["SECRET_KEY"]
+    assert "insecure" in settings["NINJA_JWT"]["SIGNING_KEY"]
+    assert settings["SECRET_KEY"] != settings["NINJA_JWT"]["SIGNING_KEY"]
+
+
+def test_jwt_signing_key_must_differ_from_secret_key(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match="must differ from SECRET_KEY"):
+        load(SECRET_KEY=REAL_KEYS["SECRET_KEY"], JWT_SIGNING_KEY=REAL_KEYS["SECRET_KEY"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("YES", True), ("on", True), ("0", False), ("off", False)],
+)
+def test_debug_values(env: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
+    assert load(DEBUG=raw, **REAL_KEYS)["DEBUG"] is expected
+
+
+def test_a_debug_value_that_is_not_a_boolean_is_refused(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a boolean"):
+        load(DEBUG="maybe", **REAL_KEYS)
+
+
+def test_allowed_hosts(env: pytest.MonkeyPatch) -> None:
+    assert load(**REAL_KEYS)["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    hosts = load(ALLOWED_HOSTS=" shop.example.com, .example.org ,", **REAL_KEYS)["ALLOWED_HOSTS"]
+    assert hosts == ["shop.example.com", ".example.org"]
+
+
+# Database --------------------------------------------------------------------------------------
+
+
+def test_database_defaults_to_a_sqlite_file_next_to_manage_py(env: pytest.MonkeyPatch) -> None:
+    database = load(DEBUG="1")["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(database["NAME"]) == EXAMPLE / "db.sqlite3"
+    assert "pool" not in database.get("OPTIONS", {})
+
+
+def test_an_empty_variable_counts_as_unset(env: pytest.MonkeyPatch) -> None:
+    settings = load(DEBUG="1", DATABASE_URL="", REDIS_URL="  ")
+    assert settings["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+
+
+def test_postgres_url_uses_psycopgs_pool_without_persistent_connections(
+    env: pytest.MonkeyPatch,
+) -> None:
+    url = "postgres://shop:s3cret@db.internal:5433/catalogue"
+    database = load(DATABASE_URL=url, **REAL_KEYS)["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["NAME"], database["USER"], database["PASSWORD"]) == (
+        "catalogue",
+        "shop",
+        "s3cret",
+    )
+    assert (database["HOST"], database["PORT"]) == ("db.internal", 5433)
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"] == {"timeout": 5.0}
+
+
+# Cache -----------------------------------------------------------------------------------------
+
+
+def test_without_redis_the_cache_is_local_memory(env: pytest.MonkeyPatch) -> None:
+    caches = load(DEBUG="1")["CACHES"]
+    assert caches["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_redis_url_selects_the_fail_open_backend_with_a_per_database_prefix(
+    env: pytest.MonkeyPatch,
+) -> None:
+    redis_url = "redis://cache.internal:6379/2"
+    first = load(DATABASE_URL="postgres://u@db/one", REDIS_URL=redis_url, **REAL_KEYS)
+    cache = first["CACHES"]["default"]
+    assert cache["BACKEND"] == "nexus_shop.cache.RedisCache"
+    assert cache["LOCATION"] == redis_url
+    assert re.fullmatch(r"nexus-shop-[0-9a-f]{16}", cache["KEY_PREFIX"])
+
+    again = load(DATABASE_URL="postgres://u@db/one", REDIS_URL=redis_url, **REAL_KEYS)
+    other_db = load(DATABASE_URL="postgres://u@db/two", REDIS_URL=redis_url, **REAL_KEYS)
+    other_host = load(DATABASE_URL="postgres://u@db2/one", REDIS_URL=redis_url, **REAL_KEYS)
+    assert again["CACHES"]["default"]["KEY_PREFIX"] == cache["KEY_PREFIX"]
+    prefixes = {
+        cache["KEY_PREFIX"],
+        other_db["CACHES"]["default"]["KEY_PREFIX"],
+        other_host["CACHES"]["default"]["KEY_PREFIX"],
+    }
+    assert len(prefixes) == 3
+
+
+def test_cachalot_jwt_and_apps(env: pytest.MonkeyPatch) -> None:
+    settings = load(**REAL_KEYS)
+    for app in ("django.contrib.admin", "ninja_jwt", "ninja_jwt.token_blacklist", "cachalot"):
+        assert app in settings["INSTALLED_APPS"]
+    assert settings["INSTALLED_APPS"][-2:] == ["nexus_shop", "demo"]
+    assert settings["CACHALOT_ENABLED"] is True
+    assert 0 < settings["CACHALOT_TIMEOUT"] <= 3600
+    assert set(settings["CACHALOT_UNCACHABLE_APPS"]) >= {
+        "auth",
+        "token_blacklist",
+        "contenttypes",
+        "sessions",
+        "admin",
+    }
+    jwt = settings["NINJA_JWT"]
+    assert jwt["ALGORITHM"] == "HS256"
+    assert jwt["ACCESS_TOKEN_LIFETIME"].total_seconds() == 10 * 60
+    assert jwt["REFRESH_TOKEN_LIFETIME"].days == 7
+    assert settings["LOGGING"]["root"]["handlers"] == ["console"]
+
+
+# Management commands, in a subprocess ----------------------------------------------------------
+
+
+def manage(*args: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``python example_project/manage.py ...`` from the repository root, as nox runs it."""
+    environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    environ.pop("DEMO_PASSWORD", None)
+    environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"  # pytest-django set its own
+    environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'example.sqlite3'}"
+    environ.update(variables)
+    return subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, str(EXAMPLE / "manage.py"), *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_has_no_nexus_shop_or_cachalot_warnings(tmp_path: Path) -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        tmp_path=tmp_path,
+        DEBUG="0",
+        REDIS_URL="redis://127.0.0.1:6379/0",  # not contacted; selects nexus_shop's backend
+        ALLOWED_HOSTS="shop.example.com",
+        **REAL_KEYS,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "nexus_shop." not in output
+    assert "cachalot." not in output
+
+
+ASGI_PROBE = """
+import asyncio, json, sys
+sys.path.insert(0, "example_project")  # what uvicorn's --app-dir example_project does
+from asgiref.testing import ApplicationCommunicator
+from example_project.asgi import application
+
+async def get(path):
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "headers": [(b"host", b"localhost")], "http_version": "1.1",
+             "scheme": "http", "server": ("localhost", 8000), "client": ("127.0.0.1", 5000),
+             "asgi": {"version": "3.0"}}
+    app = ApplicationCommunicator(application, scope)
+    await app.send_input({"type": "http.request", "body": b""})
+    start = await app.receive_output(10)
+    body = await app.receive_output(10)
+    return start["status"], body["body"].decode()
+
+print(json.dumps(asyncio.run(get("/api/health"))))
+"""
+
+
+def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -> None:
+    """``uvicorn example_project.asgi:application --app-dir example_project`` resolves."""
+    environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    environ.pop("DJANGO_SETTINGS_MODULE")  # asgi.py must pick the example's settings itself
+    environ.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'asgi.sqlite3'}")
+    result = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", ASGI_PROBE],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    status, body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+# demo_setup, in-process on the suite's database -------------------------------------------------
+
+
+def demo_setup_command() -> Any:
+    """The example app's command class, loaded from its file (the demo app is not installed)."""
+    path = EXAMPLE / "demo" / "management" / "commands" / "demo_setup.py"
+    spec = importlib.util.spec_from_file_location("example_demo_setup", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Command()
+
+
+def demo_setup(*args: str) -> str:
+    out = io.StringIO()
+    call_command(demo_setup_command(), *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def printed_password(output: str) -> str:
+    match = re.search(r"^  password: (.+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def catalogue_perms() -> set[str]:
+    return set(
+        Permission.objects.filter(content_type__app_label="nexus_shop").values_list(
+            "codename", flat=True
+        )
+    )
+
+
+def demo_user() -> Any:
+    user = get_user_model().objects.get(username="demo")
+    assert user.is_staff is True
+    assert user.is_superuser is False
+    assert {p.codename for p in user.user_permissions.all()} == catalogue_perms()
+    return user
+
+
+@pytest.mark.django_db
+def test_demo_setup_seeds_once_and_sets_up_a_staff_user_idempotently(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed = ["--products", "12", "--categories", "3", "--seed", "7"]
+    monkeypatch.setenv("DEMO_PASSWORD", "Demo-pass-1")
+    first = demo_setup(*seed)
+    assert "Seeding 12 products in 3 categories" in first
+    assert "account created" in first
+    assert printed_password(first) == "Demo-pass-1"
+    assert "Swagger UI:   http://127.0.0.1:8000/api/docs" in first
+    assert "curl -s -X POST http://127.0.0.1:8000/api/auth/token" in first
+    assert '{"username": "demo", "password": "Demo-pass-1"}' in first
+    assert demo_user().check_password("Demo-pass-1")
+    assert len(catalogue_perms()) >= 8  # add/change/delete/view of product and category
+    assert (Product.all_objects.count(), Category.objects.count()) == (12, 3)
+
+    # Again, without DEMO_PASSWORD: no second seeding, the same user, a fresh password.
+    monkeypatch.delenv("DEMO_PASSWORD")
+    second = demo_setup(*seed, "--base-url", "http://shop.test:9000/")
+    assert "already has data: not seeding" in second
+    assert "account updated" in second
+    assert "http://shop.test:9000/api/docs" in second
+    password = printed_password(second)
+    assert len(password) >= 12
+    assert password != "Demo-pass-1"
+    assert demo_user().check_password(password)
+    assert get_user_model().objects.filter(username="demo").count() == 1
+    assert (Product.all_objects.count(), Category.objects.count()) == (12, 3)
+
+
+@pytest.mark.django_db
+def test_demo_setup_repairs_a_demo_user_that_drifted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_PASSWORD", "Demo-pass-2")
+    get_user_model().objects.create_user("demo", password="old", is_superuser=True)
+    demo_setup("--no-seed")
+    assert demo_user().check_password("Demo-pass-2")
+
+
+@pytest.mark.django_db
+def test_demo_setup_no_seed_leaves_an_empty_catalogue_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_PASSWORD", "x-Y-z-123")
+    demo_setup("--no-seed")
+    assert (Product.all_objects.count(), Category.objects.count()) == (0, 0)
+    assert demo_user().check_password("x-Y-z-123")
