@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
-from ninja_jwt.tokens import RefreshToken
 
+from nexus_shop.tokens import RefreshToken
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
 
 
@@ -29,6 +29,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def bearer(user: Any) -> dict[str, str]:
+    """``Authorization`` header with a fresh access token of ``user`` (nexus_shop's lifetimes)."""
     token = RefreshToken.for_user(user).access_token
     return {"Authorization": f"Bearer {token}"}
 

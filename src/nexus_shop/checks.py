@@ -133,3 +133,29 @@ def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.caches)
+def check_throttle_cache(**kwargs: Any) -> list[CheckMessage]:
+    """The throttle fails open on cache errors, so a wrong alias would switch it off silently."""
+    alias = conf.THROTTLE_CACHE
+    caches: dict[str, Any] = getattr(settings, "CACHES", {}) or {}
+    if alias not in caches:
+        return [
+            Error(
+                f"NEXUS_SHOP_THROTTLE_CACHE names the cache {alias!r}, which is not in CACHES.",
+                hint="Name a configured cache alias; otherwise every throttle check fails "
+                "open and nothing is rate-limited.",
+                id="nexus_shop.E006",
+            )
+        ]
+    if caches[alias].get("BACKEND") == "django.core.cache.backends.dummy.DummyCache":
+        return [
+            Warning(
+                f"NEXUS_SHOP_THROTTLE_CACHE {alias!r} is a DummyCache: the auth endpoints "
+                "are not rate-limited.",
+                hint="Use a cache shared by every process (Redis, memcached).",
+                id="nexus_shop.W002",
+            )
+        ]
+    return []

@@ -33,10 +33,13 @@ def configured_authenticators() -> tuple[Any, ...]:
 
 
 def _token_errors() -> tuple[type[BaseException], ...]:
+    from django.core.exceptions import ValidationError as DjangoValidationError
     from ninja_jwt.exceptions import AuthenticationFailed as JWTAuthFailed
     from ninja_jwt.exceptions import InvalidToken, TokenError
 
-    return (JWTAuthFailed, InvalidToken, TokenError)
+    # ninja-jwt looks the user up with the token's user_id as is: a signed token whose
+    # user_id is not a valid primary key ("abc") raises ValueError/ValidationError there.
+    return (JWTAuthFailed, InvalidToken, TokenError, ValueError, TypeError, DjangoValidationError)
 
 
 class ConfiguredAuth(AuthBase):

@@ -14,10 +14,13 @@ interchangeable: ``ninja_jwt.authentication.JWTAuth`` verifies access tokens bui
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ninja_jwt import settings as jwt_settings
 from ninja_jwt import tokens as jwt_tokens
+from ninja_jwt.exceptions import TokenError
 
 from nexus_shop.conf import conf
 
@@ -27,15 +30,26 @@ if TYPE_CHECKING:
 __all__ = ["AccessToken", "RefreshToken", "token_pair_for"]
 
 
-class AccessToken(jwt_tokens.AccessToken):  # type: ignore[misc]  # ninja-jwt is untyped (see pyproject)
-    """A short-lived token for ``Authorization: Bearer``; lifetime ``conf.ACCESS_TOKEN_LIFETIME``."""
+class _Setting:
+    """A class attribute whose value is read from ``nexus_shop.conf`` on every access."""
 
-    @property  # type: ignore[override]  # a lazy property in place of ninja-jwt's frozen class attribute
-    def lifetime(self) -> timedelta:
-        return conf.ACCESS_TOKEN_LIFETIME
+    def __init__(self, read: Callable[[], timedelta]) -> None:
+        self._read = read
+
+    def __get__(self, instance: object, owner: type | None = None) -> timedelta:
+        return self._read()
+
+    def __set__(self, instance: object, value: timedelta) -> None:
+        raise AttributeError("Token lifetimes come from settings (NINJA_JWT).")
 
 
-class RefreshToken(jwt_tokens.RefreshToken):  # type: ignore[misc]  # ninja-jwt is untyped (see pyproject)
+class AccessToken(jwt_tokens.AccessToken):
+    """A short-lived token for ``Authorization: Bearer``; ``conf.ACCESS_TOKEN_LIFETIME``."""
+
+    lifetime = _Setting(lambda: conf.ACCESS_TOKEN_LIFETIME)
+
+
+class RefreshToken(jwt_tokens.RefreshToken):
     """A longer-lived token that buys new pairs; lifetime ``conf.REFRESH_TOKEN_LIFETIME``.
 
     :meth:`for_user` records an ``OutstandingToken`` (with its user) for every token it
@@ -43,13 +57,18 @@ class RefreshToken(jwt_tokens.RefreshToken):  # type: ignore[misc]  # ninja-jwt 
     """
 
     access_token_class = AccessToken
+    lifetime = _Setting(lambda: conf.REFRESH_TOKEN_LIFETIME)
 
-    @property  # type: ignore[override]  # a lazy property in place of ninja-jwt's frozen class attribute
-    def lifetime(self) -> timedelta:
-        return conf.REFRESH_TOKEN_LIFETIME
+    def verify(self) -> None:
+        # ninja-jwt's blacklist check reads ``payload["jti"]`` before anything checks that
+        # it exists: a signed token without one would be a KeyError (a 500), not a 401.
+        jti_claim = jwt_settings.api_settings.JTI_CLAIM
+        if jti_claim is not None and jti_claim not in self.payload:
+            raise TokenError("Token has no id")
+        super().verify()  # type: ignore[no-untyped-call]  # ninja-jwt leaves it unannotated
 
 
 def token_pair_for(user: AbstractBaseUser) -> tuple[str, str]:
-    """``(access, refresh)``, encoded, for ``user``; the refresh token is recorded as outstanding."""
-    refresh = RefreshToken.for_user(user)
+    """``(access, refresh)``, encoded, for ``user``; records the refresh token as outstanding."""
+    refresh: Any = RefreshToken.for_user(user)  # type: ignore[misc]  # ninja-jwt types ``cls`` as an instance
     return str(refresh.access_token), str(refresh)

@@ -13,7 +13,8 @@ from nexus_shop.schemas.common import InputSchema
 
 # Django's default User: username up to 150 characters of letters, digits and @.+-_
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=150, pattern=r"^[\w.@+-]+$"),
 ]
 # Length caps keep hashing and validation cheap; Django's validators judge the content.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=4096)]

@@ -1,0 +1,377 @@
+"""Promise 6: register, token and refresh are throttled per client IP and per username/token.
+
+Counters live in the real cache (local memory, or Redis when REDIS_URL is set). Every test
+counts under identities of its own (a fresh IP address, fresh usernames), so tests never
+share a counter. Rates are per hour here: a per-minute window could end mid-test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client, RequestFactory, override_settings
+
+from nexus_shop import throttling
+from nexus_shop.exceptions import Throttled
+from tests.factories import PASSWORD, UserFactory
+
+_ips = itertools.count(1)
+RATES = {"register": "10/h", "token": "10/h", "refresh": "10/h"}
+
+
+@pytest.fixture
+def ip() -> str:
+    """A client address no other test uses (the throttle keys include it)."""
+    n = next(_ips) + uuid.uuid4().int % 50_000 * 100
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def post(path: str, body: dict[str, Any], *, ip: str, **headers: str) -> Any:
+    return Client(REMOTE_ADDR=ip).post(
+        f"/api/auth{path}", body, content_type="application/json", headers=headers
+    )
+
+
+def _assert_throttled(response: Any, *, period: int = 3600) -> None:
+    assert response.status_code == 429, (response.status_code, response.content)
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= period
+    assert response.json()["detail"].startswith("Too many requests.")
+
+
+# Units ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [("10/m", (10, 60)), ("1/s", (1, 1)), ("5/hour", (5, 3600)), ("100/d", (100, 86400))],
+)
+def test_parse_rate(rate: str, expected: tuple[int, int]) -> None:
+    assert throttling.parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "", "192.0.2.1"),
+        (0, "203.0.113.7", "192.0.2.1"),  # no trusted proxy: the header is ignored
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # the client's own entry is left of ours
+        (2, "6.6.6.6, 203.0.113.7, 198.51.100.2", "203.0.113.7"),
+        (1, " 2001:db8::1 ", "2001:db8::1"),
+        (2, "203.0.113.7", "192.0.2.1"),  # shorter than the proxy chain: bypassed a proxy
+        (1, "not-an-ip", "192.0.2.1"),
+        (1, "6.6.6.6, ", "6.6.6.6"),
+    ],
+)
+def test_client_ip(proxies: int, forwarded: str, expected: str) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(NEXUS_SHOP_TRUSTED_PROXY_COUNT=proxies):
+        assert throttling.client_ip(request) == expected
+
+
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={"token": "3/h"})
+def test_check_counts_every_identity_and_refuses_past_the_limit() -> None:
+    ip, name = unique("ip"), unique("name")
+    for _ in range(3):
+        throttling.check("token", [("ip", ip), ("username", name)])
+    with pytest.raises(Throttled) as first:
+        throttling.check("token", [("ip", ip), ("username", unique("other"))])
+    with pytest.raises(Throttled):
+        throttling.check("token", [("ip", unique("ip")), ("username", name)])
+    assert 1 <= first.value.retry_after <= 3600
+    # Another scope has counters of its own.
+    throttling.check("register", [("ip", ip), ("username", name)])
+
+
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={"token": None})
+def test_a_rate_of_none_switches_the_scope_off() -> None:
+    ip = unique("ip")
+    for _ in range(50):
+        throttling.check("token", [("ip", ip)])
+
+
+# Token ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_token_is_throttled_per_ip(ip: str) -> None:
+    for _ in range(10):
+        response = post("/token", {"username": unique("u"), "password": "x"}, ip=ip)
+        assert response.status_code == 401
+
+    _assert_throttled(post("/token", {"username": unique("u"), "password": "x"}, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_token_is_throttled_per_username_across_ips(ip: str) -> None:
+    user = UserFactory(username=unique("victim"))
+    for n in range(10):
+        body = {"username": user.username, "password": f"guess-{n}"}
+        assert post("/token", body, ip=f"198.51.100.{n}").status_code == 401
+
+    # The right password, from yet another address: still refused until the window ends.
+    response = post("/token", {"username": user.username.upper(), "password": PASSWORD}, ip=ip)
+    _assert_throttled(response)
+    _assert_throttled(post("/token", {"username": user.username, "password": PASSWORD}, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES, NEXUS_SHOP_TRUSTED_PROXY_COUNT=0)
+def test_a_spoofed_forwarded_for_does_not_reset_the_count(ip: str) -> None:
+    for n in range(10):
+        response = post(
+            "/token",
+            {"username": unique("u"), "password": "x"},
+            ip=ip,
+            **{"X-Forwarded-For": f"203.0.113.{n}"},
+        )
+        assert response.status_code == 401
+
+    spoofed = post(
+        "/token",
+        {"username": unique("u"), "password": "x"},
+        ip=ip,
+        **{"X-Forwarded-For": "1.2.3.4"},
+    )
+    _assert_throttled(spoofed)
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES, NEXUS_SHOP_TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_only_the_proxy_appended_entry_counts(ip: str) -> None:
+    proxy = "192.0.2.250"
+    for n in range(10):
+        response = post(
+            "/token",
+            {"username": unique("u"), "password": "x"},
+            ip=proxy,
+            **{"X-Forwarded-For": f"203.0.113.{n}, {ip}"},  # client-forged entry, then ours
+        )
+        assert response.status_code == 401
+
+    spoofed = post(
+        "/token",
+        {"username": unique("u"), "password": "x"},
+        ip=proxy,
+        **{"X-Forwarded-For": f"9.9.9.9, 8.8.8.8, {ip}"},
+    )
+    _assert_throttled(spoofed)
+    # A different client behind the same proxy is not affected.
+    other = post(
+        "/token",
+        {"username": unique("u"), "password": "x"},
+        ip=proxy,
+        **{"X-Forwarded-For": f"{ip}, 203.0.113.99"},
+    )
+    assert other.status_code == 401
+
+
+# Register and refresh -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_register_is_throttled_per_ip(ip: str) -> None:
+    for _ in range(10):
+        name = unique("new")
+        body = {"username": name, "email": f"{name}@example.com", "password": "x"}
+        assert post("/register", body, ip=ip).status_code == 422  # weak password, still counted
+
+    name = unique("new")
+    body = {"username": name, "email": f"{name}@example.com", "password": "plum-Lantern-42-q"}
+    _assert_throttled(post("/register", body, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_register_is_throttled_per_username_across_ips(ip: str) -> None:
+    name = unique("squat")
+    for n in range(10):
+        body = {"username": name, "email": f"{n}{name}@example.com", "password": "x"}
+        assert post("/register", body, ip=f"198.51.100.{n}").status_code == 422
+
+    body = {"username": name, "email": f"{name}@example.com", "password": "plum-Lantern-42-q"}
+    _assert_throttled(post("/register", body, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_refresh_is_throttled_per_token(ip: str) -> None:
+    user = UserFactory()
+    refresh = post("/token", {"username": user.username, "password": PASSWORD}, ip=ip).json()[
+        "refresh"
+    ]
+    statuses = [
+        post("/token/refresh", {"refresh": refresh}, ip=f"198.51.100.{n}").status_code
+        for n in range(10)
+    ]
+    assert statuses == [200] + [401] * 9
+
+    _assert_throttled(post("/token/refresh", {"refresh": refresh}, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_refresh_is_throttled_per_ip(ip: str) -> None:
+    for n in range(10):
+        assert post("/token/refresh", {"refresh": f"garbage-{n}"}, ip=ip).status_code == 401
+
+    _assert_throttled(post("/token/refresh", {"refresh": "garbage-x"}, ip=ip))
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={"token": "2/h"})
+def test_password_change_shares_the_token_throttle(ip: str) -> None:
+    from tests.conftest import bearer
+
+    user = UserFactory(username=unique("pw"))
+    headers = bearer(user)
+    body = {"old_password": "wrong", "new_password": "plum-Lantern-42-q"}
+    assert post("/password", body, ip=ip, **headers).status_code == 422
+    assert post("/password", body, ip=unique("ip"), **headers).status_code == 422
+
+    _assert_throttled(post("/password", body, ip=ip, **headers))
+
+
+# Fail-open ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _caches_with(throttle: dict[str, Any]) -> dict[str, Any]:
+    return {**settings.CACHES, "throttle": throttle}
+
+
+@pytest.mark.django_db
+def test_a_cache_without_incr_fails_open(ip: str) -> None:
+    caches = _caches_with({"BACKEND": "django.core.cache.backends.dummy.DummyCache"})
+    rates = {"token": "1/h"}
+    with override_settings(
+        CACHES=caches, NEXUS_SHOP_THROTTLE_CACHE="throttle", NEXUS_SHOP_THROTTLE_RATES=rates
+    ):
+        user = UserFactory()
+        for _ in range(3):
+            body = {"username": user.username, "password": PASSWORD}
+            assert post("/token", body, ip=ip).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_unreachable_redis_fails_open(ip: str) -> None:
+    """Nothing listens on the port: every cache call fails, auth endpoints still answer."""
+    redis_cache = {
+        "BACKEND": "nexus_shop.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
+    }
+    with override_settings(
+        CACHES=_caches_with(redis_cache),
+        NEXUS_SHOP_THROTTLE_CACHE="throttle",
+        NEXUS_SHOP_THROTTLE_RATES={"token": "1/h", "register": "1/h", "refresh": "1/h"},
+    ):
+        user = UserFactory()
+        for _ in range(3):
+            pair = post("/token", {"username": user.username, "password": PASSWORD}, ip=ip)
+            assert pair.status_code == 200
+            assert post("/token/refresh", pair.json(), ip=ip).status_code == 422  # extra field
+            assert (
+                post("/token/refresh", {"refresh": pair.json()["refresh"]}, ip=ip).status_code
+                == 200
+            )
+        for n in range(3):
+            name = unique(f"r{n}")
+            body = {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password": "plum-Lantern-42-q",
+            }
+            assert post("/register", body, ip=ip).status_code == 201
+
+
+@pytest.fixture
+def own_redis() -> Iterator[subprocess.Popen[bytes]]:
+    """A private redis-server (never the shared one), killed by the test."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603  (a fixed binary and arguments)
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("redis-server did not start")
+                time.sleep(0.05)
+        process.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]  # test-only tag
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.django_db
+def test_the_throttle_counts_in_redis_then_fails_open_when_redis_dies(
+    own_redis: Any, ip: str
+) -> None:
+    redis_cache = {
+        "BACKEND": "nexus_shop.cache.RedisCache",
+        "LOCATION": own_redis.url,
+        "OPTIONS": {"RETRY_AFTER": 0},
+    }
+    with override_settings(
+        CACHES=_caches_with(redis_cache),
+        NEXUS_SHOP_THROTTLE_CACHE="throttle",
+        NEXUS_SHOP_THROTTLE_RATES={"token": "2/h"},
+    ):
+        user = UserFactory()
+        body = {"username": user.username, "password": PASSWORD}
+        assert post("/token", body, ip=ip).status_code == 200
+        assert post("/token", body, ip=ip).status_code == 200
+        _assert_throttled(post("/token", body, ip=ip))  # Redis is up: the limit holds
+
+        own_redis.kill()
+        own_redis.wait(timeout=10)
+
+        for _ in range(3):
+            assert post("/token", body, ip=ip).status_code == 200  # fails open, no 500
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={})  # nothing set: nexus_shop's defaults, 10/m
+def test_with_the_default_rates_the_eleventh_login_attempt_is_a_429() -> None:
+    for _attempt in range(2):  # a minute boundary mid-test resets the window: try once more
+        ip, started = f"10.255.{uuid.uuid4().int % 256}.{uuid.uuid4().int % 256}", time.time()
+        answers = [
+            post("/token", {"username": unique("u"), "password": "x"}, ip=ip) for _ in range(11)
+        ]
+        if int(started // 60) == int(time.time() // 60):
+            break
+    assert [a.status_code for a in answers] == [401] * 10 + [429]
+    _assert_throttled(answers[-1], period=60)
