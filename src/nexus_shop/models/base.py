@@ -31,13 +31,13 @@ class SoftDeleteModel(models.Model):
     """``deleted_at`` is null unless the row is soft-deleted.
 
     ``objects`` hides deleted rows; ``all_objects`` sees every row. Deleting and
-    restoring are services (:mod:`nexus_shop.services.products`), not model methods.
+    restoring are services (:mod:`nexus_shop.services.catalog`), not model methods.
     """
 
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = LiveManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012  (a manager, not a field: ruff misreads models.Manager())
 
     class Meta:
         abstract = True

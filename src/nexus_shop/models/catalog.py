@@ -34,6 +34,9 @@ class Category(TimeStampedModel):
     )
     path = models.CharField(max_length=1024, editable=False, default="")
 
+    # Set by the category selectors: public products in this category and its descendants.
+    product_count: int
+
     class Meta:
         verbose_name_plural = "categories"
         ordering = ("path",)
@@ -110,6 +113,13 @@ class Product(TimeStampedModel, SoftDeleteModel):
                 fields=["created_at", "id"], condition=LIVE, name="nexus_shop_prod_date_idx"
             ),
             models.Index(fields=["name", "id"], condition=LIVE, name="nexus_shop_prod_name_idx"),
+            # Counting what the public sees (page-mode counts, product_count): PostgreSQL
+            # answers COUNT(*) from this small index alone (index-only scan), not the table.
+            models.Index(
+                fields=["category"],
+                condition=LIVE & Q(is_active=True),
+                name="nexus_shop_prod_public_idx",
+            ),
         ]
 
     def __str__(self) -> str:
