@@ -1,0 +1,94 @@
+"""Settings of the benchmark project. Not shipped; read by ``benchmarks/run.py``.
+
+Environment:
+
+* ``DATABASE_URL``: the scratch database (``benchmarks/run.py`` creates ``nexus_bench``).
+* ``REDIS_URL``: when set, django-cachalot caches ORM reads in Redis through
+  ``nexus_shop.cache.RedisCache``; when empty, there is no cache at all.
+* ``BENCH_CACHE_PREFIX``: the cache key prefix (default ``nexus-bench-<database name>``).
+* ``BENCH_ONLY``: ``nexus`` or ``drf`` mounts one API only (so each server process's memory
+  is its own framework's); empty mounts both.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dj_database_url
+
+SECRET_KEY = "benchmark-only-secret-key-never-deployed"  # noqa: S105  (a loopback benchmark)
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "benchproject.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+BENCH_ONLY = os.environ.get("BENCH_ONLY", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "ninja_jwt",
+    "ninja_jwt.token_blacklist",
+    "nexus_shop",
+]
+if BENCH_ONLY != "nexus":
+    INSTALLED_APPS.append("rest_framework")
+if REDIS_URL:
+    INSTALLED_APPS.append("cachalot")
+
+# The same (minimal) middleware in front of both frameworks.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nexus_bench"),
+        conn_max_age=0,
+    )
+}
+# As in the example project: psycopg's connection pool (Django's persistent connections off).
+DATABASES["default"]["OPTIONS"] = {"pool": True}
+
+CACHES: dict[str, dict[str, Any]]
+if REDIS_URL:
+    _db_name = DATABASES["default"]["NAME"]
+    CACHES = {
+        "default": {
+            "BACKEND": "nexus_shop.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            # cachalot keys are built from the SQL alone: one prefix per database.
+            # run.py passes a fresh BENCH_CACHE_PREFIX per run, so a re-seeded database
+            # never reads rows cached from the previous one.
+            "KEY_PREFIX": os.environ.get("BENCH_CACHE_PREFIX") or f"nexus-bench-{_db_name}",
+            "TIMEOUT": 300,
+        }
+    }
+    CACHALOT_TIMEOUT = 300
+    CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes"]
+else:
+    # No query cache: cachalot is not installed. The throttle counts here.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+NINJA_JWT = {"SIGNING_KEY": "benchmark-only-jwt-signing-key-0123456789", "ALGORITHM": "HS256"}
+
+REST_FRAMEWORK = {
+    # Public reads on both sides: no authentication work, JSON only.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

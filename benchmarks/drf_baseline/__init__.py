@@ -1,0 +1,1 @@
+"""The nexus_shop read API written the usual Django REST Framework way: the baseline."""

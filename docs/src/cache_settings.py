@@ -1,0 +1,39 @@
+"""Redis and django-cachalot settings for a host of nexus_shop (docs/caching.md)."""
+
+import hashlib
+import os
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": "127.0.0.1",
+        "NAME": "shop",
+        "USER": "shop",
+    }
+}
+
+# --8<-- [start:caches]
+# One key prefix per database: cachalot builds its keys from the SQL alone.
+_database = DATABASES["default"]
+_identity = "|".join(str(_database.get(k) or "") for k in ("ENGINE", "HOST", "PORT", "NAME"))
+
+CACHES = {
+    "default": {
+        "BACKEND": "nexus_shop.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "shop-" + hashlib.sha256(_identity.encode()).hexdigest()[:16],
+        "OPTIONS": {
+            "RETRY_AFTER": 5,  # seconds to skip Redis after a failure (the default)
+            "socket_connect_timeout": 0.5,  # the defaults, passed on to redis-py
+            "socket_timeout": 0.5,
+        },
+    }
+}
+# --8<-- [end:caches]
+
+# --8<-- [start:cachalot]
+INSTALLED_APPS = ["cachalot"]  # next to nexus_shop and the rest
+CACHALOT_TIMEOUT = 600  # bounds how long a missed invalidation can serve stale rows
+CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+# --8<-- [end:cachalot]

@@ -1,0 +1,27 @@
+"""Every setting nexus_shop reads, at its default value (docs/settings.md).
+
+tests/docs/test_snippets.py checks that each value here is the real default, and that no
+``NEXUS_SHOP_*`` setting of ``nexus_shop.conf`` is missing from this file.
+"""
+
+from datetime import timedelta
+
+# --8<-- [start:nexus-shop]
+NEXUS_SHOP_CURRENCY = "USD"
+NEXUS_SHOP_DEFAULT_PAGE_SIZE = 20
+NEXUS_SHOP_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+NEXUS_SHOP_REGISTRATION_ENABLED = True
+NEXUS_SHOP_THROTTLE_RATES = {"register": "10/m", "token": "10/m", "refresh": "10/m"}
+NEXUS_SHOP_THROTTLE_CACHE = "default"
+NEXUS_SHOP_TRUSTED_PROXY_COUNT = 0
+NEXUS_SHOP_HEALTH_CACHE = "default"
+# --8<-- [end:nexus-shop]
+
+# --8<-- [start:ninja-jwt]
+NINJA_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": "a-long-random-string-that-is-not-SECRET_KEY",
+}
+# --8<-- [end:ninja-jwt]

@@ -1,0 +1,357 @@
+"""Every code sample of the documentation runs here.
+
+The samples live in ``docs/src/`` and the pages include them with pymdownx.snippets
+(``--8<-- "file.py:section"``). Each test below runs one sample and fails if the
+behaviour the page describes stops being true. ``test_every_snippet_is_tested`` fails
+when a sample is added without a test, and ``test_every_include_resolves`` when a page
+includes a file or section that does not exist.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.db import connection
+from django.test import Client, override_settings
+from django.utils.module_loading import import_string
+
+import nexus_shop.checks
+from nexus_shop.conf import Settings, conf
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+SRC = DOCS / "src"
+
+pytestmark = pytest.mark.skipif(
+    not SRC.is_dir(), reason="docs/ is not shipped in the sdist; run from a checkout"
+)
+
+# Which test covers which sample; test_every_snippet_is_tested keeps this honest.
+TESTED = {
+    "catalog_examples.py",
+    "quickstart_settings.py",
+    "quickstart_urls.py",
+    "own_api_urls.py",
+    "settings_example.py",
+    "checks_example.py",
+    "cache_settings.py",
+}
+
+INCLUDE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)
+
+
+def load(name: str) -> ModuleType:
+    """Import docs/src/<name>.py once, under a name of its own."""
+    module_name = f"nexus_shop_docs_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, SRC / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def section(file: str, name: str) -> str:
+    text = (SRC / file).read_text()
+    match = re.search(
+        rf"# --8<-- \[start:{re.escape(name)}\]\n(.*?)\n\s*# --8<-- \[end:{re.escape(name)}\]",
+        text,
+        re.DOTALL,
+    )
+    assert match, f"{file} has no section {name!r}"
+    return match.group(1)
+
+
+# Bookkeeping --------------------------------------------------------------------------------
+
+
+def test_every_snippet_is_tested() -> None:
+    assert {p.name for p in SRC.glob("*.py")} == TESTED
+
+
+def test_every_include_resolves() -> None:
+    includes = [
+        (page.name, target)
+        for page in DOCS.glob("*.md")
+        for target in INCLUDE.findall(page.read_text())
+    ]
+    assert includes, "no page includes a snippet"
+    for page, target in includes:
+        file, _, name = target.partition(":")
+        path = SRC / file if (SRC / file).exists() else ROOT / file
+        assert path.exists(), f"{page} includes {file}, which does not exist"
+        if name:
+            section(file, name)
+
+
+# Installation -------------------------------------------------------------------------------
+
+
+def test_quickstart_is_under_ten_lines() -> None:
+    lines = [
+        line
+        for text in (
+            section("quickstart_settings.py", "apps"),
+            section("quickstart_urls.py", "urls"),
+        )
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert len(lines) < 10
+
+
+QUICKSTART_SCRIPT = """
+import django
+from django.core.management import call_command
+django.setup()
+call_command("check", fail_level="WARNING")
+call_command("migrate", verbosity=0)
+from django.test import Client, override_settings
+response = Client().get("/api/products")
+assert response.status_code == 200, response.content
+assert response.json() == {
+    "items": [], "count": 0, "page": 1, "page_size": 20, "next_cursor": None
+}, response.json()
+assert Client().get("/api/nowhere").json()["detail"].startswith("No endpoint")
+print("quickstart ok")
+"""
+
+
+@pytest.mark.slow
+def test_quickstart_project_checks_migrates_and_serves(tmp_path: Path) -> None:
+    """The settings and URLconf of docs/installation.md make a working project on their own."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "quickstart_settings",
+        "QUICKSTART_DB": str(tmp_path / "db.sqlite3"),
+        # The same nexus_shop this test run imports (the checkout or the installed wheel).
+        "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path]),
+    }
+    result = subprocess.run(  # noqa: S603  (this interpreter, a fixed script)
+        [sys.executable, "-c", QUICKSTART_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "quickstart ok" in result.stdout
+
+
+@pytest.mark.django_db
+def test_own_ninja_api_mounts_the_router(settings: Any, make_product: Any) -> None:
+    module = load("own_api_urls")
+    settings.ROOT_URLCONF = module.__name__
+    product = make_product()
+    client = Client()
+    response = client.get("/api/shop/products")
+    assert response.status_code == 200
+    assert [p["id"] for p in response.json()["items"]] == [product.pk]
+    # register_exception_handlers: domain errors become JSON {"detail": ...}.
+    response = client.get("/api/shop/products/999999")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No product with id 999999."}
+    response = client.get("/api/shop/products", {"cursor": "junk"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "cursor"
+
+
+# Catalogue ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(db: None) -> dict[str, Any]:
+    return load("catalog_examples").build_catalogue()
+
+
+@pytest.fixture
+def examples() -> ModuleType:
+    return load("catalog_examples")
+
+
+@pytest.fixture
+def manager(db: None, examples: ModuleType) -> Client:
+    examples.make_catalogue_manager("manager", "a-long-enough-password-1")
+    client: Client = examples.bearer_client("manager", "a-long-enough-password-1")
+    return client
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(
+    "example", ["categories", "page_mode", "cursor_mode", "filters", "product_json", "search"]
+)
+def test_public_reads(examples: ModuleType, example: str) -> None:
+    getattr(examples, example)(Client())
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_search_by_backend(examples: ModuleType) -> None:
+    if connection.vendor == "postgresql":
+        examples.search_postgresql(Client())
+    else:
+        examples.search_other_databases(Client())
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_writes(examples: ModuleType, manager: Client) -> None:
+    examples.writes(manager, Client())
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_restore_conflict(examples: ModuleType, manager: Client) -> None:
+    examples.restore_conflict(manager)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_visibility(examples: ModuleType, manager: Client) -> None:
+    examples.visibility(Client(), manager)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_errors(examples: ModuleType, customer_client: Client) -> None:
+    examples.errors(Client(), customer_client)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_category_writes(examples: ModuleType, staff_client: Client) -> None:
+    examples.category_writes(staff_client)
+
+
+def test_manager_permissions_are_exactly_the_product_ones(db: None, examples: ModuleType) -> None:
+    user = examples.make_catalogue_manager("perm-check", "a-long-enough-password-1")
+    assert user.get_all_permissions() == {
+        "nexus_shop.add_product",
+        "nexus_shop.change_product",
+        "nexus_shop.delete_product",
+    }
+
+
+# Settings and checks ------------------------------------------------------------------------
+
+
+def _documented() -> dict[str, Any]:
+    module = load("settings_example")
+    return {name: getattr(module, name) for name in dir(module) if name.startswith("NEXUS_SHOP_")}
+
+
+def test_every_setting_is_documented() -> None:
+    properties = {
+        name
+        for name, value in vars(Settings).items()
+        if isinstance(value, property) and not name.startswith("_")
+    }
+    jwt_backed = {"ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"}
+    assert {f"NEXUS_SHOP_{name}" for name in properties - jwt_backed} == set(_documented())
+    assert jwt_backed <= set(load("settings_example").NINJA_JWT)
+    page = (DOCS / "settings.md").read_text()
+    for name in _documented():
+        assert f"### `{name}`" in page, f"docs/settings.md has no heading for {name}"
+
+
+def test_documented_values_are_the_defaults(settings: Any) -> None:
+    documented = _documented()
+    for name in documented:
+        if hasattr(settings, name):
+            delattr(settings, name)
+    settings.NINJA_JWT = {}
+    for name, value in documented.items():
+        actual = getattr(conf, name.removeprefix("NEXUS_SHOP_"))
+        assert actual == value, name
+    jwt = load("settings_example").NINJA_JWT
+    assert jwt["ACCESS_TOKEN_LIFETIME"] == conf.ACCESS_TOKEN_LIFETIME
+    assert jwt["REFRESH_TOKEN_LIFETIME"] == conf.REFRESH_TOKEN_LIFETIME
+
+
+def test_documented_settings_pass_the_checks(settings: Any) -> None:
+    for name, value in _documented().items():
+        setattr(settings, name, value)
+    settings.NINJA_JWT = load("settings_example").NINJA_JWT
+    ids = [m.id for m in run_checks(include_deployment_checks=True)]
+    assert not [i for i in ids if i and i.startswith("nexus_shop.")], ids
+
+
+def test_check_example_reports_e002() -> None:
+    ids = load("checks_example").currency_check_ids()
+    assert "nexus_shop.E002" in ids
+
+
+def test_every_check_id_is_documented() -> None:
+    source = Path(nexus_shop.checks.__file__).read_text()
+    ids = set(re.findall(r'id="(nexus_shop\.[EW]\d{3})"', source))
+    assert ids
+    page = (DOCS / "checks.md").read_text()
+    missing = sorted(i for i in ids if f"`{i}`" not in page)
+    assert not missing, f"docs/checks.md does not explain {missing}"
+
+
+# Caching ------------------------------------------------------------------------------------
+
+
+def _cache_from_snippet(location: str) -> Any:
+    config = dict(load("cache_settings").CACHES["default"])
+    config["LOCATION"] = location
+    config["KEY_PREFIX"] = f"{config['KEY_PREFIX']}-{uuid.uuid4().hex[:8]}"
+    backend = import_string(config["BACKEND"])
+    return backend(location, config)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_cache_snippet_fails_open_without_redis(caplog: pytest.LogCaptureFixture) -> None:
+    cache = _cache_from_snippet(f"redis://127.0.0.1:{_closed_port()}/0")
+    assert cache.get("anything", "fallback") == "fallback"
+    cache.set("anything", "value")  # dropped, not raised
+    assert not cache.is_available  # the breaker is open for RETRY_AFTER seconds
+    assert "Redis unreachable" in caplog.text
+    cache.__class__._breakers.clear()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+def test_cache_snippet_round_trips_with_redis() -> None:
+    cache = _cache_from_snippet(os.environ["REDIS_URL"])
+    cache.set("docs-key", {"a": 1}, timeout=30)
+    assert cache.get("docs-key") == {"a": 1}
+    other = _cache_from_snippet(os.environ["REDIS_URL"])
+    # Two instances, one pool: the point of the backend under ASGI.
+    assert cache._cache._get_connection_pool(True) is other._cache._get_connection_pool(True)
+    cache.delete("docs-key")
+
+
+def test_cachalot_snippet_keeps_auth_tables_uncached() -> None:
+    from cachalot.settings import cachalot_settings
+
+    snippet = load("cache_settings")
+
+    def check_ids(**overrides: Any) -> list[str | None]:
+        # cachalot reads its settings once, at start-up: reload them inside the override.
+        try:
+            with override_settings(CACHALOT_UNCACHABLE_TABLES=["django_migrations"], **overrides):
+                cachalot_settings.load()
+                return [m.id for m in run_checks()]
+        finally:
+            cachalot_settings.load()
+
+    assert "nexus_shop.E020" not in check_ids(
+        CACHALOT_UNCACHABLE_APPS=snippet.CACHALOT_UNCACHABLE_APPS
+    )
+    assert "nexus_shop.E020" in check_ids(CACHALOT_UNCACHABLE_APPS=[])
