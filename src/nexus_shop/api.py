@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 
 import nexus_shop
 from nexus_shop import exceptions as exc
@@ -65,8 +66,17 @@ def register_exception_handlers(api: NinjaAPI) -> None:
             request, {"detail": detail}, status=getattr(error, "status_code", 400)
         )
 
-    api.add_exception_handler(exc.NexusShopError, domain_error)  # type: ignore[arg-type]  # ninja's handler type is too narrow
-    api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]  # same
+    def no_credentials(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+        # ninja raises this when no authenticator accepted the request: say it the same way
+        # as a refused token (JSON detail and a WWW-Authenticate challenge).
+        return domain_error(
+            request, exc.AuthenticationFailed("Authentication credentials were not provided.")
+        )
+
+    # ninja types a handler's error as "E | type[E]"; ours take the instance it really passes.
+    api.add_exception_handler(exc.NexusShopError, domain_error)  # type: ignore[arg-type]
+    api.add_exception_handler(AuthenticationError, no_credentials)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]
     try:
         from ninja_extra.exceptions import APIException
     except ImportError:  # pragma: no cover  (ninja-jwt always brings ninja-extra)

@@ -94,8 +94,9 @@ class Settings:
         value: str = getattr(settings, "NEXUS_SHOP_HEALTH_CACHE", "default")
         return value
 
-    # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict,
-    # but nexus_shop's own defaults are stricter than ninja-jwt's (5 minutes / 1 day, no rotation).
+    # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict.
+    # ninja-jwt freezes its own defaults (5 minutes / 1 day) at import; nexus_shop's tokens read
+    # these properties on each use, with defaults of 10 minutes / 7 days.
 
     @property
     def _ninja_jwt(self) -> dict[str, Any]:

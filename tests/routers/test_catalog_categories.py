@@ -204,3 +204,11 @@ def test_delete_is_409_while_it_has_children_or_products(staff_client: Client) -
     ProductFactory(category=with_deleted_product, deleted_at=timezone.now())
     assert staff_client.delete(f"/api/categories/{with_deleted_product.pk}").status_code == 409
     assert Category.objects.count() == 4
+
+
+@pytest.mark.parametrize("field", ["name", "slug", "description"])
+def test_patch_refuses_null_for_non_nullable_fields(staff_client: Client, field: str) -> None:
+    category = CategoryFactory()
+    response = _patch(staff_client, category.pk, {field: None})
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])

@@ -269,3 +269,34 @@ def test_restore_is_409_when_the_slug_was_taken_meanwhile(staff_client: Client) 
 
 def test_restore_of_a_missing_product_is_404(staff_client: Client) -> None:
     assert staff_client.post("/api/products/987654/restore").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field", ["name", "slug", "sku", "description", "price", "stock", "is_active"]
+)
+def test_patch_refuses_null_for_non_nullable_fields(staff_client: Client, field: str) -> None:
+    product = ProductFactory()
+    response = staff_client.patch(
+        f"/api/products/{product.pk}", {field: None}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+
+
+def test_a_creator_sees_the_inactive_product_they_created() -> None:
+    from tests.conftest import bearer
+    from tests.factories import UserFactory
+
+    client = Client(headers=bearer(UserFactory(perms=["add_product"])))
+    response = _post(client, "/api/products", _body(is_active=False))
+    assert response.status_code == 201
+    assert response.json()["is_active"] is False
+
+
+def test_a_deleter_can_delete_an_inactive_product() -> None:
+    from tests.conftest import bearer
+    from tests.factories import UserFactory
+
+    product = ProductFactory(is_active=False)
+    client = Client(headers=bearer(UserFactory(perms=["delete_product"])))
+    assert client.delete(f"/api/products/{product.pk}").status_code == 204

@@ -136,3 +136,15 @@ def test_reads_are_public() -> None:
         f"/api/categories/{category.pk}",
     ]:
         assert client.get(path).status_code == 200
+
+
+def test_every_401_says_why_and_challenges() -> None:
+    missing = Client().post("/api/categories", {"name": "x"}, content_type="application/json")
+    invalid = Client(headers={"Authorization": "Bearer nope"}).post(
+        "/api/categories", {"name": "x"}, content_type="application/json"
+    )
+    assert missing.json() == {"detail": "Authentication credentials were not provided."}
+    assert invalid.json() == {"detail": "Given token is not valid."}
+    for response in (missing, invalid):
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Bearer")

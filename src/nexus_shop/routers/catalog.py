@@ -164,8 +164,7 @@ def product_get(request: HttpRequest, product_id: int, params: Query[ProductDeta
 )
 def product_create(request: HttpRequest, payload: ProductIn) -> Any:
     require_perm(request, "nexus_shop.add_product")
-    product = services.product_create(**payload.model_dump())
-    return Status(201, _staff_view(request, product.pk))
+    return Status(201, services.product_create(**payload.model_dump()))
 
 
 @router.put(

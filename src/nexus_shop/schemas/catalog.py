@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
@@ -46,7 +46,25 @@ class CategoryIn(InputSchema):
     parent_id: int | None = None
 
 
-class CategoryPatch(InputSchema):
+class PatchSchema(InputSchema):
+    """A PATCH body: any subset of fields. ``null`` is refused (422) for the fields in
+    ``not_null``; elsewhere it means "clear" (``category_id``, ``parent_id``)."""
+
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k in cls.not_null if k in data and data[k] is None)
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return data
+
+
+class CategoryPatch(PatchSchema):
+    not_null = frozenset({"name", "slug", "description"})
+
     name: Name | None = None
     slug: Slug | None = None
     description: Description | None = None
@@ -98,7 +116,9 @@ class ProductIn(InputSchema):
     is_active: bool = True
 
 
-class ProductPatch(InputSchema):
+class ProductPatch(PatchSchema):
+    not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
+
     name: ProductName | None = None
     slug: Slug | None = None
     sku: Sku | None = None

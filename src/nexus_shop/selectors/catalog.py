@@ -64,13 +64,22 @@ _LAST_WORD = re.compile(r"^(?P<head>.*?)(?P<word>\w+)$", re.DOTALL)
 # Visibility -----------------------------------------------------------------------------------
 
 
+STAFF_PRODUCT_PERMS = (
+    "nexus_shop.change_product",
+    "nexus_shop.delete_product",
+    "nexus_shop.add_product",
+)
+
+
 def can_see_hidden_products(viewer: Viewer | None) -> bool:
-    """Staff (``nexus_shop.change_product``) see inactive products, and deleted ones on request."""
-    return bool(
-        viewer is not None
-        and viewer.is_authenticated
-        and viewer.has_perm("nexus_shop.change_product")
-    )
+    """Staff see inactive products, and deleted ones on request.
+
+    Staff means holding any product write permission: whoever may create, change or
+    delete products must see the inactive ones they create, change or delete.
+    """
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return any(viewer.has_perm(perm) for perm in STAFF_PRODUCT_PERMS)
 
 
 def _visible_products(*, viewer: Viewer | None, include_deleted: bool = False) -> QuerySet[Product]:
