@@ -15,7 +15,7 @@ WORKDIR /app
 # The library first (its layer is rebuilt only when the package changes)...
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
-RUN pip install ".[postgres,redis,cache]" "uvicorn>=0.32" "dj-database-url>=2.3" \
+RUN pip install ".[postgres,redis,cache]" "uvicorn[standard]>=0.32" "dj-database-url>=2.3" \
     && rm -rf build src/*.egg-info
 
 # ...then the host project, writable by the app user (the SQLite default lives there).
