@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "cachalot",

@@ -238,10 +238,18 @@ async def get(path):
     app = ApplicationCommunicator(application, scope)
     await app.send_input({"type": "http.request", "body": b""})
     start = await app.receive_output(10)
-    body = await app.receive_output(10)
-    return start["status"], body["body"].decode()
+    body = b""
+    while True:
+        message = await app.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return start["status"], body.decode()
 
-print(json.dumps(asyncio.run(get("/api/health"))))
+async def main():
+    return [await get(path) for path in sys.argv[1:]]
+
+print(json.dumps(asyncio.run(main())))
 """
 
 
@@ -251,7 +259,14 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
     environ.pop("DJANGO_SETTINGS_MODULE")  # asgi.py must pick the example's settings itself
     environ.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'asgi.sqlite3'}")
     result = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", ASGI_PROBE],
+        [
+            sys.executable,
+            "-c",
+            ASGI_PROBE,
+            "/api/health",
+            "/api/docs",
+            "/static/ninja/swagger-ui-bundle.js",
+        ],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -260,9 +275,15 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    status, body = json.loads(result.stdout.strip().splitlines()[-1])
-    assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"}
+    health, docs, swagger_js = json.loads(result.stdout.strip().splitlines()[-1])
+    assert health[0] == 200
+    assert json.loads(health[1]) == {"status": "ok", "database": "ok", "cache": "ok"}
+    # Swagger UI works offline: its assets come from the app's own /static/, not a CDN.
+    assert docs[0] == 200
+    assert "/static/ninja/swagger-ui-bundle.js" in docs[1]
+    assert "cdn.jsdelivr.net" not in docs[1]
+    assert swagger_js[0] == 200
+    assert "SwaggerUIBundle" in swagger_js[1]
 
 
 # demo_setup, in-process on the suite's database -------------------------------------------------

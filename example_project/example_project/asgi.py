@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
 
-application = get_asgi_application()
+# uvicorn serves no static files: let Django serve /static/ (Swagger UI's assets, the admin's
+# CSS) straight from the apps, without collectstatic. Fine for the demo and small sites; in
+# production put WhiteNoise or your web server in front instead.
+application = ASGIStaticFilesHandler(get_asgi_application())

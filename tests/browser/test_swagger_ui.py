@@ -1,0 +1,118 @@
+"""Swagger UI in a real (headless) browser: "Authorize" takes a Bearer token, then calls work.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). Outside CI a
+machine without them skips these tests; in CI their absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nexus_shop.tokens import RefreshToken
+from tests.factories import StaffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Debian's chromium here; GitHub's Ubuntu runners ship google-chrome and chromedriver.
+CHROMIUM = shutil.which("chromium") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail("chromium and chromedriver are required in CI", pytrace=False)
+    pytest.skip(
+        "needs chromium and chromedriver (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+
+from selenium import webdriver  # noqa: E402  (after the availability check)
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture
+def browser(tmp_path: Any) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,2000",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: WebDriver, css: str, timeout: float = 20) -> Any:
+    return WebDriverWait(driver, timeout).until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+
+def _execute_me(driver: WebDriver) -> str:
+    """Run GET /api/auth/me from its panel and return the status Swagger UI shows."""
+    panel = "#operations-auth-auth_me"
+    execute = driver.find_elements(By.CSS_SELECTOR, f"{panel} button.execute")
+    if not execute:
+        _wait(driver, f"{panel} .opblock-summary").click()
+        _wait(driver, f"{panel} button.try-out__btn").click()
+    _wait(driver, f"{panel} button.execute").click()
+    status = WebDriverWait(driver, 20).until(
+        lambda d: (
+            d.find_element(
+                By.CSS_SELECTOR, f"{panel} .live-responses-table .response .response-col_status"
+            ).text.strip()
+            or None
+        )
+    )
+    return str(status)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authorize_with_a_bearer_token_then_call_a_protected_endpoint(
+    live_server: Any, browser: WebDriver, tmp_path: Any
+) -> None:
+    screenshot_dir = tmp_path
+    user = StaffFactory(username="swagger-staff")
+    token = str(RefreshToken.for_user(user).access_token)
+
+    browser.get(f"{live_server.url}/api/docs")
+    _wait(browser, "button.authorize")
+
+    # Without a token the protected call is refused.
+    assert _execute_me(browser).startswith("401")
+
+    _wait(browser, "button.authorize").click()
+    field = _wait(browser, ".modal-ux .auth-container input")
+    field.send_keys(token)
+    _wait(browser, ".modal-ux .auth-btn-wrapper button.authorize").click()
+    _wait(browser, ".modal-ux .auth-btn-wrapper button.btn-done").click()
+
+    # With it, the same call succeeds and shows the user.
+    assert _execute_me(browser).startswith("200")
+    shown = " ".join(
+        element.text
+        for element in browser.find_elements(
+            By.CSS_SELECTOR, "#operations-auth-auth_me .live-responses-table pre"
+        )
+    )
+    assert '"swagger-staff"' in shown
+    browser.save_screenshot(str(screenshot_dir / "swagger-authorized.png"))
