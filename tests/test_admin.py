@@ -49,7 +49,7 @@ def product_form(**overrides: Any) -> dict[str, Any]:
 
 def soft_deleted(**kwargs: Any) -> Product:
     product = ProductFactory(**kwargs)
-    services.product_soft_delete(product=product)
+    services.product_soft_delete(product_id=product.pk)
     product.refresh_from_db()
     return product
 
@@ -381,10 +381,10 @@ def test_delete_selected_categories_reports_refusals(
     kept, gone = CategoryFactory(name="Kept"), CategoryFactory(name="Gone")
     real_delete = services.category_delete
 
-    def delete(*, category: Category) -> None:
-        if category.pk == kept.pk:
+    def delete(*, category_id: int) -> None:
+        if category_id == kept.pk:
             raise Conflict("This category still has products.")
-        real_delete(category=category)
+        real_delete(category_id=category_id)
 
     monkeypatch.setattr(services, "category_delete", delete)
 

@@ -103,7 +103,7 @@ class CategoryAdmin(_ServiceErrorsAsMessages):
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
         if change:
             services.category_update(
-                category=obj,
+                category_id=obj.pk,
                 name=obj.name,
                 slug=obj.slug,
                 description=obj.description,
@@ -120,13 +120,13 @@ class CategoryAdmin(_ServiceErrorsAsMessages):
         obj.refresh_from_db()
 
     def delete_model(self, request: HttpRequest, obj: Category) -> None:
-        services.category_delete(category=obj)
+        services.category_delete(category_id=obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
         # Leaves first, so a selected parent is empty by the time its turn comes.
         for category in sorted(queryset, key=lambda c: c.path, reverse=True):
             try:
-                services.category_delete(category=category)
+                services.category_delete(category_id=category.pk)
             except NexusShopError as error:
                 self.message_user(request, f"{category}: {error.message}", messages.ERROR)
 
@@ -264,7 +264,7 @@ class ProductAdmin(_ServiceErrorsAsMessages):
             "category_id": obj.category_id,
         }
         if change:
-            services.product_update(product=obj, **values)
+            services.product_update(product_id=obj.pk, **values)
         else:
             obj.pk = services.product_create(**values).pk
         obj.refresh_from_db()
@@ -273,7 +273,7 @@ class ProductAdmin(_ServiceErrorsAsMessages):
         """Soft delete: the row stays and can be restored."""
         # Already soft-deleted meanwhile (NotFound) is the outcome the user asked for.
         with contextlib.suppress(NotFound):
-            services.product_soft_delete(product=obj)
+            services.product_soft_delete(product_id=obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         """Soft delete (the "Delete selected" action lands here)."""

@@ -197,7 +197,7 @@ def test_refuses_a_non_empty_catalogue_without_clear() -> None:
     seed("--products", "10", "--categories", "3")
     product = Product.objects.first()
     assert product is not None
-    services.product_soft_delete(product=product)  # deleted rows count too
+    services.product_soft_delete(product_id=product.pk)  # deleted rows count too
 
     with pytest.raises(CommandError, match="--clear"):
         seed("--products", "10", "--categories", "3")
@@ -208,7 +208,7 @@ def test_clear_hard_deletes_everything_first() -> None:
     seed("--products", "30", "--categories", "12")
     deleted = Product.objects.first()
     assert deleted is not None
-    services.product_soft_delete(product=deleted)
+    services.product_soft_delete(product_id=deleted.pk)
 
     out, _ = seed("--products", "5", "--categories", "4", "--clear")
 

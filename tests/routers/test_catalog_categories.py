@@ -59,7 +59,7 @@ def test_unknown_parent_is_422(staff_client: Client) -> None:
 
 def test_duplicate_slug_is_409(staff_client: Client) -> None:
     CategoryFactory(slug="shoes")
-    response = _post(staff_client, {"name": "Shoes"})
+    response = _post(staff_client, {"name": "Shoes", "slug": "shoes"})
     assert response.status_code == 409
     assert response.json()["field"] == "slug"
     other = CategoryFactory(slug="other")
@@ -212,3 +212,22 @@ def test_patch_refuses_null_for_non_nullable_fields(staff_client: Client, field:
     response = _patch(staff_client, category.pk, {field: None})
     assert response.status_code == 422
     assert field in str(response.json()["detail"])
+
+
+def test_derived_slugs_are_made_unique(staff_client: Client) -> None:
+    men = _post(staff_client, {"name": "Men"}).json()
+    women = _post(staff_client, {"name": "Women"}).json()
+    first = _post(staff_client, {"name": "Shoes", "parent_id": men["id"]})
+    second = _post(staff_client, {"name": "Shoes", "parent_id": women["id"]})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert (first.json()["slug"], second.json()["slug"]) == ("shoes", "shoes-2")
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"), [("Чайник", "чайник"), ("电热水壶", "电热水壶"), ("!!!", "category")]
+)
+def test_slugs_are_derived_from_any_name(staff_client: Client, name: str, slug: str) -> None:
+    response = _post(staff_client, {"name": name})
+    assert response.status_code == 201
+    assert response.json()["slug"] == slug
+    assert _post(staff_client, {"name": name}).json()["slug"] == f"{slug}-2"

@@ -300,3 +300,34 @@ def test_a_deleter_can_delete_an_inactive_product() -> None:
     product = ProductFactory(is_active=False)
     client = Client(headers=bearer(UserFactory(perms=["delete_product"])))
     assert client.delete(f"/api/products/{product.pk}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("name", "sku", "slug"),
+    [
+        ("Чайник", "K-1", "чайник"),
+        ("电热水壶", "K-2", "电热水壶"),
+        ("!!!", "K-3", "k-3"),
+        ("!!!", "!", "product"),
+    ],
+)
+def test_slugs_are_derived_from_any_name(
+    staff_client: Client, name: str, sku: str, slug: str
+) -> None:
+    response = _post(staff_client, "/api/products", _body(name=name, sku=sku))
+    assert response.status_code == 201
+    assert response.json()["slug"] == slug
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"), [("1E+2", "100.00"), (5, "5.00"), ("19.9", "19.90"), ("-0", "0.00")]
+)
+def test_prices_are_answered_with_two_places(staff_client: Client, sent: Any, shown: str) -> None:
+    created = _post(staff_client, "/api/products", _body(price=sent))
+    assert created.status_code == 201
+    assert created.json()["price"] == shown
+    assert staff_client.get(f"/api/products/{created.json()['id']}").json()["price"] == shown
+    patched = staff_client.patch(
+        f"/api/products/{created.json()['id']}", {"price": sent}, content_type="application/json"
+    )
+    assert patched.json()["price"] == shown

@@ -7,7 +7,6 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from nexus_shop.models import Product
 from nexus_shop.schemas.catalog import (
     CategoryIn,
     CategoryOut,
@@ -97,9 +96,8 @@ def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
 )
 def category_update(request: HttpRequest, category_id: int, payload: CategoryPatch) -> Any:
     require_perm(request, "nexus_shop.change_category")
-    category = selectors.category_get(category_id=category_id)
-    services.category_update(category=category, **payload.model_dump(exclude_unset=True))
-    return selectors.category_get(category_id=category_id)
+    services.category_update(category_id=category_id, **payload.model_dump(exclude_unset=True))
+    return selectors.category_get(category_id=category_id)  # with its product_count
 
 
 @router.delete(
@@ -113,7 +111,7 @@ def category_update(request: HttpRequest, category_id: int, payload: CategoryPat
 )
 def category_delete(request: HttpRequest, category_id: int) -> Any:
     require_perm(request, "nexus_shop.delete_category")
-    services.category_delete(category=selectors.category_get(category_id=category_id))
+    services.category_delete(category_id=category_id)
     return Status(204, None)
 
 
@@ -179,8 +177,7 @@ def product_create(request: HttpRequest, payload: ProductIn) -> Any:
 )
 def product_replace(request: HttpRequest, product_id: int, payload: ProductIn) -> Any:
     require_perm(request, "nexus_shop.change_product")
-    product = _staff_view(request, product_id)
-    return services.product_update(product=product, **payload.model_dump())
+    return services.product_update(product_id=product_id, **payload.model_dump())
 
 
 @router.patch(
@@ -194,8 +191,7 @@ def product_replace(request: HttpRequest, product_id: int, payload: ProductIn) -
 )
 def product_update(request: HttpRequest, product_id: int, payload: ProductPatch) -> Any:
     require_perm(request, "nexus_shop.change_product")
-    product = _staff_view(request, product_id)
-    return services.product_update(product=product, **payload.model_dump(exclude_unset=True))
+    return services.product_update(product_id=product_id, **payload.model_dump(exclude_unset=True))
 
 
 @router.delete(
@@ -209,7 +205,7 @@ def product_update(request: HttpRequest, product_id: int, payload: ProductPatch)
 )
 def product_delete(request: HttpRequest, product_id: int) -> Any:
     require_perm(request, "nexus_shop.delete_product")
-    services.product_soft_delete(product=_staff_view(request, product_id))
+    services.product_soft_delete(product_id=product_id)
     return Status(204, None)
 
 
@@ -226,7 +222,3 @@ def product_delete(request: HttpRequest, product_id: int) -> Any:
 def product_restore(request: HttpRequest, product_id: int) -> Any:
     require_perm(request, "nexus_shop.delete_product")
     return services.product_restore(product_id=product_id)
-
-
-def _staff_view(request: HttpRequest, product_id: int) -> Product:
-    return selectors.product_get(product_id=product_id, viewer=_viewer(request))

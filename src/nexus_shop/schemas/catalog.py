@@ -13,7 +13,8 @@ from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", min_length=1, max_length=200)]
+# Letters (any script), digits, "-" and "_", as Django's slugify(allow_unicode=True) makes.
+Slug = Annotated[str, StringConstraints(pattern=r"^[-\w]+$", min_length=1, max_length=200)]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]

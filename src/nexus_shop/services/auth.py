@@ -15,7 +15,6 @@ change.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from ninja_jwt import settings as jwt_settings
 from ninja_jwt.exceptions import TokenError
@@ -37,6 +36,7 @@ from nexus_shop.exceptions import (
     FeatureDisabled,
     ValidationFailed,
 )
+from nexus_shop.services.locks import advisory_lock
 from nexus_shop.tokens import AccessToken, RefreshToken, token_pair_for
 
 __all__ = [
@@ -69,24 +69,6 @@ def _jwt_settings() -> Any:
 # Accounts -------------------------------------------------------------------------------------
 
 
-def _lock(*names: str) -> None:
-    """Serialise transactions that check-then-create the same username or email.
-
-    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlock).
-    SQLite runs one writer at a time already; other backends rely on the unique username
-    column and accept the (narrow) email race.
-    """
-    if connection.vendor != "postgresql":
-        return
-    keys = sorted(
-        int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        for name in names
-    )
-    with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-
 def _password_errors(password: str, *, user: AbstractBaseUser, field: str) -> None:
     try:
         # Any user model works at runtime: the validators read attributes by name.
@@ -109,7 +91,7 @@ def user_register(*, username: str, email: str, password: str) -> AbstractBaseUs
     email = user_model.objects.normalize_email(email)
     user = user_model(**{user_model.USERNAME_FIELD: username, "email": email})
     _password_errors(password, user=user, field="password")
-    _lock(f"username:{username.casefold()}", f"email:{email.casefold()}")
+    advisory_lock(f"username:{username.casefold()}", f"email:{email.casefold()}")
     manager = user_model._default_manager
     if manager.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
         raise Conflict("A user with that username already exists.", extra={"field": "username"})

@@ -1,4 +1,15 @@
-"""Writes to the catalogue. Keyword-only, typed, transactional; no HTTP in here."""
+"""Writes to the catalogue. Keyword-only, typed, transactional; no HTTP in here.
+
+Services take ids, lock what they change, and answer domain errors
+(:mod:`nexus_shop.exceptions`). Concurrency rules, for PostgreSQL:
+
+* A write that points at a category (a product's ``category_id``, a category's
+  ``parent_id``) holds ``FOR KEY SHARE`` on it, and deleting a category takes
+  ``FOR UPDATE`` first: whichever comes second sees the other's result (422 "no such
+  category", or 409 "it has products") instead of a foreign-key error at commit.
+* Moves in the category tree are serialised by one advisory lock, so two moves can neither
+  deadlock nor, between them, make a cycle.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import ProtectedError, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.text import slugify
@@ -14,6 +25,7 @@ from django.utils.text import slugify
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Category, Product
+from nexus_shop.services.locks import advisory_lock, key_share_lock
 
 
 class _Unset:
@@ -25,25 +37,41 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
-_MAX_SLUG_ATTEMPTS = 50
+CENT = Decimal("0.01")
+_TREE_LOCK = "nexus_shop:category-tree"
 
 
-def _slug_from(name: str, *, max_length: int) -> str:
-    slug = slugify(name)[:max_length].strip("-")
-    if not slug:
-        raise ValidationFailed(
-            "Cannot derive a slug from this name; send a slug.", extra={"field": "slug"}
-        )
-    return slug
+def money(value: Decimal) -> Decimal:
+    """Two places, no exponent, no negative zero: ``1E+2`` -> ``100.00``, ``-0`` -> ``0.00``."""
+    return (value + 0).quantize(CENT)
 
 
-def _category_or_error(category_id: int | None, *, field: str = "category_id") -> Category | None:
+def _slug_base(text: str, *, fallback: str, max_length: int) -> str:
+    """A slug from ``text`` (Unicode letters kept: "Чайник" -> "чайник"), else ``fallback``."""
+    slug = slugify(text, allow_unicode=True)[:max_length].strip("-")
+    return slug or fallback
+
+
+def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not in ``taken``."""
+    if base not in taken:
+        return base
+    n = 2
+    while True:
+        suffix = f"-{n}"
+        candidate = f"{base[: max_length - len(suffix)]}{suffix}"
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def _referenced_category(category_id: int | None, *, field: str) -> Category | None:
+    """The category a write points at, locked against deletion until the transaction ends."""
     if category_id is None:
         return None
-    category = Category.objects.filter(pk=category_id).first()
-    if category is None:
+    if not key_share_lock(Category._meta.db_table, category_id):
         raise ValidationFailed(f"No category with id {category_id}.", extra={"field": field})
-    return category
+    return Category.objects.get(pk=category_id)
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -57,9 +85,13 @@ def category_create(
     description: str = "",
     parent_id: int | None = None,
 ) -> Category:
-    parent = _category_or_error(parent_id, field="parent_id")
-    slug = slug or _slug_from(name, max_length=200)
-    if Category.objects.filter(slug=slug).exists():
+    """Create a category. A slug left out is derived from the name and made unique."""
+    parent = _referenced_category(parent_id, field="parent_id")
+    if slug is None:
+        base = _slug_base(name, fallback="category", max_length=200)
+        taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+        slug = _free_slug(base, taken, max_length=200)
+    elif Category.objects.filter(slug=slug).exists():
         raise Conflict(f"A category with slug {slug!r} already exists.", extra={"field": "slug"})
     category = Category(name=name, slug=slug, description=description, parent=parent)
     try:
@@ -77,17 +109,19 @@ def category_create(
 @transaction.atomic
 def category_update(
     *,
-    category: Category,
+    category_id: int,
     name: str | _Unset = UNSET,
     slug: str | _Unset | None = UNSET,
     description: str | _Unset | None = UNSET,
     parent_id: int | _Unset | None = UNSET,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
-    locked = Category.objects.select_for_update().filter(pk=category.pk).first()
-    if locked is None:
-        raise NotFound(f"No category with id {category.pk}.")
-    category = locked
+    moving = not isinstance(parent_id, _Unset)
+    if moving:
+        advisory_lock(_TREE_LOCK)  # before any row lock: moves queue here, never deadlock
+    category = Category.objects.select_for_update(no_key=True).filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"No category with id {category_id}.")
     if not isinstance(name, _Unset):
         category.name = name
     if not isinstance(description, _Unset):
@@ -100,8 +134,9 @@ def category_update(
         category.slug = slug
 
     old_path = category.path
-    if not isinstance(parent_id, _Unset) and parent_id != category.parent_id:
-        parent = _category_or_error(parent_id, field="parent_id")
+    if moving and parent_id != category.parent_id:
+        assert not isinstance(parent_id, _Unset)  # noqa: S101  (narrows the type for mypy)
+        parent = _referenced_category(parent_id, field="parent_id")
         if parent is not None and parent.path.startswith(old_path):
             raise ValidationFailed(
                 "A category cannot be its own ancestor.", extra={"field": "parent_id"}
@@ -125,16 +160,23 @@ def category_update(
 
 
 @transaction.atomic
-def category_delete(*, category: Category) -> None:
+def category_delete(*, category_id: int) -> None:
     """Delete a leaf category with no products (soft-deleted ones count: they may be restored)."""
-    if Category.objects.filter(parent=category).exists():
+    category = Category.objects.select_for_update().filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"No category with id {category_id}.")
+    if Category.objects.filter(parent_id=category_id).exists():
         raise Conflict("This category has child categories; move or delete them first.")
-    if Product.all_objects.filter(category=category).exists():
+    if Product.all_objects.filter(category_id=category_id).exists():
         raise Conflict(
             "This category still has products (soft-deleted ones included); "
             "move them to another category first."
         )
-    category.delete()
+    try:
+        with transaction.atomic():
+            category.delete()
+    except (ProtectedError, IntegrityError):  # a reference that appeared without our lock
+        raise Conflict("This category is still in use.") from None
 
 
 # Products -------------------------------------------------------------------------------------
@@ -150,16 +192,12 @@ def _check_live_unique(*, slug: str | None, sku: str | None, exclude_pk: int | N
         raise Conflict(f"A product with slug {slug!r} already exists.", extra={"field": "slug"})
 
 
-def _free_slug(base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever no live product uses yet."""
+def _derived_product_slug(name: str, sku: str) -> str:
+    base = _slug_base(name, fallback="", max_length=240) or _slug_base(
+        sku, fallback="product", max_length=240
+    )
     taken = set(Product.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    if base not in taken:
-        return base
-    for n in range(2, _MAX_SLUG_ATTEMPTS + len(taken)):
-        candidate = f"{base[: 255 - len(str(n)) - 1]}-{n}"
-        if candidate not in taken:
-            return candidate
-    raise Conflict(f"No free slug near {base!r}; send a slug.", extra={"field": "slug"})
+    return _free_slug(base, taken, max_length=255)
 
 
 def _save_product(product: Product) -> None:
@@ -170,6 +208,18 @@ def _save_product(product: Product) -> None:
         # Lost a race with a concurrent write of the same slug or sku.
         _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
         raise Conflict("A product with this slug or sku already exists.") from None
+
+
+def _live_product_for_update(product_id: int) -> Product:
+    product = (
+        Product.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("category")
+        .filter(pk=product_id)
+        .first()
+    )
+    if product is None:
+        raise NotFound(f"No product with id {product_id}.")
+    return product
 
 
 @transaction.atomic
@@ -184,14 +234,19 @@ def product_create(
     category_id: int | None = None,
     is_active: bool = True,
 ) -> Product:
-    category = _category_or_error(category_id)
+    """Create a product in the shop's currency.
+
+    A slug left out is derived from the name (or the sku) and made unique; a slug or sku
+    sent that a live product already has is a :class:`Conflict`.
+    """
+    category = _referenced_category(category_id, field="category_id")
     _check_live_unique(slug=slug, sku=sku, exclude_pk=None)
     product = Product(
         name=name,
-        slug=slug or _free_slug(_slug_from(name, max_length=240)),
+        slug=slug or _derived_product_slug(name, sku),
         sku=sku,
         description=description,
-        price=price,
+        price=money(price),
         currency=conf.CURRENCY,
         stock=stock,
         category=category,
@@ -204,7 +259,7 @@ def product_create(
 @transaction.atomic
 def product_update(
     *,
-    product: Product,
+    product_id: int,
     name: str | _Unset = UNSET,
     slug: str | _Unset | None = UNSET,
     sku: str | _Unset = UNSET,
@@ -214,28 +269,21 @@ def product_update(
     category_id: int | _Unset | None = UNSET,
     is_active: bool | _Unset = UNSET,
 ) -> Product:
-    """Change the given fields. A slug left out (or null) keeps the current one."""
-    locked = Product.objects.select_for_update().filter(pk=product.pk).first()
-    if locked is None:  # soft-deleted since the caller looked it up
-        raise NotFound(f"No product with id {product.pk}.")
-    product = locked
+    """Change the given fields of a live product. A slug left out (or null) stays as it is."""
+    product = _live_product_for_update(product_id)
     changes: dict[str, Any] = {
         key: value
-        for key, value in {
-            "name": name,
-            "sku": sku,
-            "price": price,
-            "stock": stock,
-            "is_active": is_active,
-        }.items()
+        for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
         if not isinstance(value, _Unset)
     }
+    if not isinstance(price, _Unset):
+        changes["price"] = money(price)
     if not isinstance(slug, _Unset) and slug is not None:
         changes["slug"] = slug
     if not isinstance(description, _Unset):
         changes["description"] = description or ""
     if not isinstance(category_id, _Unset):
-        product.category = _category_or_error(category_id)
+        changes["category"] = _referenced_category(category_id, field="category_id")
     _check_live_unique(
         slug=changes["slug"] if changes.get("slug") not in (None, product.slug) else None,
         sku=changes["sku"] if changes.get("sku") not in (None, product.sku) else None,
@@ -244,17 +292,15 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_product(product)
-    return Product.objects.select_related("category").get(pk=product.pk)
+    return product
 
 
 @transaction.atomic
-def product_soft_delete(*, product: Product) -> None:
+def product_soft_delete(*, product_id: int) -> None:
     """Hide the product everywhere public. The row stays; see :func:`product_restore`."""
-    updated = Product.objects.filter(pk=product.pk).update(
-        deleted_at=timezone.now(), updated_at=timezone.now()
-    )
-    if not updated:
-        raise NotFound(f"No product with id {product.pk}.")
+    now = timezone.now()
+    if not Product.objects.filter(pk=product_id).update(deleted_at=now, updated_at=now):
+        raise NotFound(f"No product with id {product_id}.")
 
 
 @transaction.atomic
@@ -263,12 +309,17 @@ def product_restore(*, product_id: int) -> Product:
 
     Raises :class:`Conflict` if a live product took its slug or sku meanwhile.
     """
-    product = Product.all_objects.select_for_update().filter(pk=product_id).first()
+    product = (
+        Product.all_objects.select_for_update(no_key=True, of=("self",))
+        .select_related("category")
+        .filter(pk=product_id)
+        .first()
+    )
     if product is None:
         raise NotFound(f"No product with id {product_id}.")
     if product.deleted_at is None:
-        return Product.objects.select_related("category").get(pk=product.pk)
+        return product
     _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
     product.deleted_at = None
     _save_product(product)
-    return Product.objects.select_related("category").get(pk=product.pk)
+    return product
