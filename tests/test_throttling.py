@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory, override_settings
@@ -224,6 +225,51 @@ def test_refresh_is_throttled_per_token(ip: str) -> None:
     assert statuses == [200] + [401] * 9
 
     _assert_throttled(post("/token/refresh", {"refresh": refresh}, ip=ip))
+
+
+@pytest.fixture
+def fresh_throttle_cache(settings: Any) -> None:
+    """Counters of their own: per-user keys use the primary key, which rolled-back tests reuse."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle-test": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": unique("throttle"),
+        },
+    }
+    settings.NEXUS_SHOP_THROTTLE_CACHE = "throttle-test"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_throttle_cache")
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_refresh_is_throttled_per_user_across_ips_and_rotations(ip: str) -> None:
+    # Each refresh rotates the token, so only a per-user count can stop a chain of them.
+    user = UserFactory()
+    pair = post("/token", {"username": user.username, "password": PASSWORD}, ip=ip).json()
+    statuses = []
+    for n in range(11):
+        response = post("/token/refresh", {"refresh": pair["refresh"]}, ip=f"198.51.100.{n}")
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            pair = response.json()
+    assert statuses == [200] * 10 + [429]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fresh_throttle_cache")
+@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
+def test_a_forged_token_does_not_spend_its_claimed_users_budget(ip: str) -> None:
+    user = UserFactory()
+    forged = jwt.encode(
+        {"token_type": "refresh", "user_id": user.pk, "jti": "x", "exp": 2_000_000_000},
+        "not-the-signing-key-but-32-bytes-long",
+        algorithm="HS256",
+    )
+    for n in range(12):
+        post("/token/refresh", {"refresh": forged}, ip=f"198.51.100.{n}")
+    pair = post("/token", {"username": user.username, "password": PASSWORD}, ip=ip).json()
+    assert post("/token/refresh", {"refresh": pair["refresh"]}, ip=ip).status_code == 200
 
 
 @pytest.mark.django_db

@@ -376,3 +376,15 @@ def test_backend_is_what_the_run_says(is_postgres: bool) -> None:
 
     expected = os.environ.get("DATABASE_URL", "").startswith("postgres")
     assert is_postgres == expected == (connection.vendor == "postgresql")
+
+
+@pytest.mark.parametrize("char", ["é", "中", "😀"])
+def test_cursors_of_the_longest_names_in_any_script_round_trip(anon: Client, char: str) -> None:
+    for i in range(3):
+        ProductFactory(name=char * 254 + str(i))
+    response = anon.get("/api/products?ordering=name&page_size=1")
+    walked = ids(response)
+    while cursor := response.json()["next_cursor"]:
+        response = anon.get(f"/api/products?ordering=name&page_size=1&cursor={cursor}")
+        walked += ids(response)
+    assert len(walked) == 3

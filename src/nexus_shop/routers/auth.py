@@ -72,11 +72,17 @@ def token_obtain(request: HttpRequest, payload: TokenObtainIn) -> Any:
     url_name="auth-token-refresh",
     summary="Trade a refresh token for a new pair (the refresh token rotates)",
     description="The refresh token sent is used up: sending it again answers 401. 401 too "
-    "when its user was deactivated or deleted. Throttled per client IP and per token "
-    "(429 with `Retry-After`).",
+    "when its user was deactivated or deleted. Throttled per client IP, per token and per "
+    "user (429 with `Retry-After`).",
 )
 def token_refresh(request: HttpRequest, payload: RefreshIn) -> Any:
-    throttling.check("refresh", [_ip(request), ("token", payload.refresh)])
+    idents = [_ip(request), ("token", payload.refresh)]
+    # Per user too, but only for a token whose signature checks out: a user id read from a
+    # forged token would let anyone spend another user's budget.
+    subject = selectors.refresh_token_subject(refresh=payload.refresh)
+    if subject is not None:
+        idents.append(("user", subject))
+    throttling.check("refresh", idents)
     return services.token_refresh(refresh=payload.refresh)
 
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema
+from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema, RefusesNul
+from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -87,7 +88,7 @@ class CategoryRef(OutputSchema):
     slug: str
 
 
-class PageParams(Schema):
+class PageParams(RefusesNul):
     page: int = Field(1, ge=1, description="Page number, from 1 (page mode).")
     page_size: int | None = Field(
         None,
@@ -98,7 +99,7 @@ class PageParams(Schema):
     )
     cursor: str | None = Field(
         None,
-        max_length=1000,
+        max_length=MAX_CURSOR_LENGTH,
         description="The `next_cursor` of a previous answer: switches to cursor (keyset) mode.",
     )
 

@@ -1,16 +1,43 @@
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ninja import Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 
 
-class InputSchema(Schema):
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class RefusesNul(Schema):
+    """Input with a NUL character is a 422 on every backend.
+
+    PostgreSQL cannot store NUL in text (psycopg raises, which would be a 500) while SQLite
+    stores it: refusing it at the door keeps the two alike, as Django's forms do with
+    ``ProhibitNullCharactersValidator``.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        # ninja's Schema hands validators its DjangoGetter wrapper; look at what it wraps.
+        if _has_nul(getattr(data, "_obj", data)):
+            raise ValueError("Text must not contain NUL (\\x00) characters.")
+        return data
+
+
+class InputSchema(RefusesNul):
     """Base of every request body: unknown fields are an error (422), not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")

@@ -42,3 +42,28 @@ def user_me(*, user: AbstractBaseUser) -> Me:
         is_staff=bool(getattr(user, "is_staff", False)),
         permissions=sorted(user.get_all_permissions()),  # type: ignore[attr-defined]  # PermissionsMixin's
     )
+
+
+def refresh_token_subject(*, refresh: str) -> str | None:
+    """The user id a refresh token was issued to, if its signature and expiry check out.
+
+    Only the signature is trusted here (no database): enough to count attempts per user
+    without letting a forged token spend someone else's budget. ``None`` for anything else.
+    """
+    from ninja_jwt import settings as jwt_settings
+    from ninja_jwt.exceptions import TokenBackendError
+    from ninja_jwt.state import token_backend
+
+    from nexus_shop.tokens import RefreshToken
+
+    try:
+        payload = token_backend.decode(refresh, verify=True)  # signature, algorithm, exp
+    except TokenBackendError:
+        return None
+    claims = jwt_settings.api_settings
+    if payload.get(claims.TOKEN_TYPE_CLAIM or "token_type") != RefreshToken.token_type:
+        return None
+    subject = payload.get(claims.USER_ID_CLAIM)
+    if isinstance(subject, bool) or not isinstance(subject, int | str):
+        return None
+    return str(subject)

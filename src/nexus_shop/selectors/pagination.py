@@ -8,6 +8,7 @@ mode to cursor mode at any point.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,9 @@ from nexus_shop.exceptions import ValidationFailed
 _M = TypeVar("_M", bound=models.Model)
 
 _SALT = "nexus_shop.cursor"
+# A signed cursor holds the last row's sort value: a name is at most 255 characters, 4
+# bytes each in UTF-8, 4/3 of that in base64, plus the id, the signature and a margin.
+MAX_CURSOR_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,20 @@ class RowCompare(Expression):
         return f"({', '.join(parts[0])}) {op} ({', '.join(parts[1])})", tuple(params)
 
 
+class CompactJSONSerializer:
+    """JSON for cursors: UTF-8 as is (not ``\\uXXXX``, 6 bytes a character) and no spaces.
+
+    Keeps the cursor of a 255-character name in any script well under
+    ``MAX_CURSOR_LENGTH``.
+    """
+
+    def dumps(self, obj: Any) -> bytes:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data.decode())
+
+
 def _encode_value(value: Any, kind: str) -> Any:
     if kind in {"decimal", "datetime"}:
         return value.isoformat() if kind == "datetime" else str(value)
@@ -114,12 +132,12 @@ def _decode_value(raw: Any, kind: str) -> Any:
 
 def encode_cursor(*, scope: str, sort: SortKey, value: Any, pk: int) -> str:
     payload = {"s": sort.name, "v": _encode_value(value, sort.kind), "id": pk}
-    return signing.dumps(payload, salt=f"{_SALT}:{scope}", compress=False)
+    return signing.dumps(payload, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer)
 
 
 def decode_cursor(cursor: str, *, scope: str) -> dict[str, Any]:
     try:
-        payload = signing.loads(cursor, salt=f"{_SALT}:{scope}")
+        payload = signing.loads(cursor, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer)
     except (signing.BadSignature, ValueError) as exc:
         raise ValidationFailed("Malformed or tampered cursor.", extra={"field": "cursor"}) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
