@@ -72,7 +72,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
 @register(Tags.security)
 def check_jwt(**kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    jwt: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
+    jwt = conf.NINJA_JWT
     if not apps.is_installed("ninja_jwt.token_blacklist"):
         errors.append(
             Error(
@@ -96,7 +96,7 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
 
 @register(Tags.security, deploy=True)
 def check_jwt_deploy(**kwargs: Any) -> list[CheckMessage]:
-    jwt: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
+    jwt = conf.NINJA_JWT
     key = jwt.get("SIGNING_KEY")
     if not key or key == settings.SECRET_KEY:
         return [

@@ -99,14 +99,15 @@ class Settings:
     # these properties on each use, with defaults of 10 minutes / 7 days.
 
     @property
-    def _ninja_jwt(self) -> dict[str, Any]:
+    def NINJA_JWT(self) -> dict[str, Any]:  # noqa: N802
+        """ninja-jwt's own settings dict (``NINJA_JWT``), as the host wrote it; ``{}`` if unset."""
         value: dict[str, Any] = getattr(settings, "NINJA_JWT", {}) or {}
         return value
 
     @property
     def ACCESS_TOKEN_LIFETIME(self) -> timedelta:  # noqa: N802
         """``NINJA_JWT["ACCESS_TOKEN_LIFETIME"]``, default 10 minutes."""
-        value: timedelta = self._ninja_jwt.get(
+        value: timedelta = self.NINJA_JWT.get(
             "ACCESS_TOKEN_LIFETIME", DEFAULT_ACCESS_TOKEN_LIFETIME
         )
         return value
@@ -114,7 +115,7 @@ class Settings:
     @property
     def REFRESH_TOKEN_LIFETIME(self) -> timedelta:  # noqa: N802
         """``NINJA_JWT["REFRESH_TOKEN_LIFETIME"]``, default 7 days."""
-        value: timedelta = self._ninja_jwt.get(
+        value: timedelta = self.NINJA_JWT.get(
             "REFRESH_TOKEN_LIFETIME", DEFAULT_REFRESH_TOKEN_LIFETIME
         )
         return value

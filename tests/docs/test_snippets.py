@@ -255,9 +255,9 @@ def test_every_setting_is_documented() -> None:
         for name, value in vars(Settings).items()
         if isinstance(value, property) and not name.startswith("_")
     }
-    jwt_backed = {"ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"}
+    jwt_backed = {"ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "NINJA_JWT"}
     assert {f"NEXUS_SHOP_{name}" for name in properties - jwt_backed} == set(_documented())
-    assert jwt_backed <= set(load("settings_example").NINJA_JWT)
+    assert jwt_backed - {"NINJA_JWT"} <= set(load("settings_example").NINJA_JWT)
     page = (DOCS / "settings.md").read_text()
     for name in _documented():
         assert f"### `{name}`" in page, f"docs/settings.md has no heading for {name}"
