@@ -210,9 +210,11 @@ def _save_product(product: Product) -> None:
         raise Conflict("A product with this slug or sku already exists.") from None
 
 
-def _live_product_for_update(product_id: int) -> Product:
+def _product_for_update(product_id: int, *, deleted_too: bool = False) -> Product:
+    """The product, row-locked until the transaction ends; ``NotFound`` if missing or deleted."""
+    manager = Product.all_objects if deleted_too else Product.objects
     product = (
-        Product.objects.select_for_update(no_key=True, of=("self",))
+        manager.select_for_update(no_key=True, of=("self",))
         .select_related("category")
         .filter(pk=product_id)
         .first()
@@ -270,7 +272,7 @@ def product_update(
     is_active: bool | _Unset = UNSET,
 ) -> Product:
     """Change the given fields of a live product. A slug left out (or null) stays as it is."""
-    product = _live_product_for_update(product_id)
+    product = _product_for_update(product_id)
     changes: dict[str, Any] = {
         key: value
         for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
@@ -309,14 +311,7 @@ def product_restore(*, product_id: int) -> Product:
 
     Raises :class:`Conflict` if a live product took its slug or sku meanwhile.
     """
-    product = (
-        Product.all_objects.select_for_update(no_key=True, of=("self",))
-        .select_related("category")
-        .filter(pk=product_id)
-        .first()
-    )
-    if product is None:
-        raise NotFound(f"No product with id {product_id}.")
+    product = _product_for_update(product_id, deleted_too=True)
     if product.deleted_at is None:
         return product
     _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
