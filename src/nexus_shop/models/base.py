@@ -42,7 +42,3 @@ class SoftDeleteModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "all_objects"
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None

@@ -55,10 +55,6 @@ class Category(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def ancestor_ids(self) -> list[int]:
-        return [int(part) for part in self.path.strip("/").split("/") if part][:-1]
-
 
 class Product(TimeStampedModel, SoftDeleteModel):
     name = models.CharField(max_length=255)
