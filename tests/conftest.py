@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from django.test import Client
 
 from nexus_shop.tokens import RefreshToken
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.support.redis_server import RedisServer, running_redis
 
 
 def pytest_report_header() -> list[str]:
@@ -72,3 +73,10 @@ def make_product(db: None) -> Callable[..., Any]:
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A private, started ``redis-server`` (never the shared one); stopped after the test."""
+    with running_redis() as server:
+        yield server

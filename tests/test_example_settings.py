@@ -26,6 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from nexus_shop.models import Category, Product
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "example_project"
@@ -197,14 +198,8 @@ def manage(*args: str, tmp_path: Path, **variables: str) -> subprocess.Completed
     environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"  # pytest-django set its own
     environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'example.sqlite3'}"
     environ.update(variables)
-    return subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, str(EXAMPLE / "manage.py"), *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return processes.run(
+        sys.executable, EXAMPLE / "manage.py", *args, env=environ, timeout=120, check=False
     )
 
 

@@ -15,11 +15,12 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,17 +74,7 @@ def uv_binary() -> str | None:
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(  # noqa: S603  (uv / the new venv's python, our arguments)
-        [str(arg) for arg in args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    return processes.run(*args, cwd=cwd, env=env).stdout
 
 
 def test_wheel_installs_without_extras_into_a_fresh_project(tmp_path: Path) -> None:

@@ -8,12 +8,8 @@ share a counter. Rates are per hour here: a per-minute window could end mid-test
 from __future__ import annotations
 
 import itertools
-import shutil
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -24,6 +20,8 @@ from django.test import Client, RequestFactory, override_settings
 from nexus_shop import throttling
 from nexus_shop.exceptions import Throttled
 from tests.factories import PASSWORD, UserFactory
+from tests.support.ports import free_port
+from tests.support.redis_server import RedisServer
 
 _ips = itertools.count(1)
 RATES = {"register": "10/h", "token": "10/h", "refresh": "10/h"}
@@ -298,13 +296,6 @@ def test_password_change_shares_the_token_throttle(ip: str) -> None:
 # Fail-open ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _caches_with(throttle: dict[str, Any]) -> dict[str, Any]:
     return {**settings.CACHES, "throttle": throttle}
 
@@ -327,7 +318,7 @@ def test_an_unreachable_redis_fails_open(ip: str) -> None:
     """Nothing listens on the port: every cache call fails, auth endpoints still answer."""
     redis_cache = {
         "BACKEND": "nexus_shop.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
     }
     with override_settings(
         CACHES=_caches_with(redis_cache),
@@ -353,42 +344,13 @@ def test_an_unreachable_redis_fails_open(ip: str) -> None:
             assert post("/register", body, ip=ip).status_code == 201
 
 
-@pytest.fixture
-def own_redis() -> Iterator[subprocess.Popen[bytes]]:
-    """A private redis-server (never the shared one), killed by the test."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603  (a fixed binary and arguments)
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
-        process.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]  # test-only tag
-        yield process
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.mark.django_db
 def test_the_throttle_counts_in_redis_then_fails_open_when_redis_dies(
-    own_redis: Any, ip: str
+    redis_server: RedisServer, ip: str
 ) -> None:
     redis_cache = {
         "BACKEND": "nexus_shop.cache.RedisCache",
-        "LOCATION": own_redis.url,
+        "LOCATION": redis_server.url,
         "OPTIONS": {"RETRY_AFTER": 0},
     }
     with override_settings(
@@ -402,8 +364,7 @@ def test_the_throttle_counts_in_redis_then_fails_open_when_redis_dies(
         assert post("/token", body, ip=ip).status_code == 200
         _assert_throttled(post("/token", body, ip=ip))  # Redis is up: the limit holds
 
-        own_redis.kill()
-        own_redis.wait(timeout=10)
+        redis_server.stop()
 
         for _ in range(3):
             assert post("/token", body, ip=ip).status_code == 200  # fails open, no 500

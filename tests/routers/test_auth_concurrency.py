@@ -19,7 +19,6 @@ docs/auth.md recommends for SQLite hosts.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from django.test import Client
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from tests.factories import PASSWORD, UserFactory
+from tests.support.race import race_n
 
 RACERS = 20
 
@@ -63,32 +63,10 @@ def threadable_db(tmp_path: Path) -> Iterator[None]:
 
 
 def _race(path: str, body: dict[str, Any]) -> list[int]:
-    barrier = threading.Barrier(RACERS)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def racer() -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            response = client.post(path, body, content_type="application/json")
-            with lock:
-                statuses.append(response.status_code)
-        except BaseException as error:  # surfaced below, not swallowed
-            with lock:
-                errors.append(error)
-        finally:
-            connections.close_all()  # this thread's connection
-
-    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = race_n(RACERS, lambda _: Client().post(path, body, content_type="application/json"))
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     assert not errors, errors
-    assert len(statuses) == RACERS
-    return statuses
+    return [outcome.status_code for outcome in outcomes]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -19,7 +19,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client, override_settings
 
 from tests.factories import ProductFactory
-from tests.test_cache import RedisServer, free_port, running_redis
+from tests.support.ports import free_port
+from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -18,6 +16,7 @@ from nexus_shop.exceptions import AuthenticationFailed, Conflict, FeatureDisable
 from nexus_shop.services import auth as services
 from nexus_shop.tokens import RefreshToken
 from tests.factories import PASSWORD, UserFactory
+from tests.support.race import race_n
 
 User = get_user_model()
 STRONG = "plum-Lantern-42-quietly"
@@ -58,27 +57,7 @@ def test_user_register_is_refused_when_switched_off() -> None:
 
 
 def _run_concurrently(count: int, target: Any) -> list[Any]:
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = []
-    lock = threading.Lock()
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            result: Any = target(n)
-        except Exception as error:  # collected and asserted on by the caller
-            result = error
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return race_n(count, target)
 
 
 @pytest.mark.postgres

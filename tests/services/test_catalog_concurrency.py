@@ -5,19 +5,18 @@ Real threads, real transactions (``transaction=True``), each request on its own 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from nexus_shop.models import Category, Product
 from nexus_shop.services import catalog as services
 from tests.conftest import bearer
 from tests.factories import StaffFactory
+from tests.support.race import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -25,24 +24,14 @@ ROUNDS = 25
 
 
 def _race(*calls: Callable[[Client], Any], headers: dict[str, str]) -> list[int]:
-    """Run ``calls`` at the same moment, one thread and one connection each."""
-    barrier = threading.Barrier(len(calls))
-    statuses: list[int] = [0] * len(calls)
-
-    def run(index: int, call: Callable[[Client], Any]) -> None:
-        client = Client(headers=headers, raise_request_exception=False)
-        barrier.wait()
-        try:
-            statuses[index] = call(client).status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    """Run ``calls`` at the same moment, one thread, client and connection each."""
+    outcomes = race(
+        [
+            lambda call=call: call(Client(headers=headers, raise_request_exception=False))
+            for call in calls
+        ]
+    )
+    return [outcome.status_code for outcome in outcomes]
 
 
 def test_deleting_a_category_while_a_product_is_created_in_it() -> None:
