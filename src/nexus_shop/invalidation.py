@@ -1,0 +1,77 @@
+"""One hook for every change to what the public catalogue shows.
+
+Anything that changes products or categories (a service, the admin through the services, a
+bulk or conditional ``UPDATE`` that bypasses ``save()``, such as a sale's stock decrement)
+calls :func:`products_changed` or :func:`categories_changed` *inside* the transaction that
+made the change. The listeners run once that transaction commits (nothing runs for a
+rollback), with the ids that changed. Listeners are what keep caches exact: the response
+cache drops exactly the entries that show those rows, a CDN purge backend purges their
+surrogate keys.
+
+Listeners are registered with :func:`connect` (usually in ``AppConfig.ready``). A listener
+that raises is logged and does not stop the others or fail the write: a cache that missed an
+invalidation must fail safe on its own (see :mod:`nexus_shop.cache`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+logger = logging.getLogger("nexus_shop.invalidation")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed, as the listeners receive it.
+
+    ``product_ids`` and ``category_ids`` name the rows whose public representation may
+    have changed. ``membership`` is True when the change can move rows into or out of a
+    filtered list (a price, category, ``is_active`` or deletion change, or stock crossing
+    zero); False for a change that only alters what the rows' own entries show (a stock
+    change that stays on the same side of zero, a description).
+    """
+
+    product_ids: frozenset[int] = field(default_factory=frozenset)
+    category_ids: frozenset[int] = field(default_factory=frozenset)
+    membership: bool = True
+
+
+Listener = Callable[[Change], None]
+_listeners: list[Listener] = []
+
+
+def connect(listener: Listener) -> None:
+    """Call ``listener(change)`` after each committed change (idempotent per listener)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def disconnect(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _dispatch(change: Change) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(change)
+        except Exception:  # a listener's bug must not undo a committed write
+            logger.exception("invalidation listener %r failed for %r", listener, change)
+
+
+def products_changed(*, product_ids: Collection[int], membership: bool = True) -> None:
+    """Products ``product_ids`` changed in the current transaction; notify on commit."""
+    if product_ids:
+        change = Change(product_ids=frozenset(product_ids), membership=membership)
+        transaction.on_commit(lambda: _dispatch(change))
+
+
+def categories_changed(*, category_ids: Collection[int]) -> None:
+    """Categories ``category_ids`` changed (name, slug, tree); notify on commit."""
+    if category_ids:
+        change = Change(category_ids=frozenset(category_ids), membership=True)
+        transaction.on_commit(lambda: _dispatch(change))
