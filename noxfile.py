@@ -14,7 +14,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "build", "docs"]
+nox.options.sessions = ["lint", "typecheck", "tests", "heavy", "build", "docs"]
 
 # Never let uv fetch interpreters from the network: use what is installed (pyenv etc.).
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
@@ -78,7 +78,30 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
     env["NEXUS_SHOP_INSTALL_TEST"] = "1" if backend == "sqlite" else "0"
 
     session.install(f"django~={django}.0", ".[postgres,redis,cache]", *_group("test"))
-    session.run("python", "-m", "pytest", *session.posargs, env=env)
+    # Heavy tests (fuzzing, faults, load, two processes) run once per CI run: `nox -s heavy`.
+    session.run("python", "-m", "pytest", "-m", "not heavy", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def heavy(session: nox.Session) -> None:
+    """The heavy tests, once: fuzzing, faults, load, two-process and Varnish checks (PostgreSQL)."""
+    env = {
+        "NEXUS_SHOP_EXPECT_INSTALLED": "1",
+        "NEXUS_SHOP_INSTALL_TEST": "0",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        "REDIS_URL": os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+    }
+    for name, url, port in (
+        ("PostgreSQL", env["DATABASE_URL"], 5432),
+        ("Redis", env["REDIS_URL"], 6379),
+    ):
+        if not _reachable(url, port):
+            message = f"{name} not reachable ({url})"
+            if CI:
+                session.error(message)
+            session.skip(message)
+    session.install("django~=5.2.0", ".[postgres,redis,cache]", *_group("test"), *_group("heavy"))
+    session.run("python", "-m", "pytest", "-m", "heavy", *session.posargs, env=env)
 
 
 @nox.session(python="3.11")

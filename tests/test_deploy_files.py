@@ -285,6 +285,7 @@ def workflow_run_steps(workflow: dict[str, Any]) -> Iterator[str]:
 
 def test_ci_run_calls_the_sessions_we_expect() -> None:
     assert sorted(nox_sessions(CI_RUN.read_text())) == [
+        ("heavy",),
         ("lint", "typecheck", "build", "docs"),
         ("tests",),
     ]
