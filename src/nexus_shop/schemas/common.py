@@ -5,9 +5,11 @@ from typing import Any, Generic, TypeVar
 from ninja import Schema
 from pydantic import ConfigDict, model_validator
 
+from nexus_shop.limits import MAX_PAGE_SIZE
+
 T = TypeVar("T")
 
-MAX_PAGE_SIZE = 100
+__all__ = ["MAX_PAGE_SIZE", "ErrorOut", "InputSchema", "PageOut", "RefusesNul"]
 
 
 def _has_nul(value: Any) -> bool:
