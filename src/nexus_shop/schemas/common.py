@@ -5,11 +5,7 @@ from typing import Any, Generic, TypeVar
 from ninja import Schema
 from pydantic import ConfigDict, model_validator
 
-from nexus_shop.limits import MAX_PAGE_SIZE
-
 T = TypeVar("T")
-
-__all__ = ["MAX_PAGE_SIZE", "ErrorOut", "InputSchema", "PageOut", "RefusesNul"]
 
 
 def _has_nul(value: Any) -> bool:
