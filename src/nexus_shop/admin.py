@@ -43,15 +43,17 @@ class _SavedByServiceForm(forms.ModelForm):  # type: ignore[type-arg]  # generic
     def save_through_services(self) -> Any:
         raise NotImplementedError
 
+    # After the model's own validation (_post_clean runs it), so that a row saved here is
+    # not then seen by the unique checks as a clash with itself.
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # django-stubs omits this private hook
         if self.errors:
             return
         try:
             self.instance = self.save_through_services()
         except NexusShopError as error:
-            field = error.extra.get("field")
-            field = _FORM_FIELDS.get(field, field)
+            named = error.extra.get("field")
+            field = _FORM_FIELDS.get(named, named) if isinstance(named, str) else None
             self.add_error(field if field in self.fields else None, error.message)
 
 

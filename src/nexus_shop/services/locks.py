@@ -25,7 +25,7 @@ def advisory_lock(*names: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def key_share_lock(model: type[Model], pk: object) -> bool:
+def key_share_lock(model: type[Model], pk: int) -> bool:
     """Lock ``model``'s row ``pk`` against deletion (``FOR KEY SHARE``) until the transaction ends.
 
     What a foreign key to the row needs: concurrent readers and inserts referencing the row
@@ -34,7 +34,9 @@ def key_share_lock(model: type[Model], pk: object) -> bool:
     """
     suffix = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
     table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(model._meta.pk.column)
+    pk_column = model._meta.pk.column
+    assert pk_column is not None  # noqa: S101  (a concrete model's primary key has a column)
+    column = connection.ops.quote_name(pk_column)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s{suffix}", [pk])  # noqa: S608  (names from the model's own meta, quoted)
         return cursor.fetchone() is not None
