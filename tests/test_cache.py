@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.test import override_settings
 
 from nexus_shop.cache import RedisCache
+from tests.support.race import race_n
 from tests.support.redis_server import RedisServer, running_redis
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -58,20 +58,16 @@ def test_other_servers_or_options_get_their_own_pool() -> None:
 def test_per_thread_cache_objects_share_the_pool() -> None:
     """Django builds a cache object per thread / ASGI context; they must share a pool."""
     location = "redis://127.0.0.1:6399/2"
-    seen: list[tuple[Any, Any]] = []
 
-    def grab() -> None:
+    def grab(_: int) -> tuple[Any, Any]:
         cache = caches["default"]
-        seen.append((cache, cache._cache._get_connection_pool(False)))
+        return cache, cache._cache._get_connection_pool(False)
 
     with override_settings(
         CACHES={"default": {"BACKEND": "nexus_shop.cache.RedisCache", "LOCATION": location}}
     ):
-        threads = [threading.Thread(target=grab) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        seen = race_n(3, grab)
+    assert not [outcome for outcome in seen if isinstance(outcome, BaseException)]
     assert len({id(cache) for cache, _ in seen}) == 3
     assert len({id(pool) for _, pool in seen}) == 1
 
