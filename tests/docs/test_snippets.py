@@ -167,7 +167,8 @@ def test_own_ninja_api_mounts_the_router(settings: Any, make_product: Any) -> No
 
 @pytest.fixture
 def catalogue(db: None) -> dict[str, Any]:
-    return load("catalog_examples").build_catalogue()
+    built: dict[str, Any] = load("catalog_examples").build_catalogue()
+    return built
 
 
 @pytest.fixture
