@@ -37,7 +37,14 @@ def _ip(request: HttpRequest) -> tuple[str, str]:
 
 @router.post(
     "/register",
-    response={201: UserOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={
+        201: UserOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     operation_id="auth_register",
     url_name="auth-register",
     summary="Create an account",
@@ -53,7 +60,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Any:
 
 @router.post(
     "/token",
-    response={200: TokenPairOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: TokenPairOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_token_obtain",
     url_name="auth-token",
     summary="Log in: trade username and password for an access and a refresh token",
@@ -67,7 +74,7 @@ def token_obtain(request: HttpRequest, payload: TokenObtainIn) -> Any:
 
 @router.post(
     "/token/refresh",
-    response={200: TokenPairOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: TokenPairOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_token_refresh",
     url_name="auth-token-refresh",
     summary="Trade a refresh token for a new pair (the refresh token rotates)",
@@ -88,7 +95,7 @@ def token_refresh(request: HttpRequest, payload: RefreshIn) -> Any:
 
 @router.post(
     "/token/verify",
-    response={200: VerifyOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: VerifyOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut},
     operation_id="auth_token_verify",
     url_name="auth-token-verify",
     summary="Is this access or refresh token valid right now?",
@@ -102,7 +109,7 @@ def token_verify(request: HttpRequest, payload: VerifyIn) -> Any:
 
 @router.post(
     "/logout",
-    response={204: None, 401: ErrorOut, 422: ErrorOut},
+    response={204: None, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut},
     operation_id="auth_logout",
     url_name="auth-logout",
     summary="Log out: revoke a refresh token",
@@ -130,7 +137,7 @@ def me(request: HttpRequest) -> Any:
 @router.post(
     "/password",
     auth=write_auth,
-    response={204: None, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={204: None, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_password_change",
     url_name="auth-password-change",
     summary="Change the password; every refresh token issued so far stops working",
