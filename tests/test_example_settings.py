@@ -134,7 +134,19 @@ def test_postgres_url_uses_psycopgs_pool_without_persistent_connections(
     )
     assert (database["HOST"], database["PORT"]) == ("db.internal", 5433)
     assert database["CONN_MAX_AGE"] == 0
-    assert database["OPTIONS"]["pool"] == {"timeout": 5.0}
+    assert database["OPTIONS"]["pool"]["timeout"] == 5.0
+    # A connection broken by a database restart is replaced as it leaves the pool, not
+    # handed to a request (tests/heavy/test_database_faults.py shows it for real).
+    from psycopg_pool import ConnectionPool
+
+    assert database["OPTIONS"]["pool"]["check"] is ConnectionPool.check_connection
+
+
+def test_sqlite_and_other_databases_check_persistent_connections(
+    env: pytest.MonkeyPatch,
+) -> None:
+    database = load(DEBUG="1")["DATABASES"]["default"]
+    assert database["CONN_HEALTH_CHECKS"] is True
 
 
 # Cache -----------------------------------------------------------------------------------------
