@@ -92,18 +92,16 @@ def database_from_url(url: str) -> dict[str, Any]:
         # off): under ASGI a request may run on any thread, and the pool shares one set of
         # connections among them. The pool's default wait for a connection is 30 s; with
         # the database down that is how long every request (and /api/health) would hang.
-        # ``check``: a connection is tested (one round trip) as it leaves the pool, so one
-        # broken by a database restart or a network blip is replaced, not handed to a request.
-        from psycopg_pool import ConnectionPool
-
+        database["ENGINE"] = "example_project.postgresql"  # Django's, recovering faster
         database["CONN_MAX_AGE"] = 0
         database["OPTIONS"] = {
             **database.get("OPTIONS", {}),
-            "pool": {"timeout": POOL_TIMEOUT, "check": ConnectionPool.check_connection},
+            "pool": {"timeout": POOL_TIMEOUT},
         }
-    else:
-        # Persistent connections elsewhere (off by default) are checked before each reuse.
-        database["CONN_HEALTH_CHECKS"] = True
+    # Test a connection (one round trip) before a request uses it: with the pool, Django
+    # passes ``check=ConnectionPool.check_connection``. One broken by a database restart or
+    # a network blip is then replaced, instead of failing the request it was handed to.
+    database["CONN_HEALTH_CHECKS"] = True
     return database
 
 
