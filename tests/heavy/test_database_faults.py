@@ -8,7 +8,9 @@ the test database through a TCP proxy. Two faults:
   connection as it hands it out;
 - the proxy is stopped for one second (a network partition, a database that is down):
   requests made meanwhile may get a JSON 503, nothing else; the first request after the
-  database is back must succeed.
+  database is back must succeed;
+- the proxy is stopped for six seconds, longer than the pool waits for a connection:
+  requests made meanwhile get a JSON 503, and again the first one afterwards succeeds.
 
 Each run counts requests, 5xx and stale reads (a read after an acknowledged write that
 shows the old value) and prints them (``-s``); the figures go to the maintainers' notes.
@@ -167,6 +169,20 @@ def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisSer
                 for product in products:
                     assert get(f"/products/{product.pk}").status_code == 200
                 write_then_read(products[round_].pk, f"{21 + round_}.25", auth)
+
+            # 3. Down for longer than the pool waits for a connection (5 s): requests made
+            #    meanwhile get a JSON 503, and the first one after recovery succeeds.
+            proxy.stop()
+            outage = time.monotonic()
+            while time.monotonic() - outage < 6:
+                down = get(f"/products/{products[1].pk}", down=True)
+                assert down.status_code in {200, 503}, down.text
+                if down.status_code == 503:
+                    assert down.json()["detail"]
+            proxy.start()
+            first = get("/auth/me", headers=auth)
+            assert first.status_code == 200, (first.status_code, first.text)
+            write_then_read(products[4].pk, "31.00", auth)
 
             health = get("/health")
             assert health.status_code == 200, health.text
