@@ -27,7 +27,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 Error(
                     f"NEXUS_SHOP_AUTH names {path!r}, which cannot be imported.",
                     hint="Use dotted paths of ninja auth classes, e.g. "
-                    "'ninja_jwt.authentication.JWTAuth'.",
+                    "'nexus_shop.security.JWTAuth'.",
                     id="nexus_shop.E001",
                 )
             )

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+DEFAULT_AUTH = ("nexus_shop.security.JWTAuth",)
 DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "register": "10/m",
     "token": "10/m",
@@ -41,7 +41,8 @@ class Settings:
     def AUTH(self) -> tuple[str, ...]:  # noqa: N802
         """Dotted paths of the ninja auth classes (or callables) that guard writes.
 
-        ``NEXUS_SHOP_AUTH``, default ``("ninja_jwt.authentication.JWTAuth",)``. Each must
+        ``NEXUS_SHOP_AUTH``, default ``("nexus_shop.security.JWTAuth",)`` (ninja-jwt's
+        ``JWTAuth`` with the token's claims checked). Each must
         return the authenticated user (a ``django.contrib.auth`` user) or ``None``.
         """
         value = getattr(settings, "NEXUS_SHOP_AUTH", DEFAULT_AUTH)

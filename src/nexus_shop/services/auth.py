@@ -27,7 +27,6 @@ from django.utils import timezone
 from ninja_jwt import settings as jwt_settings
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from ninja_jwt.tokens import UntypedToken
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import (
@@ -37,7 +36,7 @@ from nexus_shop.exceptions import (
     ValidationFailed,
 )
 from nexus_shop.services.locks import advisory_lock
-from nexus_shop.tokens import AccessToken, RefreshToken, token_pair_for
+from nexus_shop.tokens import AccessToken, RefreshToken, UntypedToken, token_pair_for
 
 __all__ = [
     "BAD_CREDENTIALS",
