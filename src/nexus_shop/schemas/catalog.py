@@ -2,24 +2,72 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema, RefusesNul
 from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
+# "evil<U+202E>txt.exe" read as "evilexe.txt") and lone surrogates (which no database stores).
+_BIDI_AND_SURROGATES = r"\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_LINE_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+# Descriptions may hold tabs and line breaks (\t, \n and the \r of a \r\n).
+_TEXT_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+
+
+def _refuse(pattern: re.Pattern[str]) -> Any:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "Text must not contain control characters or bidirectional overrides "
+                "(found U+{code} at position {position})",
+                {"code": f"{ord(found.group()):04X}", "position": found.start()},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _refuse(_LINE_CONTROL),
+]
+ProductName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    _refuse(_LINE_CONTROL),
+]
 # Letters (any script), digits, "-" and "_", as Django's slugify(allow_unicode=True) makes.
+# (No control or format character matches \w.)
 Slug = Annotated[str, StringConstraints(pattern=r"^[-\w]+$", min_length=1, max_length=200)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    _refuse(_LINE_CONTROL),
+]
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]
-Description = Annotated[str, StringConstraints(max_length=20_000)]
+# Request bodies take integers and booleans as JSON has them: true is not 1, "no" not false.
+Stock = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Description = Annotated[str, StringConstraints(max_length=20_000), _refuse(_TEXT_CONTROL)]
 
 ProductOrdering = Literal[
     "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
@@ -45,7 +93,7 @@ class CategoryIn(InputSchema):
     name: Name
     slug: Slug | None = None
     description: Description = ""
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class PatchSchema(InputSchema):
@@ -70,7 +118,7 @@ class CategoryPatch(PatchSchema):
     name: Name | None = None
     slug: Slug | None = None
     description: Description | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class CategoryOut(OutputSchema):
@@ -114,8 +162,8 @@ class ProductIn(InputSchema):
     description: Description = ""
     price: Price
     stock: Stock
-    category_id: int | None = None
-    is_active: bool = True
+    category_id: Id | None = None
+    is_active: StrictBool = True
 
 
 class ProductPatch(PatchSchema):
@@ -127,8 +175,8 @@ class ProductPatch(PatchSchema):
     description: Description | None = None
     price: Price | None = None
     stock: Stock | None = None
-    category_id: int | None = None
-    is_active: bool | None = None
+    category_id: Id | None = None
+    is_active: StrictBool | None = None
 
 
 class ProductOut(OutputSchema):

@@ -26,9 +26,13 @@ from nexus_shop.exceptions import ValidationFailed
 _M = TypeVar("_M", bound=models.Model)
 
 _SALT = "nexus_shop.cursor"
-# A signed cursor holds the last row's sort value: a name is at most 255 characters, 4
-# bytes each in UTF-8, 4/3 of that in base64, plus the id, the signature and a margin.
-MAX_CURSOR_LENGTH = 2048
+# Every cursor the API issues must be accepted back. A signed cursor holds the last row's
+# sort value; the longest is a product name of 255 characters that JSON escapes to 6 bytes
+# each (control characters, "\u001f"; rows written before the API refused them, or by
+# other code): 1,530 bytes, plus the keys and a 19-digit id (~1,580), 4/3 of that in
+# base64 (~2,110), plus the signature (44): about 2,160. A category's path is at most
+# 1,024 ASCII bytes. 4096 leaves room; tests/selectors/test_pagination.py checks the worst.
+MAX_CURSOR_LENGTH = 4096
 
 
 @dataclass(frozen=True)
