@@ -18,6 +18,10 @@ DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "token": "10/m",
     "refresh": "10/m",
 }
+DEFAULT_CATEGORY_MAX_DEPTH = 32
+# A category's ``path`` ("/1/5/12/", varchar 1024) spends at most 20 characters a level
+# (a 19-digit id and a "/"): 51 levels always fit, whatever the ids.
+CATEGORY_DEPTH_LIMIT = (1024 - 1) // 20
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
 
@@ -35,6 +39,17 @@ class Settings:
     def DEFAULT_PAGE_SIZE(self) -> int:  # noqa: N802
         """Page size when the client sends none. ``NEXUS_SHOP_DEFAULT_PAGE_SIZE``, default 20."""
         value: int = getattr(settings, "NEXUS_SHOP_DEFAULT_PAGE_SIZE", 20)
+        return value
+
+    @property
+    def CATEGORY_MAX_DEPTH(self) -> int:  # noqa: N802
+        """How many levels the category tree may have (a root category is level 1).
+
+        ``NEXUS_SHOP_CATEGORY_MAX_DEPTH``, default 32, at most 51 (what the materialised
+        ``path`` can hold; check ``nexus_shop.E030``). Creating or moving a category past it
+        is a 422.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CATEGORY_MAX_DEPTH", DEFAULT_CATEGORY_MAX_DEPTH)
         return value
 
     @property

@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Max, ProtectedError, Value
+from django.db.models.functions import Concat, Length, Replace, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -65,6 +65,28 @@ def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
         n += 1
 
 
+def _depth(path: str) -> int:
+    """Levels in a materialised path: ``"/1/5/12/"`` is 3."""
+    return path.count("/") - 1
+
+
+def _check_depth(depth: int) -> None:
+    limit = conf.CATEGORY_MAX_DEPTH
+    if depth > limit:
+        raise ValidationFailed(
+            f"Categories nest at most {limit} levels deep (NEXUS_SHOP_CATEGORY_MAX_DEPTH); "
+            f"this would make {depth}.",
+            extra={"field": "parent_id"},
+        )
+
+
+def _subtree_height(path: str) -> int:
+    """Levels from the category at ``path`` down to its deepest descendant (1 for a leaf)."""
+    slashes = Length("path") - Length(Replace("path", Value("/"), Value("")))
+    deepest = Category.objects.filter(path__startswith=path).aggregate(deepest=Max(slashes))
+    return int(deepest["deepest"] or path.count("/")) - path.count("/") + 1
+
+
 def _referenced_category(category_id: int | None, *, field: str) -> Category | None:
     """The category a write points at, locked against deletion until the transaction ends."""
     if category_id is None:
@@ -87,6 +109,7 @@ def category_create(
 ) -> Category:
     """Create a category. A slug left out is derived from the name and made unique."""
     parent = _referenced_category(parent_id, field="parent_id")
+    _check_depth(_depth(parent.path) + 1 if parent else 1)
     if slug is None:
         base = _slug_base(name, fallback="category", max_length=200)
         taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
@@ -141,6 +164,7 @@ def category_update(
             raise ValidationFailed(
                 "A category cannot be its own ancestor.", extra={"field": "parent_id"}
             )
+        _check_depth((_depth(parent.path) if parent else 0) + _subtree_height(old_path))
         category.parent = parent
         category.path = f"{parent.path if parent else '/'}{category.pk}/"
 
