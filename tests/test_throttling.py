@@ -62,6 +62,12 @@ def test_parse_rate(rate: str, expected: tuple[int, int]) -> None:
     assert throttling.parse_rate(rate) == expected
 
 
+@pytest.mark.parametrize("rate", ["often", "10", "10/", "/m", "10/week", "-1/m", " 10/m", "10/m\n"])
+def test_parse_rate_refuses_what_is_not_a_rate(rate: str) -> None:
+    with pytest.raises(ValueError, match="is not a rate"):
+        throttling.parse_rate(rate)
+
+
 @pytest.mark.parametrize(
     ("proxies", "forwarded", "expected"),
     [

@@ -23,7 +23,8 @@ from ninja.parser import Parser
 
 import nexus_shop
 from nexus_shop import exceptions as exc
-from nexus_shop.schemas.common import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS, input_depth_ok
+from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
+from nexus_shop.schemas.common import input_depth_ok
 
 logger = logging.getLogger("nexus_shop.api")
 

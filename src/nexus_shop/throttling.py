@@ -48,8 +48,14 @@ _PERIODS = {
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """``"10/m"`` -> ``(10, 60)``: requests allowed per window, window length in seconds."""
+    """``"10/m"`` -> ``(10, 60)``: requests allowed per window, window length in seconds.
+
+    Raises ``ValueError`` for anything else; system check ``nexus_shop.E003`` calls this
+    same parser, so a rate the check accepts is one the throttle can use.
+    """
     count, _, period = rate.partition("/")
+    if not (count.isascii() and count.isdigit()) or period not in _PERIODS:
+        raise ValueError(f"{rate!r} is not a rate such as '10/m'.")
     return int(count), _PERIODS[period]
 
 

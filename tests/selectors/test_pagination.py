@@ -42,9 +42,9 @@ def test_cursor_is_bound_to_the_secret_key(settings: object) -> None:
 def test_the_longest_possible_cursor_is_accepted() -> None:
     # A 255-character name that JSON escapes to 6 bytes a character, with the largest id:
     # its cursor was longer than the accepted maximum (a dead end, 422 on the next page).
+    from nexus_shop.limits import MAX_CURSOR_LENGTH
     from nexus_shop.schemas.catalog import PageParams
     from nexus_shop.selectors.catalog import CATEGORY_SORT
-    from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
 
     worst = [
         encode_cursor(scope="products", sort=PRODUCT_SORTS[s], value="\x1f" * 255, pk=2**63 - 1)

@@ -27,6 +27,7 @@ from nexus_shop.schemas.common import ErrorOut
 from nexus_shop.security import write_auth
 from nexus_shop.selectors import auth as selectors
 from nexus_shop.services import auth as services
+from nexus_shop.tokens import refresh_token_subject
 
 router = Router(tags=["auth"])
 
@@ -86,7 +87,7 @@ def token_refresh(request: HttpRequest, payload: RefreshIn) -> Any:
     idents = [_ip(request), ("token", payload.refresh)]
     # Per user too, but only for a token whose signature checks out: a user id read from a
     # forged token would let anyone spend another user's budget.
-    subject = selectors.refresh_token_subject(refresh=payload.refresh)
+    subject = refresh_token_subject(refresh=payload.refresh)
     if subject is not None:
         idents.append(("user", subject))
     throttling.check("refresh", idents)

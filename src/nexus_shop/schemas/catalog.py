@@ -19,8 +19,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema, RefusesNul
-from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
+from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from nexus_shop.schemas.common import InputSchema, RefusesNul
 
 # C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
 # "evil<U+202E>txt.exe" read as "evilexe.txt") and lone surrogates (which no database stores).

@@ -5,17 +5,9 @@ from typing import Any, Generic, TypeVar
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
+from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
+
 T = TypeVar("T")
-
-MAX_PAGE_SIZE = 100
-# An error answer lists at most this many problems (a body with 150,000 unknown keys
-# would otherwise get a 16 MB answer); ``error_count`` then gives the total.
-MAX_REPORTED_ERRORS = 20
-
-
-# Request bodies nest at most this deep (nexus_shop's own bodies nest 2 levels): deeper JSON
-# is refused before validation, so no walk over it can exhaust the stack.
-MAX_INPUT_DEPTH = 32
 
 
 class InputTooDeep(ValueError):

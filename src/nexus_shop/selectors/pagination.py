@@ -26,13 +26,6 @@ from nexus_shop.exceptions import ValidationFailed
 _M = TypeVar("_M", bound=models.Model)
 
 _SALT = "nexus_shop.cursor"
-# Every cursor the API issues must be accepted back. A signed cursor holds the last row's
-# sort value; the longest is a product name of 255 characters that JSON escapes to 6 bytes
-# each (control characters, "\u001f"; rows written before the API refused them, or by
-# other code): 1,530 bytes, plus the keys and a 19-digit id (~1,580), 4/3 of that in
-# base64 (~2,110), plus the signature (44): about 2,160. A category's path is at most
-# 1,024 ASCII bytes. 4096 leaves room; tests/selectors/test_pagination.py checks the worst.
-MAX_CURSOR_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,7 @@ class CompactJSONSerializer:
     """JSON for cursors: UTF-8 as is (not ``\\uXXXX``, 6 bytes a character) and no spaces.
 
     Keeps the cursor of a 255-character name in any script well under
-    ``MAX_CURSOR_LENGTH``.
+    :data:`nexus_shop.limits.MAX_CURSOR_LENGTH`.
     """
 
     def dumps(self, obj: Any) -> bytes:
