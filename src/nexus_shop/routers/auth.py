@@ -66,11 +66,17 @@ def register(request: HttpRequest, payload: RegisterIn) -> Any:
     url_name="auth-token",
     summary="Log in: trade username and password for an access and a refresh token",
     description="One 401 message for a wrong password, an unknown user and an inactive "
-    "user. Throttled per client IP and per username (429 with `Retry-After`).",
+    "user. Throttled per client IP (every attempt) and per username and client IP (failed "
+    "attempts), 429 with `Retry-After`: failures from other addresses never lock a user out.",
 )
 def token_obtain(request: HttpRequest, payload: TokenObtainIn) -> Any:
-    throttling.check("token", [_ip(request), ("username", payload.username.casefold())])
-    return services.token_obtain(**payload.model_dump())
+    # Per IP, and per username *and* IP: a guesser elsewhere cannot lock the owner out.
+    per_ip, failures = throttling.login_idents(request, payload.username)
+    throttling.check("token", per_ip)
+    throttling.check("login", failures)
+    pair = services.token_obtain(**payload.model_dump())
+    throttling.refund("login", failures)  # only failed attempts count
+    return pair
 
 
 @router.post(
