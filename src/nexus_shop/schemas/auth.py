@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from nexus_shop.schemas.common import InputSchema
@@ -44,6 +44,7 @@ Email = Annotated[
     BeforeValidator(_nfkc),
     StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
     AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 
 
@@ -56,7 +57,7 @@ class RegisterIn(InputSchema):
 class UserOut(Schema):
     id: int
     username: str
-    email: str
+    email: str = Field(..., json_schema_extra={"format": "email"})  # validated at registration
 
 
 class TokenObtainIn(InputSchema):

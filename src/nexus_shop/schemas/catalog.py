@@ -15,6 +15,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -63,7 +64,24 @@ Sku = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     _refuse(_LINE_CONTROL),
 ]
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
+# The string form OpenAPI documents (and the form answers use): "19.99", "5", "0.5".
+# (Other forms Python's Decimal reads, such as "1E+2", are accepted and normalised too.)
+PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
+                {"type": "string", "pattern": PRICE_PATTERN},
+            ],
+            "description": 'A decimal, preferably as a string such as "19.99".',
+        },
+        mode="validation",
+    ),
+]
 # Request bodies take integers and booleans as JSON has them: true is not 1, "no" not false.
 Stock = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
 Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
@@ -112,12 +130,26 @@ class PatchSchema(InputSchema):
         return data
 
 
+def _omit_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _not_null() -> Any:
+    """A PATCH field that may be left out but not sent as ``null``.
+
+    Typed without ``None`` (so OpenAPI does not advertise a ``null`` that is a 422) and
+    defaulting to ``None`` only so that leaving it out is allowed (PATCH bodies are read
+    with ``exclude_unset``); the default is kept out of OpenAPI too.
+    """
+    return Field(None, json_schema_extra=_omit_default)
+
+
 class CategoryPatch(PatchSchema):
     not_null = frozenset({"name", "slug", "description"})
 
-    name: Name | None = None
-    slug: Slug | None = None
-    description: Description | None = None
+    name: Name = _not_null()
+    slug: Slug = _not_null()
+    description: Description = _not_null()
     parent_id: Id | None = None
 
 
@@ -169,14 +201,14 @@ class ProductIn(InputSchema):
 class ProductPatch(PatchSchema):
     not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
 
-    name: ProductName | None = None
-    slug: Slug | None = None
-    sku: Sku | None = None
-    description: Description | None = None
-    price: Price | None = None
-    stock: Stock | None = None
+    name: ProductName = _not_null()
+    slug: Slug = _not_null()
+    sku: Sku = _not_null()
+    description: Description = _not_null()
+    price: Price = _not_null()
+    stock: Stock = _not_null()
     category_id: Id | None = None
-    is_active: StrictBool | None = None
+    is_active: StrictBool = _not_null()
 
 
 class ProductOut(OutputSchema):
@@ -185,7 +217,11 @@ class ProductOut(OutputSchema):
     slug: str
     sku: str
     description: str
-    price: Decimal = Field(..., description='A decimal string such as "19.99", never a float.')
+    price: Decimal = Field(
+        ...,
+        description='A decimal string with two places such as "19.99", never a float.',
+        json_schema_extra={"pattern": r"^[0-9]+\.[0-9]{2}$"},
+    )
     currency: str
     stock: int
     in_stock: bool
