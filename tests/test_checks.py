@@ -23,6 +23,10 @@ def test_defaults_pass() -> None:
         ("NEXUS_SHOP_THROTTLE_RATES", {"token": "often"}, "nexus_shop.E003"),
         ("NEXUS_SHOP_TRUSTED_PROXY_COUNT", -1, "nexus_shop.E004"),
         ("NEXUS_SHOP_DEFAULT_PAGE_SIZE", 500, "nexus_shop.E005"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", 0, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", 52, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", True, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", "10", "nexus_shop.E030"),
     ],
 )
 def test_bad_settings_are_reported(settings: Any, name: str, value: Any, error: str) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from nexus_shop.conf import conf
+from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
@@ -39,7 +39,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 Error(
                     f"NEXUS_SHOP_AUTH names {path!r}, which cannot be imported.",
                     hint="Use dotted paths of ninja auth classes, e.g. "
-                    "'ninja_jwt.authentication.JWTAuth'.",
+                    "'nexus_shop.security.JWTAuth'.",
                     id="nexus_shop.E001",
                 )
             )
@@ -68,6 +68,21 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             Error(
                 f"NEXUS_SHOP_TRUSTED_PROXY_COUNT must be a whole number >= 0, not {count!r}.",
                 id="nexus_shop.E004",
+            )
+        )
+    depth: object = conf.CATEGORY_MAX_DEPTH
+    if (
+        isinstance(depth, bool)
+        or not isinstance(depth, int)
+        or not 1 <= depth <= CATEGORY_DEPTH_LIMIT
+    ):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_CATEGORY_MAX_DEPTH must be from 1 to {CATEGORY_DEPTH_LIMIT}, "
+                f"not {depth!r}.",
+                hint=f"A category's path (1,024 characters) holds at most "
+                f"{CATEGORY_DEPTH_LIMIT} levels of ids.",
+                id="nexus_shop.E030",
             )
         )
     page_size: object = conf.DEFAULT_PAGE_SIZE

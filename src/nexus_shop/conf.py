@@ -12,13 +12,17 @@ from typing import Any
 
 from django.conf import settings
 
-DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+DEFAULT_AUTH = ("nexus_shop.security.JWTAuth",)
 DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "register": "10/m",
     "token": "10/m",
     "login": "20/h",
     "refresh": "10/m",
 }
+DEFAULT_CATEGORY_MAX_DEPTH = 32
+# A category's ``path`` ("/1/5/12/", varchar 1024) spends at most 20 characters a level
+# (a 19-digit id and a "/"): 51 levels always fit, whatever the ids.
+CATEGORY_DEPTH_LIMIT = (1024 - 1) // 20
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
 
@@ -39,10 +43,22 @@ class Settings:
         return value
 
     @property
+    def CATEGORY_MAX_DEPTH(self) -> int:  # noqa: N802
+        """How many levels the category tree may have (a root category is level 1).
+
+        ``NEXUS_SHOP_CATEGORY_MAX_DEPTH``, default 32, at most 51 (what the materialised
+        ``path`` can hold; check ``nexus_shop.E030``). Creating or moving a category past it
+        is a 422.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CATEGORY_MAX_DEPTH", DEFAULT_CATEGORY_MAX_DEPTH)
+        return value
+
+    @property
     def AUTH(self) -> tuple[str, ...]:  # noqa: N802
         """Dotted paths of the ninja auth classes (or callables) that guard writes.
 
-        ``NEXUS_SHOP_AUTH``, default ``("ninja_jwt.authentication.JWTAuth",)``. Each must
+        ``NEXUS_SHOP_AUTH``, default ``("nexus_shop.security.JWTAuth",)`` (ninja-jwt's
+        ``JWTAuth`` with the token's claims checked). Each must
         return the authenticated user (a ``django.contrib.auth`` user) or ``None``.
         """
         value = getattr(settings, "NEXUS_SHOP_AUTH", DEFAULT_AUTH)
