@@ -145,6 +145,23 @@ def test_too_deep_json_is_a_400_on_anonymous_endpoints(anon: Client) -> None:
         assert "nested more than 32 levels" in body["detail"]
 
 
+def test_too_deep_json_is_a_400_on_every_body_operation(staff_client: Client) -> None:
+    spec = staff_client.get("/api/openapi.json").json()
+    nested = "[" * 400 + "]" * 400
+    seen = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = path.replace("{product_id}", "1").replace("{category_id}", "1")
+            response = getattr(staff_client, method)(
+                url, f'{{"name": {nested}}}', content_type="application/json"
+            )
+            assert_error_shape(response, 400)
+            seen += 1
+    assert seen >= 10
+
+
 def test_json_deeper_than_the_parser_can_go_is_a_400(anon: Client) -> None:
     nested = "[" * 100_000 + "]" * 100_000
     response = anon.post("/api/auth/token", nested, content_type="application/json")
