@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError
 
 import nexus_shop
 from nexus_shop import exceptions as exc
+from nexus_shop.http_cache.core import finish_response
 
 logger = logging.getLogger("nexus_shop.api")
 
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: dict[type[exc.NexusShopError], int] = {
     exc.NotFound: 404,
     exc.FeatureDisabled: 404,
     exc.Conflict: 409,
+    exc.PreconditionFailed: 412,
     exc.Throttled: 429,
 }
 
@@ -116,6 +118,20 @@ class NexusShopAPI(NinjaAPI):
                 pattern.callback = _json_not_allowed(pattern.callback)
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
+
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        """Every answer gets its caching headers here (see :mod:`nexus_shop.http_cache`)."""
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+        return finish_response(request, response)
 
     def _root(self, request: HttpRequest) -> HttpResponse:
         base = request.path.rstrip("/")

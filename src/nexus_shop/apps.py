@@ -10,7 +10,15 @@ class NexusShopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from nexus_shop import checks  # noqa: F401  (registers the system checks)
+        from nexus_shop import (
+            checks,  # noqa: F401  (registers the system checks)
+            invalidation,
+        )
+        from nexus_shop.http_cache import core, purge
+
+        # Keep the response cache and the CDN exact: both listen to every committed change.
+        invalidation.connect(core.on_change)
+        invalidation.connect(purge.on_change)
 
         # Tell django-cachalot that our Redis backend is a Redis backend (else cachalot.W001).
         try:

@@ -55,5 +55,11 @@ class Throttled(NexusShopError):
         super().__init__(message, extra={"retry_after": retry_after})
 
 
+class PreconditionFailed(NexusShopError):
+    """An ``If-Match`` precondition did not hold: the resource changed since it was read."""
+
+    default_message = "The resource has changed since you read it (If-Match failed)."
+
+
 class FeatureDisabled(NexusShopError):
     default_message = "This feature is switched off."

@@ -21,6 +21,7 @@ from django.db.models import DateTimeField
 from django.utils import timezone
 from django.utils.text import slugify
 
+from nexus_shop import invalidation
 from nexus_shop.conf import conf
 from nexus_shop.management.commands._seed_words import (
     BENEFITS,
@@ -675,3 +676,4 @@ class Command(BaseCommand):
             from cachalot.api import invalidate  # optional dependency
 
             invalidate(Category, Product)
+        invalidation.catalogue_changed()  # the response cache and CDN: drop the whole catalogue
