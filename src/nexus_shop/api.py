@@ -18,7 +18,7 @@ from ninja.errors import AuthenticationError
 
 import nexus_shop
 from nexus_shop import exceptions as exc
-from nexus_shop.http_cache.core import finish_response
+from nexus_shop.http_cache.core import default_cache_control, finish_response
 
 logger = logging.getLogger("nexus_shop.api")
 
@@ -132,6 +132,12 @@ class NexusShopAPI(NinjaAPI):
             request, data, status=status, temporal_response=temporal_response
         )
         return finish_response(request, response)
+
+    def create_temporal_response(self, request: HttpRequest) -> HttpResponse:
+        # A 204 is this response as is (it never reaches create_response): default it here.
+        response = super().create_temporal_response(request)
+        response["Cache-Control"] = default_cache_control(request)
+        return response
 
     def _root(self, request: HttpRequest) -> HttpResponse:
         base = request.path.rstrip("/")

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -179,11 +179,11 @@ def _load_routes() -> Routes:
     return routes
 
 
-_KEYERS = {
+_KEYERS: dict[str, Callable[[Mapping[str, list[str]]], list[tuple[str, object]]]] = {
     "product-list": _product_list_key,
     "category-list": _page_params,
     "product-detail": _product_detail_key,
-    "category-detail": lambda params: [],
+    "category-detail": _product_detail_key,  # no parameters: only the id
 }
 
 
@@ -424,6 +424,11 @@ def _is_anonymous(request: HttpRequest) -> bool:
     return user is None or not getattr(user, "is_authenticated", False)
 
 
+def default_cache_control(request: HttpRequest) -> str:
+    """What an answer that is not a public read gets: never stored, private if authenticated."""
+    return PRIVATE_NO_STORE if "authorization" in request.headers else NO_STORE
+
+
 def finish_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Set ``Cache-Control``, ``ETag``, ``Vary`` and surrogate keys; answer ``If-None-Match``.
 
@@ -438,8 +443,7 @@ def finish_response(request: HttpRequest, response: HttpResponse) -> HttpRespons
         return response
     if annotation is None or request.method not in ("GET", "HEAD") or response.status_code != 200:
         if not response.has_header("Cache-Control"):
-            has_credentials = "authorization" in request.headers
-            response["Cache-Control"] = PRIVATE_NO_STORE if has_credentials else NO_STORE
+            response["Cache-Control"] = default_cache_control(request)
         return response
 
     if not response.has_header("ETag"):

@@ -43,7 +43,7 @@ class ResponseCacheMiddleware:
         if engine is None or request.method != "GET" or WRAPPED in getattr(request, "scope", ()):
             return self.get_response(request)  # off, a write, or the ASGI wrapper has looked
         request.get_host()  # DisallowedHost -> Django's 400, as without the cache
-        scheme = request.scheme
+        scheme = request.scheme or "http"
         if scheme == "http" and getattr(settings, "SECURE_SSL_REDIRECT", False):
             return self.get_response(request)
         headers = {name.lower(): value for name, value in request.headers.items()}

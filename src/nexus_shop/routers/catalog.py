@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Query, Router, Status
+from ninja import Query, Router, Status
+from ninja.params.functions import Header
 
 from nexus_shop import versions
 from nexus_shop.http_cache.core import mark_public_read, parse_if_match
