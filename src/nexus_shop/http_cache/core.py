@@ -352,6 +352,13 @@ def on_change(change: invalidation.Change) -> None:
     engine.store.invalidate(version_keys(change))
 
 
+def drop_response_cache(cache: Any = None) -> None:
+    """A recovery hook (:func:`nexus_shop.cache.on_recovery`): drop every stored response."""
+    engine = get_engine()
+    if engine is not None and not engine.store.new_epoch():
+        raise RuntimeError("the response cache could not be re-versioned")
+
+
 # HTTP headers --------------------------------------------------------------------------------
 
 

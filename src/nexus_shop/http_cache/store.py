@@ -118,6 +118,17 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """A connection failure or timeout (as opposed to an error Redis answered with)."""
+    try:
+        import redis
+    except ImportError:  # only the Django-cache store runs without redis-py
+        return isinstance(exc, OSError)
+    return isinstance(
+        exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError
+    )
+
+
 class Breaker:
     """Skip the store for a while after a failure; re-version it before using it again."""
 
@@ -176,6 +187,9 @@ class Store:
         raise NotImplementedError
 
     def _bump(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
         raise NotImplementedError
 
     # Reads -----------------------------------------------------------------------------------
@@ -274,20 +288,32 @@ class Store:
             try:
                 self._bump(keys)
                 return
-            except Exception as exc:  # an invalidation that did not land: re-version later
+            except Exception as exc:  # an invalidation that did not land: re-version
                 self.breaker.trip(exc)
+                if not _unreachable(exc) and self.new_epoch():
+                    return  # Redis refuses writes but still deletes: the epoch is gone
         else:
             with self.breaker.lock:
                 self.breaker.dirty = True
         self._retry_new_epoch()
 
     def new_epoch(self) -> bool:
-        """Drop every entry (a new epoch). True if Redis took it."""
+        """Drop every entry: a new epoch, or none at all. True if Redis took either.
+
+        When Redis refuses the write (``OOM`` at ``maxmemory``), the epoch is deleted
+        instead: ``DEL`` is still allowed, and without an epoch nothing is served.
+        """
         try:
             self._set(self.k("epoch"), os.urandom(8).hex(), None)
-        except Exception as exc:  # still unreachable or refusing: stay dirty
-            self.breaker.trip(exc)
-            return False
+        except Exception as exc:  # unreachable, or refusing writes
+            if _unreachable(exc):
+                self.breaker.trip(exc)
+                return False
+            try:
+                self._delete(self.k("epoch"))
+            except Exception as exc2:  # not even a DEL: stay dirty
+                self.breaker.trip(exc2)
+                return False
         with self.breaker.lock:
             self.breaker.dirty = False
             self.breaker.open_until = 0.0
@@ -360,6 +386,9 @@ class RedisStore(Store):
     def _bump(self, keys: Sequence[str]) -> None:
         self._bump_script(keys=list(keys))
 
+    def _delete(self, key: str) -> None:
+        self.client.delete(key)
+
 
 class DjangoCacheStore(Store):
     """Any Django cache backend (local memory, memcached...): exact within one process only.
@@ -405,3 +434,6 @@ class DjangoCacheStore(Store):
             n = self.cache.incr(seq)
             if names:
                 self.cache.set_many(dict.fromkeys(names, n), timeout=None)
+
+    def _delete(self, key: str) -> None:
+        self.cache.delete(key)

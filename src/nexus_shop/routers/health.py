@@ -15,7 +15,7 @@ router = Router(tags=["health"])
 class HealthOut(Schema):
     status: Literal["ok", "degraded", "down"]
     database: Literal["ok", "down"]
-    cache: Literal["ok", "down"]
+    cache: Literal["ok", "degraded", "down"]
 
 
 @router.get(
@@ -25,7 +25,8 @@ class HealthOut(Schema):
     url_name="health",
     summary="Liveness of the API and its backing services",
     description="503 when the database is unreachable. A cache outage answers 200 with "
-    '`"cache": "down"`: the API keeps serving without its cache.',
+    '`"cache": "down"`, a cache that refuses writes (full) with `"cache": "degraded"`: '
+    "the API keeps serving without its cache.",
 )
 def health(request: HttpRequest) -> Any:
     database = database_status()
