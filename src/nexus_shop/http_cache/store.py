@@ -192,6 +192,9 @@ class Store:
     def _delete(self, key: str) -> None:
         raise NotImplementedError
 
+    async def aclose(self) -> None:
+        """Release connections held for the running event loop (nothing to do here)."""
+
     # Reads -----------------------------------------------------------------------------------
 
     def _usable(self) -> bool:
@@ -364,6 +367,12 @@ class RedisStore(Store):
             )
             self._aclients = {id(loop): client}  # one loop per process in practice
         return client
+
+    async def aclose(self) -> None:
+        """Close this event loop's asyncio client (a server's shutdown, a test's end)."""
+        client = self._aclients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.aclose()
 
     def _mget(self, keys: Sequence[str]) -> list[Any]:
         return list(self.client.mget(keys))
