@@ -160,10 +160,36 @@ class RedisCache(DjangoRedisCache):
 
     def _open_breaker(self, exc: BaseException) -> None:
         self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
-        self._dirty.add(self._breaker_key)
+        self._mark_dirty()
         logger.warning(
             "Redis unreachable (%s); serving without cache for %.1fs", exc, self.retry_after
         )
+
+    _recoverers: set[str] = set()
+
+    def _mark_dirty(self) -> None:
+        """Dirty; and a thread re-versions as soon as Redis answers, even with no traffic.
+
+        Other processes may read this Redis meanwhile: the sooner the writer that lost an
+        invalidation re-versions, the shorter their window.
+        """
+        key = self._breaker_key
+        self._dirty.add(key)
+        if key in self._recoverers:
+            return
+        self._recoverers.add(key)
+
+        def run() -> None:
+            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
+            try:
+                while key in self._dirty and time.monotonic() < give_up:
+                    time.sleep(max(0.5, self._breakers.get(key, 0.0) - time.monotonic()))
+                    if self.ping():  # closes the breaker when Redis answers
+                        self._recover()
+            finally:
+                self._recoverers.discard(key)
+
+        threading.Thread(target=run, name="nexus-shop-cache-recovery", daemon=True).start()
 
     @property
     def is_dirty(self) -> bool:
@@ -230,7 +256,7 @@ class RedisCache(DjangoRedisCache):
                 self._open_breaker(exc)
             except self._refusals as exc:
                 logger.warning("Redis refused to delete keys it could not overwrite (%s)", exc)
-        self._dirty.add(self._breaker_key)
+        self._mark_dirty()
         return False
 
     def ping(self) -> bool:
