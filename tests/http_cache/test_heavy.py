@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +27,9 @@ from django.db import connection
 
 from nexus_shop.tokens import RefreshToken
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+from tests.support import require_binary
 from tests.support.ports import free_port
-from tests.support.processes import serve
+from tests.support.processes import ROOT, serve
 from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = [
@@ -280,3 +284,82 @@ def test_redis_full_refusing_writes(catalogue: dict[str, Any]) -> None:
     assert tally.errors == 0, tally
     assert tally.stale == 0, tally
     print(f"\nRedis full (noeviction), 2 processes: {tally}")
+
+
+def test_varnish_is_purged_on_commit(
+    catalogue: dict[str, Any], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The shipped VCL in a real varnishd: a write purges exactly the pages that show it."""
+    varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    if not Path(varnishd).exists():
+        require_binary("varnishd")
+    app_port, varnish_port = free_port(), free_port()
+    # varnishd reads its VCL as its own unprivileged user: not from pytest's private tmp_path.
+    varnish_dir = Path(tempfile.mkdtemp(prefix="nexus-shop-varnish-"))
+    varnish_dir.chmod(0o755)
+    vcl = (ROOT / "example_project" / "varnish" / "nexus_shop.vcl").read_text()
+    (varnish_dir / "nexus_shop.vcl").write_text(vcl.replace('"8000"', f'"{app_port}"'))
+    (varnish_dir / "nexus_shop.vcl").chmod(0o644)
+    (tmp_path / "varnish_settings.py").write_text(
+        "from example_project.settings import *  # noqa: F403\n"
+        'NEXUS_SHOP_CDN_PURGE_BACKEND = "nexus_shop.http_cache.purge.VarnishPurge"\n'
+        f'NEXUS_SHOP_CDN_PURGE_OPTIONS = {{"servers": ["http://127.0.0.1:{varnish_port}"]}}\n'
+    )
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "PYTHONPATH": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "varnish_settings",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": "heavy-test-secret-key-not-for-production",
+        "JWT_SIGNING_KEY": settings.NINJA_JWT["SIGNING_KEY"],
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    app_args = [sys.executable, "-m", "uvicorn", "example_project.asgi:application"]
+    app_args += ["--app-dir", "example_project", "--port", str(app_port), "--log-level", "warning"]
+    varnish_args = [varnishd, "-F", "-f", str(varnish_dir / "nexus_shop.vcl")]
+    varnish_args += ["-a", f"127.0.0.1:{varnish_port}", "-n", str(varnish_dir / "work")]
+    varnish_args += ["-s", "malloc,32m"]
+    tally = Tally()
+    p1, p2 = catalogue["products"][:2]
+    pages = {
+        "p1": f"/api/products/{p1.pk}",
+        "p2": f"/api/products/{p2.pk}",
+        "list": "/api/products?category=shoes",
+    }
+    with (
+        ExitStack() as cleanup,
+        serve(app_args, port=app_port, env=env),
+        serve(varnish_args, port=varnish_port),
+        clients([varnish_port, app_port], catalogue["token"], tally) as (cdn, app),
+    ):
+        cleanup.callback(shutil.rmtree, varnish_dir, ignore_errors=True)
+
+        def fetch(path: str) -> tuple[str, Any, str]:
+            cdn.connection.request("GET", path, headers={"Host": "127.0.0.1"})
+            response = cdn.connection.getresponse()
+            body = json.loads(response.read())
+            return (
+                response.getheader("X-Varnish-Cache") or "",
+                body,
+                response.getheader("Surrogate-Key") or "",
+            )
+
+        for path in pages.values():
+            fetch(path)
+        state = {name: fetch(path) for name, path in pages.items()}
+        assert {name: s[0] for name, s in state.items()} == dict.fromkeys(pages, "HIT")
+        assert f"product-{p1.pk}" in state["p1"][2].split()
+        assert "product-list" in state["list"][2].split()
+        assert "product-list" not in state["p1"][2].split()  # details outlive list changes
+
+        status, _ = app.request("PATCH", pages["p1"], {"stock": 77}, auth=True)
+        assert status == 200
+        verdict, body, _ = fetch(pages["p1"])
+        assert (verdict, body["stock"]) == ("MISS", 77)
+        verdict, body, _ = fetch(pages["list"])
+        assert verdict == "MISS"
+        assert next(i for i in body["items"] if i["id"] == p1.pk)["stock"] == 77
+        assert fetch(pages["p2"])[0] == "HIT"  # narrow: the other product stays cached
+        assert fetch(pages["p1"])[0] == "HIT"  # and the new page is cached again
+    assert tally.errors == 0, tally
