@@ -47,4 +47,4 @@ def check(current: str, expected: Sequence[str] | None) -> None:
         return
     if "*" in expected or current in expected:
         return
-    raise PreconditionFailed()
+    raise PreconditionFailed("The resource has changed since you read it (If-Match failed).")

@@ -103,8 +103,7 @@ def _text_param(params: Mapping[str, list[str]], name: str, *, max_length: int) 
 
 
 def _page_params(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
-    from nexus_shop.schemas.common import MAX_PAGE_SIZE
-    from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
+    from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 
     page = _int_param(params, "page", high=10**9) or 1
     page_size = _int_param(params, "page_size", high=MAX_PAGE_SIZE) or conf.DEFAULT_PAGE_SIZE

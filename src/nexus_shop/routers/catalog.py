@@ -36,8 +36,11 @@ WRITE_ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
 }
+# Operations with a JSON body: 400 when it cannot be parsed (or nests too deeply).
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **WRITE_ERRORS}
 # Writes to one existing row also take If-Match: 412 when it names an older version.
 CONDITIONAL_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: ErrorOut}
+CONDITIONAL_BODY_ERRORS: dict[int, Any] = {**BODY_ERRORS, 412: ErrorOut}
 
 IF_MATCH = Header(None, alias="If-Match", description="Entity tag(s) from an earlier ETag.")
 IF_MATCH_DOC = (
@@ -88,7 +91,7 @@ def category_get(request: HttpRequest, response: HttpResponse, category_id: int)
 @router.post(
     "/categories",
     auth=write_auth,
-    response={201: CategoryOut, **WRITE_ERRORS},
+    response={201: CategoryOut, **BODY_ERRORS},
     operation_id="category_create",
     url_name="category-create",
     summary="Create a category",
@@ -103,7 +106,7 @@ def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
 @router.patch(
     "/categories/{category_id}",
     auth=write_auth,
-    response={200: CategoryOut, **CONDITIONAL_WRITE_ERRORS},
+    response={200: CategoryOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="category_update",
     url_name="category-update",
     summary="Update a category",
@@ -202,7 +205,7 @@ def product_get(
 @router.post(
     "/products",
     auth=write_auth,
-    response={201: ProductOut, **WRITE_ERRORS},
+    response={201: ProductOut, **BODY_ERRORS},
     operation_id="product_create",
     url_name="product-create",
     summary="Create a product",
@@ -217,7 +220,7 @@ def product_create(request: HttpRequest, payload: ProductIn) -> Any:
 @router.put(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **CONDITIONAL_WRITE_ERRORS},
+    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_replace",
     url_name="product-replace",
     summary="Replace a product",
@@ -242,7 +245,7 @@ def product_replace(
 @router.patch(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **CONDITIONAL_WRITE_ERRORS},
+    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_update",
     url_name="product-update",
     summary="Update some fields of a product",
