@@ -318,3 +318,24 @@ def test_customer_reads_are_private(customer: Any) -> None:
     assert response["Cache-Control"] == "private, max-age=0, must-revalidate"
     assert response["Vary"] == "Authorization"
     assert StaffFactory  # the staff case is covered above
+
+
+def test_the_middleware_in_async_mode(django_assert_num_queries: Any) -> None:
+    """Under ASGI without the wrapper, the middleware runs async: no thread hop of its own."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    product = ProductFactory()
+
+    async def get_async(path: str) -> Any:
+        try:
+            return await AsyncClient().get(path)
+        finally:
+            await get_engine().store.aclose()  # type: ignore[union-attr]  # on in this module
+
+    url = f"/api/products/{product.pk}"
+    assert async_to_sync(get_async)(url)["X-Response-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        hit = async_to_sync(get_async)(url)
+    assert hit["X-Response-Cache"] == "hit"
+    assert hit.json()["id"] == product.pk
