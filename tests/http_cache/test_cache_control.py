@@ -75,6 +75,10 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
         (lambda w: w.anon.get("/api/products"), "public"),
         (lambda w: w.staff.get("/api/products"), "private"),
     ],
+    "product_facets": [
+        (lambda w: w.anon.get("/api/products/facets"), "public"),
+        (lambda w: w.staff.get("/api/products/facets"), "private"),
+    ],
     "product_get": [
         (lambda w: w.anon.get(f"/api/products/{w.product.pk}"), "public"),
         (lambda w: w.staff.get(f"/api/products/{w.product.pk}"), "private"),

@@ -339,3 +339,17 @@ def test_the_middleware_in_async_mode(django_assert_num_queries: Any) -> None:
         hit = async_to_sync(get_async)(url)
     assert hit["X-Response-Cache"] == "hit"
     assert hit.json()["id"] == product.pk
+
+
+def test_facets_are_cached_and_follow_membership(
+    anon: Client, commit: Callable[..., Any], django_assert_num_queries: Any
+) -> None:
+    product = ProductFactory(stock=3)
+    url = "/api/products/facets?in_stock=true&utm=1"
+    assert anon.get(url).json()["count"] == 1
+    with django_assert_num_queries(0):
+        assert anon.get("/api/products/facets?in_stock=true")["X-Response-Cache"] == "hit"
+    commit(services.product_update, product_id=product.pk, stock=2)  # same side of zero
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    commit(services.product_update, product_id=product.pk, stock=0)  # crosses zero
+    assert anon.get(url).json()["count"] == 0
