@@ -12,6 +12,8 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from nexus_shop.http_cache import ResponseCacheASGI
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
 
 
@@ -34,4 +36,5 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
 # uvicorn serves no static files: let Django serve /static/ (Swagger UI's assets, the admin's
 # CSS) straight from the apps, without collectstatic. Fine for the demo and small sites; in
 # production put WhiteNoise or your web server in front instead.
-application = StaticFilesHandler(get_asgi_application())
+# ResponseCacheASGI answers cached public reads before Django (NEXUS_SHOP_RESPONSE_CACHE).
+application = ResponseCacheASGI(StaticFilesHandler(get_asgi_application()))
