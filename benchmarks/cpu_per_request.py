@@ -31,17 +31,25 @@ def main() -> None:
     from cachalot.api import cachalot_disabled
     from django.test import Client
 
-    from nexus_shop.models import Product
+    from nexus_shop.models import Category, Product
 
     client = Client()
     product = Product.objects.filter(is_active=True).order_by("pk").first()
     if product is None:
         raise SystemExit("the database has no active product: seed it first")
     cursor = client.get("/api/products?page_size=20&ordering=price").json()["next_cursor"]
+    category = Category.objects.filter(parent=None).order_by("pk").first()
+    if category is None:
+        raise SystemExit("the database has no category: seed it first")
     urls = {
         "product detail": f"/api/products/{product.pk}",
+        "20-product list (page 1)": "/api/products?page_size=20",
         "20-product cursor page": f"/api/products?page_size=20&ordering=price&cursor={cursor}",
+        "category + price ordering": (
+            f"/api/products?page_size=20&category={category.slug}&ordering=price"
+        ),
         "category list (page 1)": "/api/categories?page_size=20",
+        "category detail": f"/api/categories/{category.pk}",
     }
     with cachalot_disabled():
         for name, url in urls.items():
