@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema, RefusesNul
 from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
@@ -23,6 +30,31 @@ Description = Annotated[str, StringConstraints(max_length=20_000)]
 
 ProductOrdering = Literal[
     "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
+]
+
+
+def _json_datetime(value: datetime) -> str:
+    """A datetime as ninja's renderer (Django's ``DjangoJSONEncoder``) writes it.
+
+    ISO 8601 with milliseconds and ``Z`` for UTC. The read endpoints serialise with
+    pydantic's ``dump_json`` (see ``nexus_shop.routers.catalog``), whose own format keeps
+    microseconds: this keeps every endpoint's timestamps alike, whichever path rendered
+    them.
+    """
+    text = value.isoformat()
+    if value.microsecond:
+        text = text[:23] + text[26:]
+    if text.endswith("+00:00"):
+        text = text.removesuffix("+00:00") + "Z"
+    return text
+
+
+# In JSON mode only: ``model_dump()`` (ninja's path) still hands the datetime to the renderer.
+# The OpenAPI document keeps describing it as a date-time string.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_json_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
 
@@ -143,8 +175,8 @@ class ProductOut(OutputSchema):
     in_stock: bool
     is_active: bool
     category: CategoryRef | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class ProductFilter(PageParams):
