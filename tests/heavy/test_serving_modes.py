@@ -25,7 +25,7 @@ from tests.support.ports import free_port
 
 pytestmark = pytest.mark.heavy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example_project"
 KEYS = {
     "SECRET_KEY": "serving-test-" + "a1B2c3D4e5F6g7H8i9J0" * 3,
