@@ -12,6 +12,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from nexus_shop.http_cache import ResponseCacheASGI
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
 
-application = get_asgi_application()
+# ResponseCacheASGI answers cached public reads before Django (NEXUS_SHOP_RESPONSE_CACHE).
+application = ResponseCacheASGI(get_asgi_application())
