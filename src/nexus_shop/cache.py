@@ -33,6 +33,12 @@ Left: a process that saw no failure itself learns nothing of another's lost writ
 relies on the writer's ``DEL`` (Redis refusing writes) or on the re-versioning the writer
 (or any process) does when Redis answers again (Redis unreachable).
 
+Why extend Django's backend rather than use django-redis: cachalot and Django already
+speak to Django's own client, and what was missing from it is narrow (pool sharing under
+ASGI, where each request context builds a new cache object, and fail-open with a breaker);
+django-redis would add a second client stack, and its ``IGNORE_EXCEPTIONS`` fail-open has
+no breaker, so an outage would cost a connection timeout on every query.
+
 ``redis`` must be installed (``pip install nexus-shop[redis]``); this module imports it
 only when the backend is built.
 """

@@ -14,9 +14,15 @@ import pytest
 from django.test import Client
 
 from nexus_shop.api import api
-from nexus_shop.tokens import RefreshToken
 from tests.conftest import bearer
-from tests.factories import PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    refresh_token_for,
+)
 
 PUBLIC = "public, max-age=0, must-revalidate"
 PRIVATE = "private, max-age=0, must-revalidate"
@@ -43,7 +49,7 @@ def _json(client: Client, method: str, url: str, body: dict[str, Any] | None = N
 
 
 def _refresh(world: World) -> str:
-    return str(RefreshToken.for_user(world.customer_user))
+    return str(refresh_token_for(world.customer_user))
 
 
 # operationId -> (how to call it successfully, the Cache-Control class of that answer).
@@ -74,6 +80,10 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
     "product_list": [
         (lambda w: w.anon.get("/api/products"), "public"),
         (lambda w: w.staff.get("/api/products"), "private"),
+    ],
+    "product_facets": [
+        (lambda w: w.anon.get("/api/products/facets"), "public"),
+        (lambda w: w.staff.get("/api/products/facets"), "private"),
     ],
     "product_get": [
         (lambda w: w.anon.get(f"/api/products/{w.product.pk}"), "public"),

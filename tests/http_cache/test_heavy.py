@@ -25,8 +25,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from nexus_shop.tokens import RefreshToken
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+from tests.factories import CategoryFactory, ProductFactory, StaffFactory, refresh_token_for
 from tests.support import require_binary
 from tests.support.ports import free_port
 from tests.support.processes import ROOT, serve
@@ -146,7 +145,7 @@ def catalogue(db: None) -> dict[str, Any]:
     return {
         "category": category,
         "products": products,
-        "token": str(RefreshToken.for_user(staff).access_token),
+        "token": str(refresh_token_for(staff).access_token),
     }
 
 

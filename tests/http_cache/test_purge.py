@@ -103,11 +103,11 @@ def test_a_committed_write_purges_and_public_reads_carry_surrogate_keys(
 
 def test_the_purge_backend_setting_is_checked() -> None:
     with override_settings(NEXUS_SHOP_CDN_PURGE_BACKEND="no.such.Backend"):
-        assert "nexus_shop.E031" in [m.id for m in run_checks()]
+        assert "nexus_shop.E041" in [m.id for m in run_checks()]
     with override_settings(NEXUS_SHOP_CDN_PURGE_BACKEND="json.JSONDecoder"):
-        assert "nexus_shop.E031" in [m.id for m in run_checks()]
+        assert "nexus_shop.E041" in [m.id for m in run_checks()]
     with override_settings(NEXUS_SHOP_CDN_PURGE_BACKEND="nexus_shop.http_cache.VarnishPurge"):
-        assert "nexus_shop.E031" not in [m.id for m in run_checks()]
+        assert "nexus_shop.E041" not in [m.id for m in run_checks()]
     with override_settings(NEXUS_SHOP_RESPONSE_CACHE="nope"):
-        assert "nexus_shop.E030" in [m.id for m in run_checks()]
+        assert "nexus_shop.E040" in [m.id for m in run_checks()]
     assert issubclass(VarnishPurge, PurgeBackend)

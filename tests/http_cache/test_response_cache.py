@@ -20,7 +20,7 @@ from nexus_shop.http_cache.core import get_engine
 from nexus_shop.http_cache.store import RedisStore
 from nexus_shop.services import catalog as services
 from tests.conftest import bearer
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 CACHED_MIDDLEWARE = ["nexus_shop.http_cache.ResponseCacheMiddleware", *settings.MIDDLEWARE]
 
@@ -317,4 +317,38 @@ def test_customer_reads_are_private(customer: Any) -> None:
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, max-age=0, must-revalidate"
     assert response["Vary"] == "Authorization"
-    assert StaffFactory  # the staff case is covered above
+
+
+def test_the_middleware_in_async_mode(django_assert_num_queries: Any) -> None:
+    """Under ASGI without the wrapper, the middleware runs async: no thread hop of its own."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    product = ProductFactory()
+
+    async def get_async(path: str) -> Any:
+        try:
+            return await AsyncClient().get(path)
+        finally:
+            await get_engine().store.aclose()  # type: ignore[union-attr]  # on in this module
+
+    url = f"/api/products/{product.pk}"
+    assert async_to_sync(get_async)(url)["X-Response-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        hit = async_to_sync(get_async)(url)
+    assert hit["X-Response-Cache"] == "hit"
+    assert hit.json()["id"] == product.pk
+
+
+def test_facets_are_cached_and_follow_membership(
+    anon: Client, commit: Callable[..., Any], django_assert_num_queries: Any
+) -> None:
+    product = ProductFactory(stock=3)
+    url = "/api/products/facets?in_stock=true&utm=1"
+    assert anon.get(url).json()["count"] == 1
+    with django_assert_num_queries(0):
+        assert anon.get("/api/products/facets?in_stock=true")["X-Response-Cache"] == "hit"
+    commit(services.product_update, product_id=product.pk, stock=2)  # same side of zero
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    commit(services.product_update, product_id=product.pk, stock=0)  # crosses zero
+    assert anon.get(url).json()["count"] == 0

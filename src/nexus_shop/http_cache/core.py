@@ -7,6 +7,7 @@ response it creates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -111,26 +112,30 @@ def _page_params(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
     return [("page", page), ("page_size", page_size), ("cursor", cursor)]
 
 
-def _product_list_key(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
+def _filter_params(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
+    """The filters and ``q`` shared by the product list and its facets."""
     q = _text_param(params, "q", max_length=200)
     q = (q.strip() or None) if q is not None else None
-    ordering = _one(params, "ordering") or "-created_at"
-    if ordering not in _ORDERINGS or (ordering == "relevance" and not q):
-        raise _Skip
     min_price = _price_param(params, "min_price")
     max_price = _price_param(params, "max_price")
     if min_price is not None and max_price is not None and Decimal(min_price) > Decimal(max_price):
         raise _Skip
     _bool_param(params, "include_deleted")  # staff only: valid or not, ignored for the public
     return [
-        *_page_params(params),
         ("category", _text_param(params, "category", max_length=200)),
         ("min_price", min_price),
         ("max_price", max_price),
         ("in_stock", _bool_param(params, "in_stock")),
         ("q", q),
-        ("ordering", ordering),
     ]
+
+
+def _product_list_key(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
+    filters = _filter_params(params)
+    ordering = _one(params, "ordering") or "-created_at"
+    if ordering not in _ORDERINGS or (ordering == "relevance" and not dict(filters)["q"]):
+        raise _Skip
+    return [*_page_params(params), *filters, ("ordering", ordering)]
 
 
 def _product_detail_key(params: Mapping[str, list[str]]) -> list[tuple[str, object]]:
@@ -165,6 +170,8 @@ def _load_routes() -> Routes:
     try:
         routes.list_paths[reverse(f"{namespace}:product-list")] = "product-list"
         routes.list_paths[reverse(f"{namespace}:category-list")] = "category-list"
+        with contextlib.suppress(NoReverseMatch):  # an API without the facets operation
+            routes.list_paths[reverse(f"{namespace}:product-facets")] = "product-facets"
         for name, kwarg in (("product-detail", "product_id"), ("category-detail", "category_id")):
             path = reverse(f"{namespace}:{name}", kwargs={kwarg: _SENTINEL})
             pattern = re.escape(path).replace(str(_SENTINEL), "([1-9][0-9]{0,17})")
@@ -180,6 +187,7 @@ def _load_routes() -> Routes:
 
 _KEYERS: dict[str, Callable[[Mapping[str, list[str]]], list[tuple[str, object]]]] = {
     "product-list": _product_list_key,
+    "product-facets": _filter_params,
     "category-list": _page_params,
     "product-detail": _product_detail_key,
     "category-detail": _product_detail_key,  # no parameters: only the id
@@ -297,7 +305,7 @@ def _build_engine() -> Engine | None:
         return None
     config = settings.CACHES.get(alias)
     if config is None:
-        return None  # nexus_shop.E030 says so at start-up
+        return None  # nexus_shop.E040 says so at start-up
     prefix = str(config.get("KEY_PREFIX", ""))
     backend = str(config.get("BACKEND", ""))
     location = config.get("LOCATION")
@@ -390,10 +398,10 @@ def mark_public_read(
 ) -> None:
     """Called by the public read views: this response may be cached, and depends on these rows.
 
-    ``kind`` is ``"product-list"``, ``"product-detail"``, ``"category-list"`` or
-    ``"category-detail"``.
+    ``kind`` is ``"product-list"``, ``"product-facets"``, ``"product-detail"``,
+    ``"category-list"`` or ``"category-detail"``.
     """
-    if kind == "product-list":
+    if kind in ("product-list", "product-facets"):
         deps = ["plist"]
     elif kind == "product-detail":
         deps = []

@@ -5,7 +5,7 @@ headers when a backend is configured: ``catalogue`` on all of them, ``product-li
 ``category-list`` on lists (and on category details, whose product counts follow list
 membership), ``product-<id>`` and ``category-<id>`` for each row a response shows.
 
-Configure one backend by dotted path (system check ``nexus_shop.E031``)::
+Configure one backend by dotted path (system check ``nexus_shop.E041``)::
 
     NEXUS_SHOP_CDN_PURGE_BACKEND = "nexus_shop.http_cache.purge.VarnishPurge"
     NEXUS_SHOP_CDN_PURGE_OPTIONS = {"servers": ["http://varnish:6081"]}

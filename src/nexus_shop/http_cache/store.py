@@ -331,8 +331,9 @@ class Store:
             self._retrying = True
 
         def run() -> None:
+            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
             try:
-                while self.breaker.dirty:
+                while self.breaker.dirty and time.monotonic() < give_up:
                     time.sleep(0.25)
                     if self.new_epoch():
                         return
