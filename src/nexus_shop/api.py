@@ -66,7 +66,9 @@ def _status_for(error: exc.NexusShopError) -> int:
 
 
 def error_body(
-    detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The one shape of every error answer: ``{"detail": str, "errors": [...], ...extra}``.
 
@@ -84,7 +86,8 @@ def error_body(
     body: dict[str, Any] = {"detail": detail, "errors": items}
     if errors is not None and len(errors) > MAX_REPORTED_ERRORS:
         body["error_count"] = len(errors)
-    body.update(extra)
+    # Extra keys add to the shape, never replace its two keys.
+    body.update((key, value) for key, value in (extra or {}).items() if key not in body)
     return body
 
 
@@ -94,9 +97,10 @@ def error_response(
     status: int,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    **extra: Any,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    response = api.create_response(request, error_body(detail, errors, **extra), status=status)
+    response = api.create_response(request, error_body(detail, errors, extra), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
@@ -153,7 +157,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
         if isinstance(field, str):
             source = "query" if request.method in {"GET", "HEAD"} else "body"
             errors.append({"loc": [source, field], "msg": error.message, "type": error.error_type})
-        response = error_response(api, request, status, error.message, errors, **error.extra)
+        response = error_response(api, request, status, error.message, errors, extra=error.extra)
         if isinstance(error, exc.Throttled):
             response["Retry-After"] = str(error.retry_after)
         return response
