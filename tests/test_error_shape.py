@@ -18,7 +18,8 @@ from ninja.errors import HttpError
 
 from nexus_shop import exceptions as exc
 from nexus_shop.api import api
-from nexus_shop.schemas.common import MAX_REPORTED_ERRORS, Error
+from nexus_shop.limits import MAX_REPORTED_ERRORS
+from nexus_shop.schemas.common import Error
 
 pytestmark = pytest.mark.django_db
 

@@ -101,6 +101,39 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+@register(Tags.compatibility)
+def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Count, page-depth, ranking and facet limits (``nexus_shop.E030``-``E033``)."""
+    errors: list[CheckMessage] = []
+    limits = [
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", conf.EXACT_COUNT_LIMIT, "nexus_shop.E030"),
+        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", conf.PAGE_MODE_MAX_ITEMS, "nexus_shop.E031"),
+        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", conf.SEARCH_RANK_WINDOW, "nexus_shop.E032"),
+    ]
+    for name, value, check_id in limits:
+        limit: object = value  # typed int, but a host can set anything
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            errors.append(Error(f"{name} must be a whole number >= 1, not {limit!r}.", id=check_id))
+    try:
+        bounds = conf.FACET_PRICE_BUCKETS
+    except (TypeError, ValueError, ArithmeticError):
+        bounds = ()
+    if (
+        not bounds
+        or any(not bound.is_finite() or bound <= 0 for bound in bounds)
+        or list(bounds) != sorted(set(bounds))
+    ):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_FACET_PRICE_BUCKETS must be a non-empty, strictly ascending "
+                "sequence of positive prices.",
+                hint="e.g. (10, 25, 50, 100, 250, 500, 1000)",
+                id="nexus_shop.E033",
+            )
+        )
+    return errors
+
+
 @register(Tags.security)
 def check_jwt(**kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []

@@ -7,7 +7,7 @@ import pytest
 
 from nexus_shop.exceptions import ValidationFailed
 from nexus_shop.selectors.catalog import PRODUCT_SORTS
-from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
+from nexus_shop.selectors.pagination import _decode_value, decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,7 @@ from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
         ("price", Decimal("19.99")),
         ("-created_at", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
         ("name", "Lamp"),
+        ("-name", "Чайник «Заря» 茶壶"),
     ],
 )
 def test_cursor_round_trip(sort: str, value: object) -> None:
@@ -24,6 +25,9 @@ def test_cursor_round_trip(sort: str, value: object) -> None:
     payload = decode_cursor(cursor, scope="products")
     assert payload["s"] == sort
     assert payload["id"] == 42
+    decoded = _decode_value(payload["v"], key.kind)
+    assert decoded == value
+    assert type(decoded) is type(value)
 
 
 def test_cursor_is_bound_to_its_scope() -> None:

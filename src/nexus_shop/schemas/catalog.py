@@ -231,7 +231,9 @@ class ProductOut(OutputSchema):
     updated_at: datetime
 
 
-class ProductFilter(PageParams):
+class ProductFilterBase(RefusesNul):
+    """The filters and the search, shared by the product list and its facets."""
+
     category: str | None = Field(
         None, max_length=200, description="Category slug; includes every descendant category."
     )
@@ -239,20 +241,14 @@ class ProductFilter(PageParams):
     max_price: Price | None = None
     in_stock: bool | None = None
     q: str | None = Field(None, max_length=200, description="Search over name and description.")
-    ordering: ProductOrdering = Field(
-        "-created_at",
-        description="Sort key; ties are broken by id. `relevance` needs `q`.",
-    )
     include_deleted: bool = Field(
         False, description="Staff only: include soft-deleted products. Ignored for others."
     )
 
     @model_validator(mode="after")
-    def _check_combinations(self) -> ProductFilter:
+    def _check_filters(self) -> ProductFilterBase:
         if self.q is not None:
             self.q = self.q.strip() or None
-        if self.ordering == "relevance" and not self.q:
-            raise ValueError("ordering=relevance needs a search query in q")
         if (
             self.min_price is not None
             and self.max_price is not None
@@ -260,6 +256,66 @@ class ProductFilter(PageParams):
         ):
             raise ValueError("min_price must not be greater than max_price")
         return self
+
+
+class ProductFilter(PageParams, ProductFilterBase):
+    ordering: ProductOrdering = Field(
+        "-created_at",
+        description="Sort key; ties are broken by id. `relevance` needs `q`.",
+    )
+
+    @model_validator(mode="after")
+    def _check_ordering(self) -> ProductFilter:
+        if self.ordering == "relevance" and not self.q:
+            raise ValueError("ordering=relevance needs a search query in q")
+        return self
+
+
+class ProductFacetsParams(ProductFilterBase):
+    """The product list's filters and ``q``, without pagination or ordering."""
+
+
+class CategoryFacetOut(OutputSchema):
+    id: int
+    name: str
+    slug: str
+    count: int = Field(..., description="Matching products in this category and below it.")
+
+
+class CategorySubtreeOut(CategoryFacetOut):
+    children: list[CategoryFacetOut] = Field(
+        ..., description="The category's direct children with at least one match."
+    )
+
+
+class PriceBucketOut(OutputSchema):
+    min: Decimal = Field(..., description="Inclusive lower bound.")
+    max: Decimal | None = Field(..., description="Exclusive upper bound; null for the last.")
+    count: int
+
+
+class ProductFacetsOut(OutputSchema):
+    count: int = Field(
+        ...,
+        description="Matching products, exact up to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); "
+        "past it, that limit.",
+    )
+    count_exact: bool = Field(
+        ...,
+        description="False when more products match than the limit: every count below is "
+        "then taken over the first `count` matches found, not over all of them.",
+    )
+    categories: list[CategoryFacetOut] = Field(
+        ..., description="Top-level categories with at least one match, in tree order."
+    )
+    subtree: CategorySubtreeOut | None = Field(
+        ...,
+        description="With `category`: that category and its children with matches; otherwise null.",
+    )
+    uncategorized: int = Field(..., description="Matching products in no category.")
+    price_buckets: list[PriceBucketOut] = Field(
+        ..., description="Every bucket of NEXUS_SHOP_FACET_PRICE_BUCKETS, zeros included."
+    )
 
 
 class ProductDetailParams(Schema):
