@@ -136,6 +136,12 @@ def test_the_number_of_reported_errors_is_capped(staff_client: Client) -> None:
     assert len(response.content) < 5_000
 
 
+def test_too_many_query_fields_is_a_json_400_not_a_500(anon: Client, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    response = anon.get("/api/products?" + "&".join(f"f{i}=1" for i in range(20)))
+    assert assert_error_shape(response, 400)["detail"] == "Bad request."
+
+
 def test_too_deep_json_is_a_400_on_anonymous_endpoints(anon: Client) -> None:
     # A few hundred levels once overflowed the stack in the NUL check (a 500).
     nested = "[" * 400 + "]" * 400

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -175,6 +175,12 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
         return error_response(api, request, 404, "Not found.")
 
+    def suspicious(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+        # As Django answers it (a 400, logged to django.security.<class name>), in JSON: for
+        # example a query string with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields.
+        logging.getLogger(f"django.security.{type(error).__name__}").error(str(error))
+        return error_response(api, request, 400, "Bad request.")
+
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
         return error_response(api, request, 413, "Request body is too large.")
 
@@ -219,6 +225,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Http404, not_found)  # type: ignore[arg-type]
     api.add_exception_handler(AuthenticationError, no_credentials)  # type: ignore[arg-type]
+    api.add_exception_handler(SuspiciousOperation, suspicious)  # type: ignore[arg-type]
     api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]
     api.add_exception_handler(OperationalError, database_down)  # type: ignore[arg-type]
     api.add_exception_handler(InterfaceError, database_down)  # type: ignore[arg-type]
