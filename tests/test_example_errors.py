@@ -14,7 +14,6 @@ from typing import Any
 from tests.support.ports import free_port
 from tests.test_example_settings import ASGI_PROBE, ENV_VARS, ROOT
 
-
 # The suite's ASGI probe, with a Host header of the caller's choice (argv[1]).
 PROBE = ASGI_PROBE.replace('(b"host", b"localhost")', '(b"host", sys.argv[1].encode())').replace(
     "sys.argv[1:]", "sys.argv[2:]"
