@@ -12,10 +12,13 @@ from django.urls import path
 from django.views import defaults
 
 from nexus_shop.api import api, error_body
+from nexus_shop.throttling import throttle_login_view
 
 API_PREFIX = "/api/"
 
 urlpatterns = [
+    # The admin's login counts against the same throttle as POST /api/auth/token.
+    path("admin/login/", throttle_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
     path(API_PREFIX.strip("/") + "/", api.urls),
 ]
