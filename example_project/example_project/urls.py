@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views import defaults
@@ -22,8 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API_PREFIX.strip("/") + "/", api.urls),
 ]
-# The admin's CSS and JS under uvicorn in development; empty unless DEBUG is on.
-urlpatterns += staticfiles_urlpatterns()
+# /static/ is served by WhiteNoise's middleware (settings.MIDDLEWARE), in WSGI and ASGI alike.
 
 
 def _json_under_api(status: int, detail: str, default: Callable[..., HttpResponse]) -> Any:

@@ -25,8 +25,9 @@ def _race_posts(path: str, bodies: list[dict[str, Any]]) -> list[Any]:
     headers = bearer(StaffFactory())
 
     def post(body: dict[str, Any]) -> Any:
-        client = Client(headers=headers, raise_request_exception=False)
-        return client.post(path, body, content_type="application/json")
+        return Client(headers=headers, raise_request_exception=False).post(
+            path, body, content_type="application/json"
+        )
 
     return race([functools.partial(post, body) for body in bodies])
 
