@@ -14,6 +14,10 @@ from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
+_UNCHECKED_JWT_AUTH = {
+    "ninja_jwt.authentication.JWTAuth",
+    "ninja_jwt.authentication.AsyncJWTAuth",
+}
 _ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 
 
@@ -152,6 +156,16 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E011",
             )
         )
+    for path in conf.AUTH:
+        if path in _UNCHECKED_JWT_AUTH:
+            errors.append(
+                Warning(
+                    f"NEXUS_SHOP_AUTH names {path!r}, which trusts a signed token's claims: "
+                    "a user_id of true or 1.0 is looked up as user 1, an exp of 1e20 is a 500.",
+                    hint="Use 'nexus_shop.security.JWTAuth' (the same, with the claims checked).",
+                    id="nexus_shop.W030",
+                )
+            )
     return errors
 
 
