@@ -191,6 +191,9 @@ MIDDLEWARE = [
     # wrapper in asgi.py answers them and this one stands by).
     "nexus_shop.http_cache.ResponseCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /static/ (Swagger UI's assets, the admin's CSS) in every serving mode: WSGI servers
+    # serve no files, and Django's own static view is for DEBUG only.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -216,6 +219,10 @@ TEMPLATES = [
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves what `collectstatic` gathered into STATIC_ROOT (the Docker image runs it
+# at build time) and, without it, finds the files in the apps as Django's finders do, so
+# `nox -s demo` and a fresh checkout need no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
