@@ -33,9 +33,11 @@ BACKENDS = ["sqlite", "postgres"]
 # Branch coverage of nexus_shop that each tests session must reach (percent), set at the
 # figure measured when the gate was added, rounded down; raise it as tests grow. Per
 # backend, because each runs code the other cannot (COPY, row locks and advisory locks on
-# PostgreSQL; the INSERT loader on SQLite), and every Python/Django pair of the matrix
-# runs the same tests, so one floor per backend holds across the matrix.
-COVERAGE_FLOOR = {"sqlite": 0, "postgres": 0}
+# PostgreSQL; the INSERT loader on SQLite). src/ has no Python- or Django-version branches
+# and every pair of the matrix runs the same tests, so one floor per backend holds across
+# the matrix. Measured 2026-11-29 (3.11, Django 5.2): SQLite 94.46%, PostgreSQL 95.61%
+# (both combined: 96.75%).
+COVERAGE_FLOOR = {"sqlite": 94, "postgres": 95}
 
 
 def _group(name: str) -> list[str]:

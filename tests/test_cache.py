@@ -309,3 +309,15 @@ def test_after_an_outage_the_cache_is_re_versioned_before_use(redis_server: Redi
         _recovery_hooks.remove(hooks_ran.append)
     assert hooks_ran == [cache]  # re-versioned before the first read
     assert not cache.is_dirty
+
+
+def test_an_invalidation_is_tried_even_with_the_breaker_open(redis_server: RedisServer) -> None:
+    """cachalot invalidates with timestamps only: skipping it would leave stale rows elsewhere."""
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    redis_server.stop()
+    cache.get("k")  # opens the breaker for a minute
+    redis_server.start()  # back, but this process does not know yet
+    cache.set_many({"query": (1.0, ["old rows"])})  # a cached result: skipped
+    assert cache.set_many({"table": 2.0}) == []  # an invalidation: written
+    assert available(cache)  # and Redis answering closed the breaker
+    assert cache.get("table") == 2.0

@@ -222,11 +222,20 @@ class RedisCache(DjangoRedisCache):
         logger.info("Cache re-versioned after an outage or a lost write")
         return True
 
-    def _guard(self, operation: Callable[[], _T], default: _T) -> _T:
-        if not self.is_available or not self._recover():
+    def _guard(self, operation: Callable[[], _T], default: _T, *, force: bool = False) -> _T:
+        forced = False
+        if not self.is_available:
+            if not force:
+                return default
+            forced = True  # an invalidation: try Redis even with the breaker open
+        elif not self._recover():
             return default
         try:
-            return operation()
+            result = operation()
+            if forced:  # Redis answered: close the breaker, re-version what the outage left
+                self._breakers.pop(self._breaker_key, None)
+                self._recover()
+            return result
         except self._errors as exc:
             self._open_breaker(exc)
             if getattr(self._recovering, "active", False):
@@ -245,10 +254,11 @@ class RedisCache(DjangoRedisCache):
         operation: Callable[[], Any],
         *,
         delete_instead: bool = True,
+        force: bool = False,
     ) -> bool:
         """Run a write; if it fails, delete ``keys`` instead, or mark the cache dirty."""
         marker = object()
-        result = self._guard(operation, marker)
+        result = self._guard(operation, marker, force=force)
         if result is not marker:
             return True
         if not keys:
@@ -356,10 +366,19 @@ class RedisCache(DjangoRedisCache):
     def set_many(
         self, data: dict[Any, Any], timeout: Any = None, version: int | None = None
     ) -> list[Any]:
-        """Store ``data``; the keys that could not be stored (all of them on a failure)."""
+        """Store ``data``; the keys that could not be stored (all of them on a failure).
+
+        A write of timestamps only is how cachalot invalidates tables: it is attempted even
+        while the breaker is open (a skipped invalidation is a stale read in another
+        process), at the price of one timeout per write during a real outage.
+        """
         keys = list(data)
+        invalidation = bool(data) and all(type(value) is float for value in data.values())
         stored = self._guard_write(
-            keys, version, lambda: super(RedisCache, self).set_many(data, timeout, version)
+            keys,
+            version,
+            lambda: super(RedisCache, self).set_many(data, timeout, version),
+            force=invalidation,
         )
         return [] if stored else keys
 

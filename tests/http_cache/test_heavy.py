@@ -49,7 +49,7 @@ class Tally:
     def __str__(self) -> str:
         return (
             f"requests={self.requests} 5xx={self.errors} stale={self.stale} hits={self.hits} "
-            + "; ".join(self.log[:5])
+            + "; ".join(entry[:300] for entry in self.log[:5])
         )
 
 
@@ -60,6 +60,7 @@ class Api:
         self.port = port
         self.token = token
         self.tally = tally
+        self.phase = ""
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def request(self, method: str, path: str, body: Any = None, *, auth: bool = False) -> Any:
@@ -92,7 +93,7 @@ class Api:
         status, body = self.request("GET", path)
         if status == 200 and not check(body):
             self.tally.stale += 1
-            self.tally.log.append(f"stale {what} from :{self.port}: {body}")
+            self.tally.log.append(f"stale {what} from :{self.port} ({self.phase}): {body}")
 
 
 def _database_url() -> str:
@@ -225,21 +226,29 @@ def test_redis_stopped_restarted_and_frozen(catalogue: dict[str, Any]) -> None:
         write(a)
         read_everywhere()  # warm: both processes cache both pages
 
+        def phase(name: str) -> None:
+            a.phase = b.phase = name
+
+        phase("stopped")
         redis_server.stop()  # refused connections
         read_everywhere()
         write(a)
         read_everywhere()
+        phase("restarted")
         redis_server.start()  # back, empty
         read_everywhere()
         write(b)
         read_everywhere()
 
+        phase("paused")
         redis_server.pause()  # frozen: every Redis call times out
         read_everywhere(1)
         write(a)  # its invalidations cannot land
         read_everywhere(1)
+        phase("resumed")
         redis_server.resume()  # Redis kept its (now stale) entries
         read_everywhere(5)
+        phase("settled")
         time.sleep(6)  # every breaker has closed again
         read_everywhere(5)
         write(b)

@@ -287,17 +287,18 @@ class Store:
         and until then this process serves nothing from the cache.
         """
         keys = [self.k("seq"), *(self.k(n) for n in names)]
-        if self.breaker.closed and not self.breaker.dirty:
-            try:
-                self._bump(keys)
-                return
-            except Exception as exc:  # an invalidation that did not land: re-version
-                self.breaker.trip(exc)
-                if not _unreachable(exc) and self.new_epoch():
-                    return  # Redis refuses writes but still deletes: the epoch is gone
+        # Tried even with the breaker open: a skipped invalidation is a stale read elsewhere.
+        try:
+            self._bump(keys)
+        except Exception as exc:  # an invalidation that did not land: re-version
+            self.breaker.trip(exc)
+            if not _unreachable(exc) and self.new_epoch():
+                return  # Redis refuses writes but still deletes: the epoch is gone
         else:
-            with self.breaker.lock:
-                self.breaker.dirty = True
+            if not self.breaker.dirty:
+                return
+            if self.new_epoch():  # back after an outage: drop what it may have left stale
+                return
         self._retry_new_epoch()
 
     def new_epoch(self) -> bool:
