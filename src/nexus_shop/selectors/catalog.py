@@ -85,7 +85,8 @@ class ProductSQL(RawSQL):
     ``RawSQL`` is pasted verbatim, so a hard-coded ``"nexus_shop_product"`` inside a
     subquery (where Django aliases the table ``U0``) would silently refer to the outer
     query's row. The search vector is not a model field (SQLite has no ``tsvector``), so
-    ``F()`` cannot name it; this resolves the alias when the SQL is compiled.
+    ``F()`` cannot name it; this resolves the alias when the SQL is compiled. As with
+    ``RawSQL``, the SQL text must be constant: user input goes in ``params`` only.
     """
 
     def as_sql(
