@@ -218,8 +218,10 @@ def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Produ
             sort=sort,
             request=_page_request(filters),
             scope="products",
-            # Ordered by a column: walk that column's index if the matches are many.
-            after_count=None if ranked else plans.walk_sort_index_if_common,
+            # Ordered by a column: walk that column's index if the matches are many. Not
+            # under a category filter: the planner cannot estimate a subtree's size (it
+            # guesses one category) and walks every product of a big one (3.6 s measured).
+            after_count=None if ranked or filters.category else plans.walk_sort_index_if_common,
         )
 
 
@@ -260,9 +262,11 @@ def _search_plans() -> Iterator[_SearchPlans]:
     products that scan reads most of the table: 3.2 s, against 22 ms for the bitmap index
     scan, which reads the matches and no other row. Turning both off with
     ``set_config(..., true)`` (one statement; the settings end with the transaction this
-    opens) leaves the planner the bitmap plans. The page query of a search ordered by a
-    column may still walk that column's index once the count shows the search is common
-    (:meth:`_SearchPlans.walk_sort_index_if_common`).
+    opens) leaves the planner the bitmap plans. JIT goes off with them: a disabled scan
+    kind still costs 10^10 in the planner's sums (PostgreSQL's ``disable_cost``), which
+    passes ``jit_above_cost`` and had every such query spend ~0.9 s compiling itself.
+    The page query of a search ordered by a column may still walk that column's index once
+    the count shows the search is common (:meth:`_SearchPlans.walk_sort_index_if_common`).
     """
     if connection.vendor != "postgresql":
         yield _SearchPlans(active=False)
@@ -272,7 +276,7 @@ def _search_plans() -> Iterator[_SearchPlans]:
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_indexscan', 'off', true), "
+            "set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true), "
             f"set_config('pg_trgm.word_similarity_threshold', %s, true) {PLAN_SETTING}",
             [str(FUZZY_THRESHOLD)],
         )
