@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from nexus_shop.conf import conf
+from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
@@ -39,7 +39,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 Error(
                     f"NEXUS_SHOP_AUTH names {path!r}, which cannot be imported.",
                     hint="Use dotted paths of ninja auth classes, e.g. "
-                    "'ninja_jwt.authentication.JWTAuth'.",
+                    "'nexus_shop.security.JWTAuth'.",
                     id="nexus_shop.E001",
                 )
             )
@@ -70,6 +70,21 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E004",
             )
         )
+    depth: object = conf.CATEGORY_MAX_DEPTH
+    if (
+        isinstance(depth, bool)
+        or not isinstance(depth, int)
+        or not 1 <= depth <= CATEGORY_DEPTH_LIMIT
+    ):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_CATEGORY_MAX_DEPTH must be from 1 to {CATEGORY_DEPTH_LIMIT}, "
+                f"not {depth!r}.",
+                hint=f"A category's path (1,024 characters) holds at most "
+                f"{CATEGORY_DEPTH_LIMIT} levels of ids.",
+                id="nexus_shop.E030",
+            )
+        )
     page_size: object = conf.DEFAULT_PAGE_SIZE
     if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         errors.append(
@@ -88,14 +103,14 @@ def _whole_at_least_one(value: object) -> bool:
 
 @register(Tags.compatibility)
 def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Count, page-depth, ranking and facet limits (``nexus_shop.E030``-``E033``)."""
+    """Count, page-depth, ranking and facet limits (``nexus_shop.E050``-``E053``)."""
     errors: list[CheckMessage] = []
     if not _whole_at_least_one(conf.EXACT_COUNT_LIMIT):
         errors.append(
             Error(
                 "NEXUS_SHOP_EXACT_COUNT_LIMIT must be a whole number >= 1, "
                 f"not {conf.EXACT_COUNT_LIMIT!r}.",
-                id="nexus_shop.E030",
+                id="nexus_shop.E050",
             )
         )
     if not _whole_at_least_one(conf.PAGE_MODE_MAX_ITEMS):
@@ -103,7 +118,7 @@ def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
             Error(
                 "NEXUS_SHOP_PAGE_MODE_MAX_ITEMS must be a whole number >= 1, "
                 f"not {conf.PAGE_MODE_MAX_ITEMS!r}.",
-                id="nexus_shop.E031",
+                id="nexus_shop.E051",
             )
         )
     if not _whole_at_least_one(conf.SEARCH_RANK_WINDOW):
@@ -111,7 +126,7 @@ def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
             Error(
                 "NEXUS_SHOP_SEARCH_RANK_WINDOW must be a whole number >= 1, "
                 f"not {conf.SEARCH_RANK_WINDOW!r}.",
-                id="nexus_shop.E032",
+                id="nexus_shop.E052",
             )
         )
     try:
@@ -128,7 +143,7 @@ def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
                 "NEXUS_SHOP_FACET_PRICE_BUCKETS must be a non-empty, strictly ascending "
                 "sequence of positive prices.",
                 hint="e.g. (10, 25, 50, 100, 250, 500, 1000)",
-                id="nexus_shop.E033",
+                id="nexus_shop.E053",
             )
         )
     return errors
@@ -240,3 +255,43 @@ def check_throttle_cache(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.caches)
+def check_http_cache(**kwargs: Any) -> list[CheckMessage]:
+    """The response cache's alias and the CDN purge backend (``nexus_shop.E040``/``E041``)."""
+    errors: list[CheckMessage] = []
+    alias: object = conf.RESPONSE_CACHE
+    caches: dict[str, Any] = getattr(settings, "CACHES", {}) or {}
+    if alias is not None and (not isinstance(alias, str) or alias not in caches):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_RESPONSE_CACHE names the cache {alias!r}, which is not in CACHES.",
+                hint="Name a configured cache alias (Redis for more than one process), "
+                "or None to switch the response cache off.",
+                id="nexus_shop.E040",
+            )
+        )
+    path: object = conf.CDN_PURGE_BACKEND
+    if path is not None:
+        from nexus_shop.http_cache.purge import PurgeBackend
+
+        problem = None
+        try:
+            backend = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            backend = None
+        if backend is None:
+            problem = "cannot be imported"
+        elif not (isinstance(backend, type) and issubclass(backend, PurgeBackend)):
+            problem = "is not a nexus_shop.http_cache.purge.PurgeBackend subclass"
+        if problem:
+            errors.append(
+                Error(
+                    f"NEXUS_SHOP_CDN_PURGE_BACKEND {path!r} {problem}.",
+                    hint="Use e.g. 'nexus_shop.http_cache.purge.VarnishPurge', or your own "
+                    "PurgeBackend subclass.",
+                    id="nexus_shop.E041",
+                )
+            )
+    return errors

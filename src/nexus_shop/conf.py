@@ -13,13 +13,17 @@ from typing import Any
 
 from django.conf import settings
 
-DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+DEFAULT_AUTH = ("nexus_shop.security.JWTAuth",)
 DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "register": "10/m",
     "token": "10/m",
     "login": "20/h",
     "refresh": "10/m",
 }
+DEFAULT_CATEGORY_MAX_DEPTH = 32
+# A category's ``path`` ("/1/5/12/", varchar 1024) spends at most 20 characters a level
+# (a 19-digit id and a "/"): 51 levels always fit, whatever the ids.
+CATEGORY_DEPTH_LIMIT = (1024 - 1) // 20
 DEFAULT_PRICE_BUCKETS = (10, 25, 50, 100, 250, 500, 1000)
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
@@ -38,6 +42,17 @@ class Settings:
     def DEFAULT_PAGE_SIZE(self) -> int:  # noqa: N802
         """Page size when the client sends none. ``NEXUS_SHOP_DEFAULT_PAGE_SIZE``, default 20."""
         value: int = getattr(settings, "NEXUS_SHOP_DEFAULT_PAGE_SIZE", 20)
+        return value
+
+    @property
+    def CATEGORY_MAX_DEPTH(self) -> int:  # noqa: N802
+        """How many levels the category tree may have (a root category is level 1).
+
+        ``NEXUS_SHOP_CATEGORY_MAX_DEPTH``, default 32, at most 51 (what the materialised
+        ``path`` can hold; check ``nexus_shop.E030``). Creating or moving a category past it
+        is a 422.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CATEGORY_MAX_DEPTH", DEFAULT_CATEGORY_MAX_DEPTH)
         return value
 
     @property
@@ -86,7 +101,8 @@ class Settings:
     def AUTH(self) -> tuple[str, ...]:  # noqa: N802
         """Dotted paths of the ninja auth classes (or callables) that guard writes.
 
-        ``NEXUS_SHOP_AUTH``, default ``("ninja_jwt.authentication.JWTAuth",)``. Each must
+        ``NEXUS_SHOP_AUTH``, default ``("nexus_shop.security.JWTAuth",)`` (ninja-jwt's
+        ``JWTAuth`` with the token's claims checked). Each must
         return the authenticated user (a ``django.contrib.auth`` user) or ``None``.
         """
         value = getattr(settings, "NEXUS_SHOP_AUTH", DEFAULT_AUTH)
@@ -140,6 +156,60 @@ class Settings:
         ``NEXUS_SHOP_HEALTH_CACHE``, default "default".
         """
         value: str = getattr(settings, "NEXUS_SHOP_HEALTH_CACHE", "default")
+        return value
+
+    @property
+    def RESPONSE_CACHE(self) -> str | None:  # noqa: N802
+        """Cache alias of the response cache for public reads; ``None`` (default) turns it off.
+
+        ``NEXUS_SHOP_RESPONSE_CACHE``, e.g. ``"default"``. A Redis alias
+        (``nexus_shop.cache.RedisCache`` or Django's) is used through redis-py directly and
+        is exact across processes; any other backend works within one process only.
+        """
+        value: str | None = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE", None)
+        return value
+
+    @property
+    def RESPONSE_CACHE_TIMEOUT(self) -> int:  # noqa: N802
+        """Seconds an entry lives at most (memory bound; freshness comes from versions).
+
+        ``NEXUS_SHOP_RESPONSE_CACHE_TIMEOUT``, default 3600.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE_TIMEOUT", 3600)
+        return value
+
+    @property
+    def RESPONSE_CACHE_URL_NAMESPACE(self) -> str:  # noqa: N802
+        """URL namespace of the mounted API, to find the cached paths.
+
+        ``NEXUS_SHOP_RESPONSE_CACHE_URL_NAMESPACE``, default "nexus_shop" (``create_api``'s).
+        """
+        value: str = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE_URL_NAMESPACE", "nexus_shop")
+        return value
+
+    @property
+    def CDN_PURGE_BACKEND(self) -> str | None:  # noqa: N802
+        """Dotted path of a purge backend class (see :mod:`nexus_shop.http_cache.purge`).
+
+        ``NEXUS_SHOP_CDN_PURGE_BACKEND``, default ``None`` (no CDN). When set, public reads
+        also carry ``s-maxage``, ``Surrogate-Control``, ``Surrogate-Key`` and ``Cache-Tag``.
+        """
+        value: str | None = getattr(settings, "NEXUS_SHOP_CDN_PURGE_BACKEND", None)
+        return value
+
+    @property
+    def CDN_PURGE_OPTIONS(self) -> dict[str, Any]:  # noqa: N802
+        """Keyword arguments for the purge backend. ``NEXUS_SHOP_CDN_PURGE_OPTIONS``, default {}."""
+        value: dict[str, Any] = getattr(settings, "NEXUS_SHOP_CDN_PURGE_OPTIONS", {}) or {}
+        return value
+
+    @property
+    def CDN_MAX_AGE(self) -> int:  # noqa: N802
+        """Seconds a CDN keeps a public read (it is purged on change).
+
+        ``NEXUS_SHOP_CDN_MAX_AGE``, default 86400.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CDN_MAX_AGE", 86400)
         return value
 
     # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict.

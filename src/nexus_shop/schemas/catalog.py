@@ -2,27 +2,119 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from nexus_shop.schemas.common import InputSchema, RefusesNul
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
+# "evil<U+202E>txt.exe" read as "evilexe.txt") and lone surrogates (which no database stores).
+_BIDI_AND_SURROGATES = r"\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_LINE_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+# Descriptions may hold tabs and line breaks (\t, \n and the \r of a \r\n).
+_TEXT_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+
+
+def _refuse(pattern: re.Pattern[str]) -> Any:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "Text must not contain control characters or bidirectional overrides "
+                "(found U+{code} at position {position})",
+                {"code": f"{ord(found.group()):04X}", "position": found.start()},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _refuse(_LINE_CONTROL),
+]
+ProductName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    _refuse(_LINE_CONTROL),
+]
 # Letters (any script), digits, "-" and "_", as Django's slugify(allow_unicode=True) makes.
+# (No control or format character matches \w.)
 Slug = Annotated[str, StringConstraints(pattern=r"^[-\w]+$", min_length=1, max_length=200)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]
-Description = Annotated[str, StringConstraints(max_length=20_000)]
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    _refuse(_LINE_CONTROL),
+]
+MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
+# The string form OpenAPI documents (and the form answers use): "19.99", "5", "0.5".
+# (Other forms Python's Decimal reads, such as "1E+2", are accepted and normalised too.)
+PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
+                {"type": "string", "pattern": PRICE_PATTERN},
+            ],
+            "description": 'A decimal, preferably as a string such as "19.99".',
+        },
+        mode="validation",
+    ),
+]
+# Request bodies take integers and booleans as JSON has them: true is not 1, "no" not false.
+Stock = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Description = Annotated[str, StringConstraints(max_length=20_000), _refuse(_TEXT_CONTROL)]
 
 ProductOrdering = Literal[
     "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
+]
+
+
+def _json_datetime(value: datetime) -> str:
+    """A datetime as ninja's renderer (Django's ``DjangoJSONEncoder``) writes it.
+
+    ISO 8601 with milliseconds and ``Z`` for UTC. The read endpoints serialise with
+    pydantic's ``dump_json`` (see ``nexus_shop.routers.catalog``), whose own format keeps
+    microseconds: this keeps every endpoint's timestamps alike, whichever path rendered
+    them.
+    """
+    text = value.isoformat()
+    if value.microsecond:
+        text = text[:23] + text[26:]
+    if text.endswith("+00:00"):
+        text = text.removesuffix("+00:00") + "Z"
+    return text
+
+
+# In JSON mode only: ``model_dump()`` (ninja's path) still hands the datetime to the renderer.
+# The OpenAPI document keeps describing it as a date-time string.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_json_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
 
@@ -45,7 +137,7 @@ class CategoryIn(InputSchema):
     name: Name
     slug: Slug | None = None
     description: Description = ""
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class PatchSchema(InputSchema):
@@ -64,13 +156,27 @@ class PatchSchema(InputSchema):
         return data
 
 
+def _omit_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _not_null() -> Any:
+    """A PATCH field that may be left out but not sent as ``null``.
+
+    Typed without ``None`` (so OpenAPI does not advertise a ``null`` that is a 422) and
+    defaulting to ``None`` only so that leaving it out is allowed (PATCH bodies are read
+    with ``exclude_unset``); the default is kept out of OpenAPI too.
+    """
+    return Field(None, json_schema_extra=_omit_default)
+
+
 class CategoryPatch(PatchSchema):
     not_null = frozenset({"name", "slug", "description"})
 
-    name: Name | None = None
-    slug: Slug | None = None
-    description: Description | None = None
-    parent_id: int | None = None
+    name: Name = _not_null()
+    slug: Slug = _not_null()
+    description: Description = _not_null()
+    parent_id: Id | None = None
 
 
 class CategoryOut(OutputSchema):
@@ -114,21 +220,21 @@ class ProductIn(InputSchema):
     description: Description = ""
     price: Price
     stock: Stock
-    category_id: int | None = None
-    is_active: bool = True
+    category_id: Id | None = None
+    is_active: StrictBool = True
 
 
 class ProductPatch(PatchSchema):
     not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
 
-    name: ProductName | None = None
-    slug: Slug | None = None
-    sku: Sku | None = None
-    description: Description | None = None
-    price: Price | None = None
-    stock: Stock | None = None
-    category_id: int | None = None
-    is_active: bool | None = None
+    name: ProductName = _not_null()
+    slug: Slug = _not_null()
+    sku: Sku = _not_null()
+    description: Description = _not_null()
+    price: Price = _not_null()
+    stock: Stock = _not_null()
+    category_id: Id | None = None
+    is_active: StrictBool = _not_null()
 
 
 class ProductOut(OutputSchema):
@@ -137,14 +243,18 @@ class ProductOut(OutputSchema):
     slug: str
     sku: str
     description: str
-    price: Decimal = Field(..., description='A decimal string such as "19.99", never a float.')
+    price: Decimal = Field(
+        ...,
+        description='A decimal string with two places such as "19.99", never a float.',
+        json_schema_extra={"pattern": r"^[0-9]+\.[0-9]{2}$"},
+    )
     currency: str
     stock: int
     in_stock: bool
     is_active: bool
     category: CategoryRef | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class ProductFilterBase(RefusesNul):

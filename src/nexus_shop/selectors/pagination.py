@@ -5,6 +5,13 @@ Page mode runs two queries (COUNT and the page). Cursor mode runs one: an index 
 ``next_cursor``, pointing just after the page's last item, so a client can switch from page
 mode to cursor mode at any point.
 
+Why not ninja's paginators (``PageNumberPagination``, ``CursorPagination``): the cursors
+here are *signed* (``django.core.signing``, bound to the list and the sort order), so a
+client cannot forge a position or replay it against another list, where ninja's cursor
+is plain base64; they seek on ``(sort key, id)`` for every sort order the client may
+choose, where ninja's uses the first ordering field plus an OFFSET for ties; and page
+and cursor mode share one envelope with ``next_cursor`` in both.
+
 Page mode is bounded on big tables: the COUNT stops at ``NEXUS_SHOP_EXACT_COUNT_LIMIT``
 matches (``count`` is then that limit and ``count_exact`` false), and a page reaching past
 ``NEXUS_SHOP_PAGE_MODE_MAX_ITEMS`` items is a 422 pointing to cursors, since an OFFSET

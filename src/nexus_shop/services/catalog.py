@@ -9,19 +9,28 @@ Services take ids, lock what they change, and answer domain errors
   category", or 409 "it has products") instead of a foreign-key error at commit.
 * Moves in the category tree are serialised by one advisory lock, so two moves can neither
   deadlock nor, between them, make a cycle.
+
+Every write tells :mod:`nexus_shop.invalidation` what it changed, inside its transaction
+(caches and CDN purges follow on commit). Writes to one existing row take ``if_match``:
+the entity tags of the client's ``If-Match`` header, compared with the row's current
+version (:mod:`nexus_shop.versions`) while it is locked; a stale one is
+:class:`~nexus_shop.exceptions.PreconditionFailed` and nothing changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Max, ProtectedError, QuerySet, Value
+from django.db.models.functions import Concat, Length, Replace, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
+from nexus_shop import invalidation, versions
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Category, Product
@@ -38,6 +47,8 @@ class _Unset:
 UNSET: Final = _Unset()
 
 CENT = Decimal("0.01")
+# How often a create whose derived slug was taken meanwhile tries the next one.
+_SAVE_ATTEMPTS = 5
 _TREE_LOCK = "nexus_shop:category-tree"
 
 
@@ -52,17 +63,67 @@ def _slug_base(text: str, *, fallback: str, max_length: int) -> str:
     return slug or fallback
 
 
-def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever is not in ``taken``."""
-    if base not in taken:
-        return base
+def _slug_candidates(base: str, *, max_length: int) -> Iterator[str]:
+    """``base``, ``base-2``, ``base-3``... (``base`` cut short to fit the suffix)."""
+    yield base
     n = 2
     while True:
         suffix = f"-{n}"
-        candidate = f"{base[: max_length - len(suffix)]}{suffix}"
-        if candidate not in taken:
-            return candidate
+        yield f"{base[: max_length - len(suffix)]}{suffix}"
         n += 1
+
+
+def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not in ``taken``."""
+    return next(c for c in _slug_candidates(base, max_length=max_length) if c not in taken)
+
+
+def _unused_slug(base: str, rows: QuerySet[Any], *, max_length: int) -> str:
+    """The first of ``base``, ``base-2``, ... that no row of ``rows`` has.
+
+    Looks the candidates up by exact slug, 20 at a time (an index probe each), rather than
+    reading every slug that starts with ``base``: a product named "A" would read every
+    slug starting with "a".
+    """
+    candidates = _slug_candidates(base, max_length=max_length)
+    while True:
+        batch = list(islice(candidates, 20))
+        taken = set(rows.filter(slug__in=batch).values_list("slug", flat=True))
+        for candidate in batch:
+            if candidate not in taken:
+                return candidate
+
+
+def _lock_slug_base(model: type[Any], base: str) -> None:
+    """Serialise the derivation of slugs from the same ``base`` until the transaction ends.
+
+    Without it, concurrent creates of the same name all saw ``base`` free and all but one
+    failed on the unique constraint: a 409 "slug already exists" for a slug the client
+    never sent.
+    """
+    advisory_lock(f"nexus_shop:slug:{model._meta.label_lower}:{base}")
+
+
+def _depth(path: str) -> int:
+    """Levels in a materialised path: ``"/1/5/12/"`` is 3."""
+    return path.count("/") - 1
+
+
+def _check_depth(depth: int) -> None:
+    limit = conf.CATEGORY_MAX_DEPTH
+    if depth > limit:
+        raise ValidationFailed(
+            f"Categories nest at most {limit} levels deep (NEXUS_SHOP_CATEGORY_MAX_DEPTH); "
+            f"this would make {depth}.",
+            extra={"field": "parent_id"},
+        )
+
+
+def _subtree_height(path: str) -> int:
+    """Levels from the category at ``path`` down to its deepest descendant (1 for a leaf)."""
+    slashes = Length("path") - Length(Replace("path", Value("/"), Value("")))
+    deepest = Category.objects.filter(path__startswith=path).aggregate(deepest=Max(slashes))
+    return int(deepest["deepest"] or path.count("/")) - path.count("/") + 1
 
 
 def _referenced_category(category_id: int | None, *, field: str) -> Category | None:
@@ -87,23 +148,43 @@ def category_create(
 ) -> Category:
     """Create a category. A slug left out is derived from the name and made unique."""
     parent = _referenced_category(parent_id, field="parent_id")
+    _check_depth(_depth(parent.path) + 1 if parent else 1)
+    derived = slug is None
+    base = ""
     if slug is None:
         base = _slug_base(name, fallback="category", max_length=200)
-        taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-        slug = _free_slug(base, taken, max_length=200)
+        _lock_slug_base(Category, base)
+        slug = _unused_slug(base, Category.objects.all(), max_length=200)
     elif Category.objects.filter(slug=slug).exists():
         raise Conflict(f"A category with slug {slug!r} already exists.", extra={"field": "slug"})
     category = Category(name=name, slug=slug, description=description, parent=parent)
-    try:
-        with transaction.atomic():
-            category.save()
-    except IntegrityError:
-        raise Conflict(
-            f"A category with slug {slug!r} already exists.", extra={"field": "slug"}
-        ) from None
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                category.save()
+            break
+        except IntegrityError:
+            # A client-sent slug that a concurrent write took: 409. A derived slug that a
+            # concurrent write with an explicit slug took: derive the next one.
+            if not derived or attempt == _SAVE_ATTEMPTS - 1:
+                raise Conflict(
+                    f"A category with slug {category.slug!r} already exists.",
+                    extra={"field": "slug"},
+                ) from None
+            category.slug = _unused_slug(base, Category.objects.all(), max_length=200)
     category.path = f"{parent.path if parent else '/'}{category.pk}/"
     category.save(update_fields=["path"])
+    invalidation.categories_changed(category_ids=[category.pk])
     return category
+
+
+def _check_category_version(category: Category, if_match: Sequence[str] | None) -> None:
+    if if_match is None:
+        return
+    from nexus_shop.selectors.catalog import attach_product_counts
+
+    attach_product_counts([category])
+    versions.check(versions.category_version(category), if_match)
 
 
 @transaction.atomic
@@ -114,6 +195,7 @@ def category_update(
     slug: str | _Unset | None = UNSET,
     description: str | _Unset | None = UNSET,
     parent_id: int | _Unset | None = UNSET,
+    if_match: Sequence[str] | None = None,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
     moving = not isinstance(parent_id, _Unset)
@@ -122,6 +204,7 @@ def category_update(
     category = Category.objects.select_for_update(no_key=True).filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
+    _check_category_version(category, if_match)
     if not isinstance(name, _Unset):
         category.name = name
     if not isinstance(description, _Unset):
@@ -141,6 +224,7 @@ def category_update(
             raise ValidationFailed(
                 "A category cannot be its own ancestor.", extra={"field": "parent_id"}
             )
+        _check_depth((_depth(parent.path) if parent else 0) + _subtree_height(old_path))
         category.parent = parent
         category.path = f"{parent.path if parent else '/'}{category.pk}/"
 
@@ -156,15 +240,17 @@ def category_update(
         Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk).update(
             path=Concat(Value(category.path), Substr("path", len(old_path) + 1))
         )
+    invalidation.categories_changed(category_ids=[category.pk])
     return category
 
 
 @transaction.atomic
-def category_delete(*, category_id: int) -> None:
+def category_delete(*, category_id: int, if_match: Sequence[str] | None = None) -> None:
     """Delete a leaf category with no products (soft-deleted ones count: they may be restored)."""
     category = Category.objects.select_for_update().filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
+    _check_category_version(category, if_match)
     if Category.objects.filter(parent_id=category_id).exists():
         raise Conflict("This category has child categories; move or delete them first.")
     if Product.all_objects.filter(category_id=category_id).exists():
@@ -177,6 +263,7 @@ def category_delete(*, category_id: int) -> None:
             category.delete()
     except (ProtectedError, IntegrityError):  # a reference that appeared without our lock
         raise Conflict("This category is still in use.") from None
+    invalidation.categories_changed(category_ids=[category_id])
 
 
 # Products -------------------------------------------------------------------------------------
@@ -192,22 +279,30 @@ def _check_live_unique(*, slug: str | None, sku: str | None, exclude_pk: int | N
         raise Conflict(f"A product with slug {slug!r} already exists.", extra={"field": "slug"})
 
 
-def _derived_product_slug(name: str, sku: str) -> str:
-    base = _slug_base(name, fallback="", max_length=240) or _slug_base(
+def _product_slug_base(name: str, sku: str) -> str:
+    return _slug_base(name, fallback="", max_length=240) or _slug_base(
         sku, fallback="product", max_length=240
     )
-    taken = set(Product.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    return _free_slug(base, taken, max_length=255)
 
 
-def _save_product(product: Product) -> None:
-    try:
-        with transaction.atomic():
-            product.save()
-    except IntegrityError:
-        # Lost a race with a concurrent write of the same slug or sku.
-        _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
-        raise Conflict("A product with this slug or sku already exists.") from None
+def _save_product(product: Product, *, derived_slug_base: str | None = None) -> None:
+    """Save; a lost race on the slug or sku is a :class:`Conflict`.
+
+    With ``derived_slug_base`` (the slug was derived, not sent), losing the slug to a
+    concurrent write derives the next free one instead.
+    """
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                product.save()
+            return
+        except IntegrityError:
+            # Lost a race with a concurrent write of the same slug or sku.
+            if derived_slug_base is None or attempt == _SAVE_ATTEMPTS - 1:
+                _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
+                raise Conflict("A product with this slug or sku already exists.") from None
+            _check_live_unique(slug=None, sku=product.sku, exclude_pk=product.pk)
+            product.slug = _unused_slug(derived_slug_base, Product.objects.all(), max_length=255)
 
 
 def _product_for_update(product_id: int, *, deleted_too: bool = False) -> Product:
@@ -243,9 +338,14 @@ def product_create(
     """
     category = _referenced_category(category_id, field="category_id")
     _check_live_unique(slug=slug, sku=sku, exclude_pk=None)
+    base = None
+    if slug is None:
+        base = _product_slug_base(name, sku)
+        _lock_slug_base(Product, base)
+        slug = _unused_slug(base, Product.objects.all(), max_length=255)
     product = Product(
         name=name,
-        slug=slug or _derived_product_slug(name, sku),
+        slug=slug,
         sku=sku,
         description=description,
         price=money(price),
@@ -254,8 +354,13 @@ def product_create(
         category=category,
         is_active=is_active,
     )
-    _save_product(product)
+    _save_product(product, derived_slug_base=base)
+    invalidation.products_changed(product_ids=[product.pk], membership=True)
     return product
+
+
+# Fields that decide which filtered, searched or sorted lists a product appears in, and where.
+_MEMBERSHIP_FIELDS = ("name", "description", "price", "category_id", "is_active", "deleted_at")
 
 
 @transaction.atomic
@@ -270,9 +375,13 @@ def product_update(
     stock: int | _Unset = UNSET,
     category_id: int | _Unset | None = UNSET,
     is_active: bool | _Unset = UNSET,
+    if_match: Sequence[str] | None = None,
 ) -> Product:
     """Change the given fields of a live product. A slug left out (or null) stays as it is."""
     product = _product_for_update(product_id)
+    versions.check(versions.product_version(product), if_match)
+    before = {name: getattr(product, name) for name in _MEMBERSHIP_FIELDS}
+    was_in_stock = product.stock > 0
     changes: dict[str, Any] = {
         key: value
         for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
@@ -294,27 +403,36 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_product(product)
+    membership = (product.stock > 0) != was_in_stock or any(
+        getattr(product, name) != value for name, value in before.items()
+    )
+    invalidation.products_changed(product_ids=[product.pk], membership=membership)
     return product
 
 
 @transaction.atomic
-def product_soft_delete(*, product_id: int) -> None:
+def product_soft_delete(*, product_id: int, if_match: Sequence[str] | None = None) -> None:
     """Hide the product everywhere public. The row stays; see :func:`product_restore`."""
+    if if_match is not None:
+        versions.check(versions.product_version(_product_for_update(product_id)), if_match)
     now = timezone.now()
     if not Product.objects.filter(pk=product_id).update(deleted_at=now, updated_at=now):
         raise NotFound(f"No product with id {product_id}.")
+    invalidation.products_changed(product_ids=[product_id], membership=True)
 
 
 @transaction.atomic
-def product_restore(*, product_id: int) -> Product:
+def product_restore(*, product_id: int, if_match: Sequence[str] | None = None) -> Product:
     """Bring a soft-deleted product back. Restoring a live product is a no-op.
 
     Raises :class:`Conflict` if a live product took its slug or sku meanwhile.
     """
     product = _product_for_update(product_id, deleted_too=True)
+    versions.check(versions.product_version(product), if_match)
     if product.deleted_at is None:
         return product
     _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
     product.deleted_at = None
     _save_product(product)
+    invalidation.products_changed(product_ids=[product.pk], membership=True)
     return product
