@@ -256,6 +256,13 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Load benchmarks: nexus_shop vs the same API in DRF (see benchmarks/README.md)."""
+    """Load benchmarks: nexus_shop vs the same API in DRF (see benchmarks/README.md).
+
+    ``-- --scale`` runs benchmarks/scale.py instead: the 1,000,000-product latency table.
+    """
     session.install(".[postgres,redis,cache]", *_group("bench"))
+    if "--scale" in session.posargs:
+        args = [arg for arg in session.posargs if arg != "--scale"]
+        session.run("python", "benchmarks/scale.py", *args)
+        return
     session.run("python", "benchmarks/run.py", *session.posargs)
