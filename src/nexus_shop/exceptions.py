@@ -57,3 +57,15 @@ class Throttled(NexusShopError):
 
 class FeatureDisabled(NexusShopError):
     default_message = "This feature is switched off."
+
+
+class PreconditionFailed(NexusShopError):
+    """A condition the request set (``If-Match``...) does not hold (412)."""
+
+    default_message = "A precondition of the request does not hold."
+
+
+class PreconditionRequired(NexusShopError):
+    """The request must carry a header it lacks, e.g. ``Idempotency-Key`` (428)."""
+
+    default_message = "This request needs a precondition header."
