@@ -28,6 +28,8 @@ STATUS_BY_ERROR: dict[type[exc.NexusShopError], int] = {
     exc.NotFound: 404,
     exc.FeatureDisabled: 404,
     exc.Conflict: 409,
+    exc.PreconditionFailed: 412,
+    exc.PreconditionRequired: 428,
     exc.Throttled: 429,
 }
 
@@ -45,8 +47,9 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     def domain_error(request: HttpRequest, error: exc.NexusShopError) -> HttpResponse:
         status = _status_for(error)
         body: dict[str, Any] = {"detail": error.message}
-        if "field" in error.extra:
-            body["field"] = error.extra["field"]
+        for key in ("field", "lines"):  # documented extra body keys
+            if key in error.extra:
+                body[key] = error.extra[key]
         response = api.create_response(request, body, status=status)
         if isinstance(error, exc.Throttled):
             response["Retry-After"] = str(error.retry_after)
@@ -125,6 +128,18 @@ class NexusShopAPI(NinjaAPI):
         if self.openapi_url:
             body["openapi"] = f"{base}{self.openapi_url}"
         return self.create_response(request, body, status=200)
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """The document, without the purchase path while it is switched off."""
+        schema = super().get_openapi_schema(**kwargs)
+        from nexus_shop.conf import conf
+
+        if not conf.PURCHASE_ENABLED:
+            from nexus_shop.routers import PURCHASE_ROUTERS
+            from nexus_shop.routers.purchase import drop_operations, operation_ids
+
+            drop_operations(schema, operation_ids(*PURCHASE_ROUTERS))
+        return schema
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         return self.create_response(

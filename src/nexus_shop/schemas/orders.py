@@ -1,0 +1,179 @@
+"""Request and response schemas of carts, checkout and orders. Money is a decimal string."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import AfterValidator, StringConstraints
+
+from nexus_shop.models.orders import MAX_LINE_QUANTITY
+from nexus_shop.schemas.catalog import OutputSchema, PageParams
+from nexus_shop.schemas.common import ErrorOut, InputSchema
+
+Quantity = Annotated[
+    int, Field(ge=1, le=MAX_LINE_QUANTITY, description=f"1 to {MAX_LINE_QUANTITY}.")
+]
+Money = Annotated[Decimal, Field(description='A decimal string such as "19.99", never a float.')]
+StatusName = Literal["pending_payment", "paid", "fulfilled", "cancelled"]
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("Enter a valid email address.") from None
+    return value
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+]
+
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PostalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+# Cart -----------------------------------------------------------------------------------------
+
+
+class CartLineIn(InputSchema):
+    product_id: int
+    quantity: Quantity = 1
+
+
+class CartLinePatch(InputSchema):
+    quantity: Quantity
+
+
+class CartLineOut(OutputSchema):
+    id: int
+    product_id: int
+    name: str
+    sku: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+    available: int = Field(..., description="Units in stock now; 0 if no longer for sale.")
+    insufficient_stock: bool = Field(..., description="quantity > available.")
+
+
+class CartOut(OutputSchema):
+    id: int
+    token: str | None = Field(
+        None,
+        description="Only in the answer that created an anonymous cart: send it back as "
+        "`X-Cart-Token`. It is shown once and stored only hashed.",
+    )
+    lines: list[CartLineOut]
+    subtotal: Money
+    currency: str
+
+
+# Checkout and orders --------------------------------------------------------------------------
+
+
+class ShippingAddress(InputSchema):
+    name: Line
+    line1: Line
+    line2: OptionalLine = ""
+    city: City
+    postal_code: PostalCode
+    country: Country = Field(..., description="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+
+
+class CheckoutIn(InputSchema):
+    email: Email | None = None
+    shipping_address: ShippingAddress | None = None
+
+
+class OrderLineOut(Schema):
+    product_id: int
+    name: str
+    sku: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+
+
+class OrderEventOut(Schema):
+    status: StatusName
+    at: datetime
+
+
+class ShippingAddressOut(Schema):
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class OrderOut(Schema):
+    """An order. A ninja ``Schema`` (not :class:`OutputSchema`): it reads the ``lines`` and
+    ``events`` related managers, which ninja's getter turns into lists."""
+
+    number: str
+    status: StatusName
+    lines: list[OrderLineOut]
+    subtotal: Money
+    shipping: Money
+    tax: Money
+    total: Money
+    currency: str
+    created_at: datetime
+    events: list[OrderEventOut]
+    email: str | None = Field(None, description="Present when given at checkout.")
+    shipping_address: ShippingAddressOut | None = Field(
+        None, description="Present when given at checkout."
+    )
+
+    @staticmethod
+    def resolve_email(obj: Any) -> str | None:
+        # A model instance, or the stored JSON of an idempotent replay (email left out).
+        email = obj.get("email") if isinstance(obj, dict) else obj.email
+        return str(email) if email else None
+
+    @classmethod
+    def render(cls, order: Any) -> dict[str, Any]:
+        """The order as JSON-ready data (what checkout stores for idempotent retries)."""
+        data: dict[str, Any] = cls.from_orm(order).model_dump(mode="json", exclude_none=True)
+        return data
+
+
+class StaffOrderOut(OrderOut):
+    user_id: int | None
+
+
+class OrderTransitionIn(InputSchema):
+    status: StatusName
+
+
+class StaffOrderFilter(PageParams):
+    status: StatusName | None = None
+    created_after: datetime | None = Field(None, description="Orders created at or after.")
+    created_before: datetime | None = Field(None, description="Orders created before.")
+    user: int | None = Field(None, description="A user id.")
+
+
+class StockShortfallOut(Schema):
+    product_id: int
+    requested: int
+    available: int
+
+
+class CheckoutConflictOut(ErrorOut):
+    """409: stock fell short (``lines`` says where), or the same key is still running."""
+
+    lines: list[StockShortfallOut] | None = Field(
+        None, description="Each cart line lacking stock: nothing was ordered."
+    )
