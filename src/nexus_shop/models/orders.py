@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from nexus_shop.models.base import TimeStampedModel
 from nexus_shop.models.catalog import Product
@@ -130,7 +131,8 @@ class Order(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["number"], name="nexus_shop_order_number_uniq"),
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("shipping") + F("tax")),
+                # ROUND: exact on PostgreSQL's numeric; absorbs SQLite's binary floats.
+                condition=Q(total=Round(F("subtotal") + F("shipping") + F("tax"), 2)),
                 name="nexus_shop_order_total_adds_up",
             ),
             models.CheckConstraint(
@@ -178,7 +180,7 @@ class OrderLine(models.Model):
         ordering = ("id",)
         constraints = [
             models.CheckConstraint(
-                condition=Q(line_total=F("unit_price") * F("quantity")),
+                condition=Q(line_total=Round(F("unit_price") * F("quantity"), 2)),
                 name="nexus_shop_orderline_total",
             ),
             models.CheckConstraint(
