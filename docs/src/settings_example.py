@@ -15,6 +15,14 @@ NEXUS_SHOP_THROTTLE_RATES = {"register": "10/m", "token": "10/m", "refresh": "10
 NEXUS_SHOP_THROTTLE_CACHE = "default"
 NEXUS_SHOP_TRUSTED_PROXY_COUNT = 0
 NEXUS_SHOP_HEALTH_CACHE = "default"
+NEXUS_SHOP_PURCHASE_ENABLED = True
+NEXUS_SHOP_ANONYMOUS_CART_TTL = timedelta(days=30)
+NEXUS_SHOP_IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+NEXUS_SHOP_ORDER_PAYMENT_TIMEOUT = timedelta(hours=1)
+NEXUS_SHOP_PAYMENT_PROVIDER = "nexus_shop.payments.ManualPayment"
+NEXUS_SHOP_SHIPPING_CALCULATOR = "nexus_shop.pricing.zero_shipping"
+NEXUS_SHOP_TAX_CALCULATOR = "nexus_shop.pricing.zero_tax"
+NEXUS_SHOP_CHECKOUT_REQUIRED_FIELDS = ()
 # --8<-- [end:nexus-shop]
 
 # --8<-- [start:ninja-jwt]
