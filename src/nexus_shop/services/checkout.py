@@ -10,7 +10,10 @@ How each promise is kept (PostgreSQL, READ COMMITTED):
 * **All or nothing, no deadlock.** Lines are taken in product-id order, so two carts
   holding the same products lock them in the same order. Every line is tried (to report
   every shortfall); if any fell short, :class:`~nexus_shop.exceptions.Conflict` is raised
-  and the whole transaction, decrements included, rolls back.
+  and the whole transaction, decrements and the order included, rolls back.
+* **Short locks on hot products.** The order, its lines and the stored answer are written
+  first; the stock UPDATEs come last, so a product's row lock is held from its UPDATE to
+  the commit only, not through the rest of the checkout.
 * **Idempotency.** The ``(user, key)`` record is inserted first with
   ``ON CONFLICT DO NOTHING``: a duplicate sent while the first is still running waits on
   that insert until the first commits (then replays its stored answer) or rolls back (then
@@ -109,51 +112,78 @@ def _check_same_request(record: IdempotencyRecord, *, holder: Holder, print_: st
             )
 
 
-def _take_stock(cart: Cart) -> list[PricedLine]:
-    """Decrement every line's stock, in product-id order; ``Conflict`` if any falls short."""
+def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
+    """The cart's lines at today's prices (and the products' names), in product-id order.
+
+    Read straight from the database with a plain cursor (never from a query cache). Nothing
+    is decided from these rows: the stock is taken later by :func:`_take_stock`, which
+    also refuses a product that became inactive or deleted meanwhile.
+    """
+    table = connection.ops.quote_name(Product._meta.db_table)
+    quantities = dict(cart.lines.values_list("product_id", "quantity"))
+    if not quantities:
+        return [], {}
+    ids = sorted(quantities)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, name, sku, price FROM {table} WHERE id IN ({marks})",  # noqa: S608  (our table name; values bound)
+            ids,
+        )
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    lines: list[PricedLine] = []
+    names: dict[int, str] = {}
+    for product_id in ids:
+        name, sku, price = rows[product_id]  # a cart line's product row always exists
+        unit_price = money(Decimal(price))
+        quantity = quantities[product_id]
+        names[product_id] = name
+        lines.append(
+            PricedLine(
+                product_id=product_id,
+                sku=sku,
+                unit_price=unit_price,
+                quantity=quantity,
+                line_total=money(unit_price * quantity),
+            )
+        )
+    return lines, names
+
+
+def _take_stock(lines: list[PricedLine]) -> None:
+    """Decrement every line's stock, in product-id order; ``Conflict`` if any falls short.
+
+    Runs last in the checkout transaction, so the row locks these UPDATEs take (a hot
+    product's is the one every checkout queues on) are held only until the commit.
+    """
     table = connection.ops.quote_name(Product._meta.db_table)
     now = timezone.now()
-    taken: list[PricedLine] = []
     shortfalls: list[dict[str, int]] = []
     crossed_zero: list[int] = []
-    lines = sorted(cart.lines.all(), key=lambda line: line.product_id)
+    taken: list[int] = []
     with connection.cursor() as cursor:
-        for line in lines:
+        for line in sorted(lines, key=lambda line: line.product_id):
             cursor.execute(
                 f"UPDATE {table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (our table name; values bound)
                 "WHERE id = %s AND stock >= %s AND deleted_at IS NULL AND is_active = %s "
-                "RETURNING stock, sku, price",
+                "RETURNING stock",
                 [line.quantity, now, line.product_id, line.quantity, True],
             )
             row = cursor.fetchone()
-            if row is None:
-                cursor.execute(
-                    f"SELECT stock, deleted_at IS NULL AND is_active = %s FROM {table} "  # noqa: S608  (same)
-                    "WHERE id = %s",
-                    [True, line.product_id],
-                )
-                found = cursor.fetchone()
-                available = int(found[0]) if found and found[1] else 0
-                shortfalls.append(
-                    {
-                        "product_id": line.product_id,
-                        "requested": line.quantity,
-                        "available": available,
-                    }
-                )
+            if row is not None:
+                taken.append(line.product_id)
+                if int(row[0]) == 0:
+                    crossed_zero.append(line.product_id)
                 continue
-            stock, sku, price = row
-            if stock == 0:
-                crossed_zero.append(line.product_id)
-            unit_price = money(Decimal(price))
-            taken.append(
-                PricedLine(
-                    product_id=line.product_id,
-                    sku=sku,
-                    unit_price=unit_price,
-                    quantity=line.quantity,
-                    line_total=money(unit_price * line.quantity),
-                )
+            cursor.execute(
+                f"SELECT stock, deleted_at IS NULL AND is_active = %s FROM {table} "  # noqa: S608  (same)
+                "WHERE id = %s",
+                [True, line.product_id],
+            )
+            found = cursor.fetchone()
+            available = int(found[0]) if found and found[1] else 0
+            shortfalls.append(
+                {"product_id": line.product_id, "requested": line.quantity, "available": available}
             )
     if shortfalls:
         noun = "product" if len(shortfalls) == 1 else "products"
@@ -161,10 +191,9 @@ def _take_stock(cart: Cart) -> list[PricedLine]:
             f"Not enough stock for {len(shortfalls)} {noun} in your cart; nothing was ordered.",
             extra={"lines": shortfalls},
         )
-    stayed = [line.product_id for line in taken if line.product_id not in crossed_zero]
+    stayed = [product_id for product_id in taken if product_id not in crossed_zero]
     invalidation.products_changed(product_ids=stayed, membership=False)
     invalidation.products_changed(product_ids=crossed_zero, membership=True)
-    return taken
 
 
 def _calculated(path: str, what: str, **kwargs: Any) -> Decimal:
@@ -198,14 +227,16 @@ def _place_order(
     user: Any,
     email: str | None,
     shipping_address: dict[str, Any] | None,
-) -> Order:
-    if not cart.lines.exists():
+) -> tuple[Order, list[PricedLine]]:
+    """Create the order, its lines and first event from the cart, and close the cart.
+
+    Everything but the stock: the caller takes it last, and its transaction commits the
+    order only if that succeeds.
+    """
+    lines, names = _priced_lines(cart)
+    if not lines:
         raise ValidationFailed("Your cart is empty.")
     _check_required(email=email, shipping_address=shipping_address)
-    names = dict(
-        Product.all_objects.filter(pk__in=cart.lines.values("product_id")).values_list("pk", "name")
-    )
-    lines = _take_stock(cart)
     subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
     context: dict[str, Any] = {
         "lines": lines,
@@ -245,7 +276,7 @@ def _place_order(
             OrderLine(
                 order=order,
                 product_id=line.product_id,
-                name=names.get(line.product_id, ""),
+                name=names[line.product_id],
                 sku=line.sku,
                 unit_price=line.unit_price,
                 quantity=line.quantity,
@@ -256,8 +287,7 @@ def _place_order(
     )
     OrderEvent.objects.create(order=order, status=order.status, actor=user, at=now)
     Cart.objects.filter(pk=cart.pk).update(closed_at=now, updated_at=now)
-    payment_provider().order_placed(order=order)
-    return order
+    return order, lines
 
 
 @transaction.atomic
@@ -292,11 +322,17 @@ def checkout(
         cart = resolve_cart(holder=holder)
     except NotFound:
         raise ValidationFailed("Your cart is empty.") from None
-    order = _place_order(cart=cart, user=user, email=email, shipping_address=shipping_address)
+    order, lines = _place_order(
+        cart=cart, user=user, email=email, shipping_address=shipping_address
+    )
     body = render(order)
     record.cart = cart
     record.order = order
     record.response_status = 201
     record.response_body = body
     record.save(update_fields=["cart", "order", "response_status", "response_body"])
+    # Last: take the stock (row locks held from here to the commit only), then tell the
+    # payment provider about an order that is now certain to commit with its stock.
+    _take_stock(lines)
+    payment_provider().order_placed(order=order)
     return CheckoutResult(status=201, body=body, order_id=order.pk, replayed=False)
