@@ -397,3 +397,31 @@ def test_admin_status_actions_go_through_the_services(buyer_client: Client) -> N
     assert "cannot become paid" in again.content.decode()
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
+
+
+def test_purchase_reads_always_hit_the_database(
+    buyer_client: Client, django_assert_num_queries: Any
+) -> None:
+    from nexus_shop.models import IdempotencyRecord, OrderEvent, OrderLine
+
+    fill_cart(buyer_client, [(ProductFactory().pk, 1)])
+    checkout(buyer_client)
+    fill_cart(buyer_client, [(ProductFactory().pk, 1)])  # an open cart with a line again
+    reads: dict[str, Any] = {
+        "product": lambda: list(Product.objects.filter(pk__gt=0)),
+        "cart": lambda: list(Cart.objects.filter(pk__gt=0)),
+        "cartline": lambda: list(CartLine.objects.filter(pk__gt=0)),
+        "order": lambda: list(Order.objects.filter(pk__gt=0)),
+        "orderline": lambda: list(OrderLine.objects.filter(pk__gt=0)),
+        "orderevent": lambda: list(OrderEvent.objects.filter(pk__gt=0)),
+        "idempotency": lambda: list(IdempotencyRecord.objects.filter(pk__gt=0)),
+    }
+    for read in reads.values():
+        read()  # into cachalot's cache, if the table is cachable
+    counts = {}
+    for name, read in reads.items():
+        with django_assert_num_queries(0 if name == "product" else 1) as context:
+            read()
+        counts[name] = len(context.captured_queries)
+    # cachalot is on (the product read came from its cache) and skipped every purchase table.
+    assert counts == {name: 0 if name == "product" else 1 for name in reads}
