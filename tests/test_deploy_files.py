@@ -287,6 +287,7 @@ def test_ci_run_calls_the_sessions_we_expect() -> None:
     assert sorted(nox_sessions(CI_RUN.read_text())) == [
         ("heavy",),
         ("lint", "typecheck", "build", "docs"),
+        ("lowest",),
         ("tests",),
     ]
 
