@@ -33,6 +33,7 @@ router = Router(tags=["cart"])
 router.add_decorator(purchase_gate, mode="view")
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}  # 400: a body that is not JSON
 
 
 def _holder(request: HttpRequest, token: str | None) -> services.Holder:
@@ -103,7 +104,7 @@ def cart_clear(
 @router.post(
     "/cart/items",
     auth=read_auth,
-    response={200: CartOut, **ERRORS},
+    response={200: CartOut, **BODY_ERRORS},
     exclude_none=True,
     operation_id="cart_add_item",
     url_name="cart-add-item",
@@ -130,7 +131,7 @@ def cart_add_item(
 @router.patch(
     "/cart/items/{line_id}",
     auth=read_auth,
-    response={200: CartOut, **ERRORS},
+    response={200: CartOut, **BODY_ERRORS},
     exclude_none=True,
     operation_id="cart_update_item",
     url_name="cart-update-item",

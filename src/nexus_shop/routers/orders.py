@@ -25,7 +25,7 @@ from nexus_shop.routers.purchase import (
 )
 from nexus_shop.schemas.catalog import PageParams
 from nexus_shop.schemas.common import ErrorOut, PageOut
-from nexus_shop.schemas.orders import CheckoutConflictOut, CheckoutIn, OrderOut
+from nexus_shop.schemas.orders import CheckoutIn, OrderOut
 from nexus_shop.security import write_auth
 from nexus_shop.selectors import orders as selectors
 from nexus_shop.services import checkout as checkout_services
@@ -67,9 +67,10 @@ def _render(order: Order) -> dict[str, Any]:
     auth=write_auth,
     response={
         201: OrderOut,
+        400: ErrorOut,
         401: ErrorOut,
         404: ErrorOut,
-        409: CheckoutConflictOut,
+        409: ErrorOut,
         422: ErrorOut,
         428: ErrorOut,
     },

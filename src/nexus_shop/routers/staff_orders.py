@@ -77,6 +77,7 @@ def staff_order_get(request: HttpRequest, number: str) -> Any:
     auth=write_auth,
     response={
         200: StaffOrderOut,
+        400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,

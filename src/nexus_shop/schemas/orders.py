@@ -13,7 +13,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
 from nexus_shop.schemas.catalog import OutputSchema, PageParams
-from nexus_shop.schemas.common import ErrorOut, InputSchema
+from nexus_shop.schemas.common import InputSchema
 
 Quantity = Annotated[
     int, Field(ge=1, le=MAX_LINE_QUANTITY, description=f"1 to {MAX_LINE_QUANTITY}.")
@@ -163,17 +163,3 @@ class StaffOrderFilter(PageParams):
     created_after: datetime | None = Field(None, description="Orders created at or after.")
     created_before: datetime | None = Field(None, description="Orders created before.")
     user: int | None = Field(None, description="A user id.")
-
-
-class StockShortfallOut(Schema):
-    product_id: int
-    requested: int
-    available: int
-
-
-class CheckoutConflictOut(ErrorOut):
-    """409: stock fell short (``lines`` says where), or the same key is still running."""
-
-    lines: list[StockShortfallOut] | None = Field(
-        None, description="Each cart line lacking stock: nothing was ordered."
-    )
