@@ -425,3 +425,18 @@ def test_purchase_reads_always_hit_the_database(
         counts[name] = len(context.captured_queries)
     # cachalot is on (the product read came from its cache) and skipped every purchase table.
     assert counts == {name: 0 if name == "product" else 1 for name in reads}
+
+
+@pytest.mark.parametrize("number", ["a%00b", "x" * 33, "%F0%9F%9B%92", "1 2"])
+def test_a_malformed_order_number_is_404(
+    buyer_client: Client, order_staff: Client, number: str
+) -> None:
+    assert buyer_client.get(f"/api/orders/{number}").status_code == 404
+    assert buyer_client.post(f"/api/orders/{number}/cancel").status_code == 404
+    assert order_staff.get(f"/api/staff/orders/{number}").status_code == 404
+    response = order_staff.post(
+        f"/api/staff/orders/{number}/transition",
+        {"status": "paid"},
+        content_type="application/json",
+    )
+    assert response.status_code == 404

@@ -9,6 +9,8 @@ user, totals that add up, quantities in range.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -18,6 +20,13 @@ from nexus_shop.models.base import TimeStampedModel
 from nexus_shop.models.catalog import Product
 
 MAX_LINE_QUANTITY = 1000
+# What an order number can look like; anything else in a URL is a 404 without a query
+# (a NUL character, say, would be a database error on PostgreSQL).
+ORDER_NUMBER_PATTERN = r"[0-9A-Za-z-]{1,32}"
+
+
+def is_order_number(value: str) -> bool:
+    return re.fullmatch(ORDER_NUMBER_PATTERN, value) is not None
 
 
 class Cart(TimeStampedModel):

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound
 from nexus_shop.models import Order
+from nexus_shop.models.orders import is_order_number
 from nexus_shop.selectors.pagination import Page, PageRequest, SortKey, paginate
 
 NEWEST_FIRST = SortKey("-created_at", "created_at", descending=True, kind="datetime")
@@ -39,9 +40,9 @@ def order_list(*, user: Any, page: int, page_size: int | None, cursor: str | Non
 
 def order_get(*, user: Any, number: str) -> Order:
     """The user's order; another user's is ``NotFound``, exactly like a missing one."""
-    order = _owned_by(user).filter(number=number).first()
+    order = _owned_by(user).filter(number=number).first() if is_order_number(number) else None
     if order is None:
-        raise NotFound(f"No order {number}.")
+        raise NotFound(f"No order {number[:40]}.")
     return order
 
 
@@ -80,7 +81,7 @@ def staff_order_list(
 
 
 def staff_order_get(*, number: str) -> Order:
-    order = _orders().filter(number=number).first()
+    order = _orders().filter(number=number).first() if is_order_number(number) else None
     if order is None:
-        raise NotFound(f"No order {number}.")
+        raise NotFound(f"No order {number[:40]}.")
     return order

@@ -22,7 +22,7 @@ from nexus_shop import invalidation
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound
 from nexus_shop.models import Order, OrderEvent, OrderLine, Product
-from nexus_shop.models.orders import OrderStatus
+from nexus_shop.models.orders import OrderStatus, is_order_number
 from nexus_shop.payments import payment_provider
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -64,12 +64,14 @@ def _quantities(lines: Iterable[OrderLine]) -> dict[int, int]:
 
 
 def _locked_order(*, number: str, owner: Any | None) -> Order:
+    if not is_order_number(number):
+        raise NotFound(f"No order {number[:40]}.")
     queryset = Order.objects.select_for_update(of=("self",)).filter(number=number)
     if owner is not None:
         queryset = queryset.filter(user=owner)
     order = queryset.first()
     if order is None:  # another user's order looks exactly like a missing one
-        raise NotFound(f"No order {number}.")
+        raise NotFound(f"No order {number[:40]}.")
     return order
 
 
