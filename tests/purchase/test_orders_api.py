@@ -256,6 +256,7 @@ def test_prune_carts_deletes_only_old_anonymous_ones(anon: Client, buyer_client:
     call_command("nexus_shop_prune_carts", stdout=out)
 
     assert "Deleted 1 anonymous cart(s)" in out.getvalue()
+    assert "and 0 idempotency record(s)" in out.getvalue()
     assert anon.get("/api/cart", headers={"X-Cart-Token": old_token}).status_code == 404
     assert Client().get("/api/cart", headers={"X-Cart-Token": new_token}).status_code == 200
     assert buyer_client.get("/api/cart").status_code == 200
@@ -440,3 +441,21 @@ def test_a_malformed_order_number_is_404(
         content_type="application/json",
     )
     assert response.status_code == 404
+
+
+def test_prune_carts_also_drops_expired_idempotency_records(buyer_client: Client) -> None:
+    from nexus_shop.models import IdempotencyRecord
+
+    product = ProductFactory(stock=5)
+    place(buyer_client, product)
+    place(buyer_client, product)
+    old = IdempotencyRecord.objects.order_by("pk").first()
+    assert old is not None
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    out = StringIO()
+    call_command("nexus_shop_prune_carts", stdout=out)
+    assert "and 1 idempotency record(s)" in out.getvalue()
+    assert IdempotencyRecord.objects.count() == 1
+    assert Order.objects.count() == 2  # the orders stay

@@ -29,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -336,3 +337,14 @@ def checkout(
     _take_stock(lines)
     payment_provider().order_placed(order=order)
     return CheckoutResult(status=201, body=body, order_id=order.pk, replayed=False)
+
+
+def idempotency_records_prune(*, now: datetime | None = None) -> int:
+    """Delete stored answers older than ``NEXUS_SHOP_IDEMPOTENCY_KEY_TTL``; how many.
+
+    Expired records are already ignored (and replaced) by checkout; this only frees the
+    space. ``nexus_shop_prune_carts`` calls it.
+    """
+    cutoff = (now or timezone.now()) - conf.IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
