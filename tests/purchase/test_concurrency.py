@@ -230,3 +230,40 @@ def test_merge_from_two_requests_at_once_counts_once() -> None:
     lines = user_client(user).get("/api/cart").json()["lines"]
     assert [line["quantity"] for line in lines] == [2]
     assert Product.objects.get(pk=product.pk).stock == 5
+
+
+def test_one_cart_becomes_one_order_whatever_the_keys() -> None:
+    product = ProductFactory(stock=50)
+    user = UserFactory()
+    fill_cart(user_client(user), [(product.pk, 2)])
+    clients = [user_client(user) for _ in range(6)]
+
+    outcomes = race([lambda c=c: checkout(c) for c in clients])  # six different keys
+
+    statuses = _statuses(outcomes)
+    print(f"\none cart, 6 keys: answers {dict(statuses)}, {Order.objects.count()} orders")
+    assert statuses == {201: 1, 422: 5}  # the others find the cart closed: empty
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 48
+
+
+def test_concurrent_adds_to_one_cart_add_up() -> None:
+    product = ProductFactory(stock=50)
+    token = Client().post("/api/cart").json()["token"]
+    clients = [Client(raise_request_exception=False) for _ in range(8)]
+
+    outcomes = race(
+        [
+            lambda c=c: c.post(
+                "/api/cart/items",
+                {"product_id": product.pk, "quantity": 3},
+                content_type="application/json",
+                headers={"X-Cart-Token": token},
+            )
+            for c in clients
+        ]
+    )
+
+    assert _statuses(outcomes) == {200: 8}
+    lines = Client().get("/api/cart", headers={"X-Cart-Token": token}).json()["lines"]
+    assert [line["quantity"] for line in lines] == [24]
