@@ -55,11 +55,14 @@ def test_my_orders_newest_first_in_the_page_envelope(buyer_client: Client) -> No
 
     page = buyer_client.get("/api/orders?page_size=2").json()
 
+    assert set(page) == {"items", "count", "page", "page_size", "next_cursor"}
     assert page["count"] == 3
     assert page["page"] == 1
     assert [o["number"] for o in page["items"]] == numbers[::-1][:2]
     rest = buyer_client.get(f"/api/orders?cursor={page['next_cursor']}").json()
     assert [o["number"] for o in rest["items"]] == [numbers[0]]
+    assert rest["next_cursor"] is None  # present, and null: the same envelope as products
+    assert "email" not in rest["items"][0]
 
 
 def test_another_users_order_is_404(buyer_client: Client) -> None:

@@ -9,7 +9,12 @@ from typing import Annotated, Any, Literal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import (
+    AfterValidator,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+)
 
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
 from nexus_shop.schemas.catalog import OutputSchema, PageParams
@@ -20,6 +25,17 @@ Quantity = Annotated[
 ]
 Money = Annotated[Decimal, Field(description='A decimal string such as "19.99", never a float.')]
 StatusName = Literal["pending_payment", "paid", "fulfilled", "cancelled"]
+
+
+def _without_nulls(
+    data: Any, handler: SerializerFunctionWrapHandler, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """Serialize, leaving out ``keys`` whose value is None (the contract: "only when ...")."""
+    dumped: dict[str, Any] = handler(data)
+    for key in keys:
+        if dumped.get(key) is None:
+            dumped.pop(key, None)
+    return dumped
 
 
 def _email(value: str) -> str:
@@ -77,6 +93,12 @@ class CartOut(OutputSchema):
     subtotal: Money
     currency: str
 
+    # No return annotation on purpose: pydantic would take it as the OpenAPI schema of the
+    # answer ("any object"); without one, the schema stays the fields'.
+    @model_serializer(mode="wrap")
+    def _leave_out_token(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # see above
+        return _without_nulls(self, handler, ("token",))
+
 
 # Checkout and orders --------------------------------------------------------------------------
 
@@ -118,9 +140,10 @@ class ShippingAddressOut(Schema):
     country: str
 
 
+# A ninja ``Schema`` (not ``OutputSchema``): it reads the ``lines`` and ``events`` related
+# managers, which ninja's getter turns into lists.
 class OrderOut(Schema):
-    """An order. A ninja ``Schema`` (not :class:`OutputSchema`): it reads the ``lines`` and
-    ``events`` related managers, which ninja's getter turns into lists."""
+    """An order: what was bought at which price, the totals, and its status history."""
 
     number: str
     status: StatusName
@@ -137,6 +160,11 @@ class OrderOut(Schema):
         None, description="Present when given at checkout."
     )
 
+    # No return annotation: see CartOut.
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # see CartOut
+        return _without_nulls(self, handler, ("email", "shipping_address"))
+
     @staticmethod
     def resolve_email(obj: Any) -> str | None:
         # A model instance, or the stored JSON of an idempotent replay (email left out).
@@ -146,7 +174,7 @@ class OrderOut(Schema):
     @classmethod
     def render(cls, order: Any) -> dict[str, Any]:
         """The order as JSON-ready data (what checkout stores for idempotent retries)."""
-        data: dict[str, Any] = cls.from_orm(order).model_dump(mode="json", exclude_none=True)
+        data: dict[str, Any] = cls.from_orm(order).model_dump(mode="json")
         return data
 
 
