@@ -59,7 +59,7 @@ def _view(cart_id: int) -> CartView:
     "cart named by `X-Cart-Token` is merged into it and its token stops working.",
     openapi_extra=examples(s200=CART_EXAMPLE, s201=NEW_CART_EXAMPLE, s401=UNAUTHENTICATED),
 )
-def cart_create(request: HttpRequest, x_cart_token: CartToken = None) -> Any:
+def cart_create(request: HttpRequest, x_cart_token: CartToken = "") -> Any:
     result = services.cart_create(holder=_holder(request, x_cart_token))
     view = cart_view(cart_id=result.cart.pk, token=result.token)
     return Status(201 if result.created else 200, view)
@@ -77,7 +77,7 @@ def cart_create(request: HttpRequest, x_cart_token: CartToken = None) -> Any:
 )
 def cart_get(
     request: HttpRequest,
-    x_cart_token: CartToken = None,
+    x_cart_token: CartToken = "",
 ) -> Any:
     return _view(services.cart_get(holder=_holder(request, x_cart_token)).pk)
 
@@ -93,7 +93,7 @@ def cart_get(
 )
 def cart_clear(
     request: HttpRequest,
-    x_cart_token: CartToken = None,
+    x_cart_token: CartToken = "",
 ) -> Any:
     services.cart_clear(holder=_holder(request, x_cart_token))
     return Status(204, None)
@@ -115,7 +115,7 @@ def cart_clear(
 def cart_add_item(
     request: HttpRequest,
     payload: CartLineIn,
-    x_cart_token: CartToken = None,
+    x_cart_token: CartToken = "",
 ) -> Any:
     cart = services.cart_add_item(
         holder=_holder(request, x_cart_token),
@@ -139,7 +139,7 @@ def cart_update_item(
     request: HttpRequest,
     line_id: int,
     payload: CartLinePatch,
-    x_cart_token: CartToken = None,
+    x_cart_token: CartToken = "",
 ) -> Any:
     cart = services.cart_update_item(
         holder=_holder(request, x_cart_token), line_id=line_id, quantity=payload.quantity
@@ -160,7 +160,7 @@ def cart_update_item(
 def cart_remove_item(
     request: HttpRequest,
     line_id: int,
-    x_cart_token: CartToken = None,
+    x_cart_token: CartToken = "",
 ) -> Any:
     cart = services.cart_remove_item(holder=_holder(request, x_cart_token), line_id=line_id)
     return _view(cart.pk)

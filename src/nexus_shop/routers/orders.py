@@ -36,9 +36,9 @@ router.add_decorator(purchase_gate, mode="view")
 
 IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 IdempotencyKey = Annotated[
-    str | None,
+    str,
     Header(
-        None,
+        "",
         alias="Idempotency-Key",
         description="Required (428 without). A unique value per checkout attempt, e.g. a "
         "UUID; send the same one to retry.",
@@ -46,9 +46,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-def idempotency_key(value: str | None) -> str:
+def idempotency_key(value: str) -> str:
     """The ``Idempotency-Key`` header: 428 when missing, 422 unless 1-255 printable ASCII."""
-    if value is None or not value.strip():
+    if not value.strip():
         raise PreconditionRequired(str(KEY_REQUIRED["detail"]))
     if not IDEMPOTENCY_KEY.fullmatch(value):
         raise ValidationFailed(
@@ -95,8 +95,8 @@ def _render(order: Order) -> dict[str, Any]:
 def checkout(
     request: HttpRequest,
     payload: CheckoutIn | None = None,
-    idempotency_key_header: IdempotencyKey = None,
-    x_cart_token: CartToken = None,
+    idempotency_key_header: IdempotencyKey = "",
+    x_cart_token: CartToken = "",
 ) -> Any:
     key = idempotency_key(idempotency_key_header)
     body = payload or CheckoutIn()

@@ -22,10 +22,12 @@ from nexus_shop.exceptions import FeatureDisabled
 
 PRIVATE = "private, no-store"
 
+# Headers are plain strings, "" when absent (not ``str | None``: the OpenAPI of an optional
+# header is then a simple string, which clients and fuzzers handle without anyOf).
 CartToken = Annotated[
-    str | None,
+    str,
     Header(
-        None,
+        "",
         alias="X-Cart-Token",
         description="An anonymous cart's token, from the answer that created the cart.",
     ),
