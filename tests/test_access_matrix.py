@@ -34,9 +34,15 @@ from django.utils import timezone
 
 from nexus_shop.api import api
 from nexus_shop.models import Cart, CartLine, Order
-from nexus_shop.tokens import RefreshToken
 from tests.conftest import bearer
-from tests.factories import PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    refresh_token_for,
+)
 
 ROLES = ("anonymous", "customer", "staff_without", "staff_with")
 NEW_PASSWORD = "Lantern-Orchid-2044"
@@ -76,7 +82,7 @@ class World:
             self.user = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", perms=codenames)
         if self.user is not None:
             self.account = self.user
-        self.refresh = str(RefreshToken.for_user(self.account))
+        self.refresh = str(refresh_token_for(self.account))
         # The purchase path: the caller's own cart (when signed in), and a bystander's cart
         # line and order that no caller but staff may see.
         if self.user is not None:

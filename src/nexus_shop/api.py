@@ -280,17 +280,17 @@ class NexusShopAPI(NinjaAPI):
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
 
-    def _root(self, request: HttpRequest) -> HttpResponse:
-        base = request.path.rstrip("/")
-        body = {"name": self.title, "version": self.version}
-        if self.docs_url:
-            body["docs"] = f"{base}{self.docs_url}"
-        if self.openapi_url:
-            body["openapi"] = f"{base}{self.openapi_url}"
-        return self.create_response(request, body, status=200)
-
     def get_openapi_schema(self, **kwargs: Any) -> Any:
-        """The document, without the purchase path while it is switched off."""
+        """ninja's document, with optional authentication said as such.
+
+        ninja lists an operation's authenticators as required. Public reads take a token
+        but need none (staff see more with one): OpenAPI says that with an empty
+        requirement, ``security: [{}, {"ConfiguredAuth": []}]``, so clients and fuzzers
+        neither show a lock nor insist on a token.
+
+        While ``NEXUS_SHOP_PURCHASE_ENABLED`` is False, the purchase path's operations (and
+        the schemas only they use) are left out.
+        """
         schema = super().get_openapi_schema(**kwargs)
         from nexus_shop.conf import conf
 
@@ -299,7 +299,28 @@ class NexusShopAPI(NinjaAPI):
             from nexus_shop.routers.purchase import drop_operations, operation_ids
 
             drop_operations(schema, operation_ids(*PURCHASE_ROUTERS))
+        optional = {
+            operation.operation_id
+            for _prefix, router in self._routers
+            for path_view in router.path_operations.values()
+            for operation in path_view.operations
+            if any(getattr(auth, "optional", False) for auth in operation.auth_callbacks)
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                security = operation.get("security") if isinstance(operation, dict) else None
+                if security and operation.get("operationId") in optional and {} not in security:
+                    operation["security"] = [{}, *security]
         return schema
+
+    def _root(self, request: HttpRequest) -> HttpResponse:
+        base = request.path.rstrip("/")
+        body = {"name": self.title, "version": self.version}
+        if self.docs_url:
+            body["docs"] = f"{base}{self.docs_url}"
+        if self.openapi_url:
+            body["openapi"] = f"{base}{self.openapi_url}"
+        return self.create_response(request, body, status=200)
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         return self.create_response(

@@ -27,7 +27,7 @@ def drop_order_number_sequence(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("nexus_shop", "0003_public_products_index"),
+        ("nexus_shop", "0004_search_vector"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
