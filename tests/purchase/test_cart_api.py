@@ -225,3 +225,18 @@ def test_the_token_never_reaches_the_logs(anon: Client, caplog: Any) -> None:
 def test_invalid_bearer_is_401_not_anonymous(anon: Client) -> None:
     response = anon.get("/api/cart", headers={"Authorization": "Bearer nonsense"})
     assert response.status_code == 401
+
+
+def test_a_merged_line_keeps_its_id(anon: Client) -> None:
+    product = ProductFactory()
+    token = anon_cart(anon)
+    line_id = fill_cart(anon, [(product.pk, 2)], **{"X-Cart-Token": token})["lines"][0]["id"]
+    client = user_client(UserFactory())
+    response = client.patch(
+        f"/api/cart/items/{line_id}",
+        {"quantity": 5},
+        content_type="application/json",
+        headers={"X-Cart-Token": token},
+    )
+    assert response.status_code == 200
+    assert [(line["id"], line["quantity"]) for line in response.json()["lines"]] == [(line_id, 5)]

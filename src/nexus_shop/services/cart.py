@@ -111,7 +111,8 @@ def _merge(*, user: Any, token: str) -> tuple[Cart, bool]:
     for line in anonymous.lines.all():
         existing = mine.get(line.product_id)
         if existing is None:
-            CartLine.objects.create(cart=cart, product_id=line.product_id, quantity=line.quantity)
+            # Moved, not copied: the line keeps its id, so a client's line ids stay valid.
+            CartLine.objects.filter(pk=line.pk).update(cart=cart)
         else:
             existing.quantity = min(existing.quantity + line.quantity, MAX_LINE_QUANTITY)
             existing.save(update_fields=["quantity"])
