@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -65,7 +66,7 @@ def _no_oversell(buyers: int, stock: int) -> None:
     product = ProductFactory(stock=stock)
     clients = _buyers_with_carts(buyers, [(product.pk, 1)])
 
-    outcomes = race(_bounded([lambda c=c: checkout(c) for c in clients]))
+    outcomes = race(_bounded([partial(checkout, c) for c in clients]))
 
     statuses = _statuses(outcomes)
     product.refresh_from_db()
@@ -100,7 +101,7 @@ def _crossed_carts(pairs: int) -> None:
     backward = _buyers_with_carts(pairs, [(b.pk, 1), (a.pk, 1)])
     clients = [c for pair in zip(forward, backward, strict=True) for c in pair]
 
-    outcomes = race(_bounded([lambda c=c: checkout(c) for c in clients]))
+    outcomes = race(_bounded([partial(checkout, c) for c in clients]))
 
     statuses = _statuses(outcomes)
     a.refresh_from_db()
@@ -146,7 +147,7 @@ def test_same_key_ten_times_at_once_one_order() -> None:
     clients = [user_client(user) for _ in range(10)]
     key = str(uuid.uuid4())
 
-    outcomes = race([lambda c=c: checkout(c, key) for c in clients])
+    outcomes = race([partial(checkout, c, key) for c in clients])
 
     statuses = _statuses(outcomes)
     product.refresh_from_db()
@@ -172,7 +173,7 @@ def _cancels(count: int) -> None:
     assert product.stock == 6
     clients = [user_client(user) for _ in range(count)]
 
-    outcomes = race([lambda c=c: c.post(f"/api/orders/{number}/cancel") for c in clients])
+    outcomes = race([partial(c.post, f"/api/orders/{number}/cancel") for c in clients])
 
     statuses = _statuses(outcomes)
     product.refresh_from_db()
@@ -222,9 +223,7 @@ def test_merge_from_two_requests_at_once_counts_once() -> None:
     user = UserFactory()
     clients = [user_client(user) for _ in range(4)]
 
-    outcomes = race(
-        [lambda c=c: c.get("/api/cart", headers={"X-Cart-Token": token}) for c in clients]
-    )
+    outcomes = race([partial(c.get, "/api/cart", headers={"X-Cart-Token": token}) for c in clients])
 
     assert _statuses(outcomes) == {200: 4}
     lines = user_client(user).get("/api/cart").json()["lines"]
@@ -238,7 +237,7 @@ def test_one_cart_becomes_one_order_whatever_the_keys() -> None:
     fill_cart(user_client(user), [(product.pk, 2)])
     clients = [user_client(user) for _ in range(6)]
 
-    outcomes = race([lambda c=c: checkout(c) for c in clients])  # six different keys
+    outcomes = race([partial(checkout, c) for c in clients])  # six different keys
 
     statuses = _statuses(outcomes)
     print(f"\none cart, 6 keys: answers {dict(statuses)}, {Order.objects.count()} orders")
@@ -254,7 +253,8 @@ def test_concurrent_adds_to_one_cart_add_up() -> None:
 
     outcomes = race(
         [
-            lambda c=c: c.post(
+            partial(
+                c.post,
                 "/api/cart/items",
                 {"product_id": product.pk, "quantity": 3},
                 content_type="application/json",
