@@ -319,8 +319,18 @@ class NexusShopAPI(NinjaAPI):
         but need none (staff see more with one): OpenAPI says that with an empty
         requirement, ``security: [{}, {"ConfiguredAuth": []}]``, so clients and fuzzers
         neither show a lock nor insist on a token.
+
+        While ``NEXUS_SHOP_PURCHASE_ENABLED`` is False, the purchase path's operations (and
+        the schemas only they use) are left out.
         """
         schema = super().get_openapi_schema(**kwargs)
+        from nexus_shop.conf import conf
+
+        if not conf.PURCHASE_ENABLED:
+            from nexus_shop.routers import PURCHASE_ROUTERS
+            from nexus_shop.routers.purchase import drop_operations, operation_ids
+
+            drop_operations(schema, operation_ids(*PURCHASE_ROUTERS))
         optional = {
             operation.operation_id
             for _prefix, router in self._routers
