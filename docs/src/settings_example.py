@@ -31,6 +31,14 @@ NEXUS_SHOP_RESPONSE_CACHE_URL_NAMESPACE = "nexus_shop"
 NEXUS_SHOP_CDN_PURGE_BACKEND = None
 NEXUS_SHOP_CDN_PURGE_OPTIONS = {}
 NEXUS_SHOP_CDN_MAX_AGE = 86400
+NEXUS_SHOP_PURCHASE_ENABLED = True
+NEXUS_SHOP_ANONYMOUS_CART_TTL = timedelta(days=30)
+NEXUS_SHOP_IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+NEXUS_SHOP_ORDER_PAYMENT_TIMEOUT = timedelta(hours=1)
+NEXUS_SHOP_PAYMENT_PROVIDER = "nexus_shop.payments.ManualPayment"
+NEXUS_SHOP_SHIPPING_CALCULATOR = "nexus_shop.pricing.zero_shipping"
+NEXUS_SHOP_TAX_CALCULATOR = "nexus_shop.pricing.zero_tax"
+NEXUS_SHOP_CHECKOUT_REQUIRED_FIELDS = ()
 # --8<-- [end:nexus-shop]
 
 # --8<-- [start:ninja-jwt]
