@@ -13,7 +13,7 @@ from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_READS = {"category_list", "category_get", "product_list", "product_get"}
+PUBLIC_READS = {"category_list", "category_get", "product_list", "product_facets", "product_get"}
 
 
 @pytest.fixture(scope="module")
