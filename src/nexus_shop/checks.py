@@ -14,6 +14,10 @@ from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
+_UNCHECKED_JWT_AUTH = {
+    "ninja_jwt.authentication.JWTAuth",
+    "ninja_jwt.authentication.AsyncJWTAuth",
+}
 _ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 
 
@@ -97,19 +101,38 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+def _whole_at_least_one(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 @register(Tags.compatibility)
 def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Count, page-depth, ranking and facet limits (``nexus_shop.E030``-``E033``)."""
+    """Count, page-depth, ranking and facet limits (``nexus_shop.E050``-``E053``)."""
     errors: list[CheckMessage] = []
-    limits = [
-        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", conf.EXACT_COUNT_LIMIT, "nexus_shop.E030"),
-        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", conf.PAGE_MODE_MAX_ITEMS, "nexus_shop.E031"),
-        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", conf.SEARCH_RANK_WINDOW, "nexus_shop.E032"),
-    ]
-    for name, value, check_id in limits:
-        limit: object = value  # typed int, but a host can set anything
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            errors.append(Error(f"{name} must be a whole number >= 1, not {limit!r}.", id=check_id))
+    if not _whole_at_least_one(conf.EXACT_COUNT_LIMIT):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_EXACT_COUNT_LIMIT must be a whole number >= 1, "
+                f"not {conf.EXACT_COUNT_LIMIT!r}.",
+                id="nexus_shop.E050",
+            )
+        )
+    if not _whole_at_least_one(conf.PAGE_MODE_MAX_ITEMS):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_PAGE_MODE_MAX_ITEMS must be a whole number >= 1, "
+                f"not {conf.PAGE_MODE_MAX_ITEMS!r}.",
+                id="nexus_shop.E051",
+            )
+        )
+    if not _whole_at_least_one(conf.SEARCH_RANK_WINDOW):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_SEARCH_RANK_WINDOW must be a whole number >= 1, "
+                f"not {conf.SEARCH_RANK_WINDOW!r}.",
+                id="nexus_shop.E052",
+            )
+        )
     try:
         bounds = conf.FACET_PRICE_BUCKETS
     except (TypeError, ValueError, ArithmeticError):
@@ -124,7 +147,7 @@ def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
                 "NEXUS_SHOP_FACET_PRICE_BUCKETS must be a non-empty, strictly ascending "
                 "sequence of positive prices.",
                 hint="e.g. (10, 25, 50, 100, 250, 500, 1000)",
-                id="nexus_shop.E033",
+                id="nexus_shop.E053",
             )
         )
     return errors
@@ -152,6 +175,16 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E011",
             )
         )
+    for path in conf.AUTH:
+        if path in _UNCHECKED_JWT_AUTH:
+            errors.append(
+                Warning(
+                    f"NEXUS_SHOP_AUTH names {path!r}, which trusts a signed token's claims: "
+                    "a user_id of true or 1.0 is looked up as user 1, an exp of 1e20 is a 500.",
+                    hint="Use 'nexus_shop.security.JWTAuth' (the same, with the claims checked).",
+                    id="nexus_shop.W030",
+                )
+            )
     return errors
 
 
