@@ -52,6 +52,32 @@ def _refresh(world: World) -> str:
     return str(refresh_token_for(world.customer_user))
 
 
+def _customer_cart(world: World) -> int:
+    """Put the product in the customer's cart; the line's id."""
+    response = _json(world.customer, "post", "/api/cart/items", {"product_id": world.product.pk})
+    line_id: int = response.json()["lines"][0]["id"]
+    return line_id
+
+
+def _checkout(world: World) -> Any:
+    _customer_cart(world)
+    return world.customer.post(
+        "/api/checkout",
+        data={},
+        content_type="application/json",
+        headers={"Idempotency-Key": "cache-control-test"},
+    )
+
+
+def _order(world: World) -> str:
+    number: str = _checkout(world).json()["number"]
+    return number
+
+
+def _order_staff() -> Client:
+    return Client(headers=bearer(StaffFactory(perms=["view_order", "change_order"])))
+
+
 # operationId -> (how to call it successfully, the Cache-Control class of that answer).
 # Classes: "public" (anonymous public read), "private" (the same read with credentials),
 # "no-store" (everything else: writes, auth, health; "private, no-store" when authenticated).
@@ -173,6 +199,47 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
             "no-store",
         )
     ],
+    # The purchase path: "private, no-store", whoever asks (tests/purchase checks the exact
+    # header of each; here every success must at least never be stored).
+    "cart_create": [(lambda w: w.anon.post("/api/cart"), "no-store")],
+    "cart_get": [(lambda w: _customer_cart(w) and w.customer.get("/api/cart"), "no-store")],
+    "cart_clear": [(lambda w: _customer_cart(w) and w.customer.delete("/api/cart"), "no-store")],
+    "cart_add_item": [
+        (
+            lambda w: _json(w.customer, "post", "/api/cart/items", {"product_id": w.product.pk}),
+            "no-store",
+        )
+    ],
+    "cart_update_item": [
+        (
+            lambda w: _json(
+                w.customer, "patch", f"/api/cart/items/{_customer_cart(w)}", {"quantity": 2}
+            ),
+            "no-store",
+        )
+    ],
+    "cart_remove_item": [
+        (lambda w: w.customer.delete(f"/api/cart/items/{_customer_cart(w)}"), "no-store")
+    ],
+    "checkout": [(_checkout, "no-store")],
+    "order_list": [(lambda w: w.customer.get("/api/orders"), "no-store")],
+    "order_get": [(lambda w: w.customer.get(f"/api/orders/{_order(w)}"), "no-store")],
+    "order_cancel": [(lambda w: w.customer.post(f"/api/orders/{_order(w)}/cancel"), "no-store")],
+    "staff_order_list": [(lambda w: _order_staff().get("/api/staff/orders"), "no-store")],
+    "staff_order_get": [
+        (lambda w: _order_staff().get(f"/api/staff/orders/{_order(w)}"), "no-store")
+    ],
+    "staff_order_transition": [
+        (
+            lambda w: _json(
+                _order_staff(),
+                "post",
+                f"/api/staff/orders/{_order(w)}/transition",
+                {"status": "paid"},
+            ),
+            "no-store",
+        )
+    ],
 }
 
 
@@ -253,6 +320,7 @@ def test_cache_control_of_successes(world: World, operation_id: str) -> None:
 )
 def test_errors_are_never_cached(world: World, operation_id: str, method: str, path: str) -> None:
     url = path.replace("{product_id}", "999999999").replace("{category_id}", "999999999")
+    url = url.replace("{line_id}", "999999999").replace("{number}", "999999999")
     client = Client(headers={"Authorization": "Bearer not-a-token"})
     if method == "GET":
         response = client.get(url)
