@@ -260,7 +260,7 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
             ASGI_PROBE,
             "/api/health",
             "/api/docs",
-            "/static/ninja/swagger-ui-bundle.js",
+            "/api/docs/assets/swagger-ui-bundle.js",
         ],
         cwd=ROOT,
         env=environ,
@@ -273,9 +273,9 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
     health, docs, swagger_js = json.loads(result.stdout.strip().splitlines()[-1])
     assert health[0] == 200
     assert json.loads(health[1]) == {"status": "ok", "database": "ok", "cache": "ok"}
-    # Swagger UI works offline: its assets come from the app's own /static/, not a CDN.
+    # Swagger UI works offline: the API serves its assets itself, not a CDN.
     assert docs[0] == 200
-    assert "/static/ninja/swagger-ui-bundle.js" in docs[1]
+    assert "/api/docs/assets/swagger-ui-bundle.js" in docs[1]
     assert "cdn.jsdelivr.net" not in docs[1]
     assert swagger_js[0] == 200
     assert "SwaggerUIBundle" in swagger_js[1]

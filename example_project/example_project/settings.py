@@ -153,7 +153,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "ninja",  # serves Swagger UI's files from /static/ instead of a CDN (works offline)
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "cachalot",

@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.urls import URLPattern, URLResolver, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 import nexus_shop
 from nexus_shop import exceptions as exc
+from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view
 
 logger = logging.getLogger("nexus_shop.api")
 
@@ -114,6 +115,10 @@ class NexusShopAPI(NinjaAPI):
                 pattern.callback = self._root
             elif not getattr(pattern.callback, "is_async", False):
                 pattern.callback = _json_not_allowed(pattern.callback)
+        if self.docs_url and isinstance(self.docs, OfflineSwagger):
+            # Swagger UI's files, served here so /docs works offline (see nexus_shop.swagger).
+            assets = f"{self.docs_url.strip('/')}/assets/<str:name>"
+            urls.append(path(assets, asset_view, name=ASSET_URL_NAME))
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
 
@@ -142,6 +147,8 @@ def create_api(**kwargs: Any) -> NinjaAPI:
         "description": "Categories, products and JWT authentication. "
         "Writes need a Bearer token of a user holding the matching `nexus_shop.*` permission.",
         "urls_namespace": "nexus_shop",
+        # Swagger UI from files the API serves itself: no CDN, no "ninja" in INSTALLED_APPS.
+        "docs": OfflineSwagger(),
     }
     options.update(kwargs)
     api = NexusShopAPI(**options)

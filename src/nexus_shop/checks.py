@@ -92,7 +92,7 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
                     hint="Give it a long random string of its own (not SECRET_KEY), e.g. "
                     'NINJA_JWT = {"SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY")} '
                     "with the environment variable JWT_SIGNING_KEY set to the output of "
-                    "python -c \"import secrets; print(secrets.token_urlsafe(50))\".",
+                    'python -c "import secrets; print(secrets.token_urlsafe(50))".',
                     id="nexus_shop.E012",
                 )
             )
