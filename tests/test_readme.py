@@ -61,14 +61,13 @@ def as_script(blocks: list[tuple[str, str]], *, wheel: Path, port: int) -> str:
             assert re.fullmatch(r"# [\w/]+\.py", target), f"name the file first: {target!r}"
             lines += [f"cat >> {target[2:]} <<'README_EOF'", body.rstrip("\n"), "README_EOF"]
             continue
-        for line in code.splitlines():
-            line = line.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        for original in code.splitlines():
+            line = original.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
             if line.strip() == "pip install nexus-shop":
                 line = f"pip install {wheel}"
             if line.strip() == "python manage.py runserver":
                 lines += [
-                    f"python manage.py runserver 127.0.0.1:{port} --noreload"
-                    " > server.log 2>&1 &",
+                    f"python manage.py runserver 127.0.0.1:{port} --noreload > server.log 2>&1 &",
                     "SERVER=$!",
                     "trap 'kill $SERVER' EXIT",
                     f"for _ in $(seq 150); do curl -s -o /dev/null 127.0.0.1:{port}/api/health"
