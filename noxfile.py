@@ -131,6 +131,14 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def openapi(session: nox.Session) -> None:
+    """Regenerate docs/openapi.json, the committed OpenAPI document, from the app."""
+    session.install(".[postgres,redis,cache]", *_group("test"))
+    env = {"DATABASE_URL": "", "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    session.run("python", "-m", "tests.support.openapi", env=env)
+
+
+@nox.session(python="3.11")
 def build(session: nox.Session) -> None:
     """sdist + wheel; the wheel must hold migrations and py.typed, and no tests."""
     session.install("build")
