@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from tests.support.openapi import DOCUMENT, render, served_schema
 HOW_TO_FIX = "docs/openapi.json is out of date: run `nox -s openapi` to regenerate it"
 
 
-def _changes(committed: dict[str, object], served: dict[str, object], prefix: str = "") -> list[str]:
+def _changes(committed: dict[str, Any], served: dict[str, Any], prefix: str = "") -> list[str]:
     changes = []
     for key in sorted(set(committed) | set(served), key=str):
         old, new = committed.get(key), served.get(key)
