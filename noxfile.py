@@ -31,6 +31,11 @@ MATRIX = [("3.11", "5.2"), ("3.12", "6.1"), ("3.13", "6.1")]
 BACKENDS = ["sqlite", "postgres"]
 
 
+# What each run of `nox -s tests` did, keyed "3.11-django5.2-sqlite": printed at the end by
+# `tests_summary` (nox runs every session in this one process, so a module global works).
+TEST_RUNS: dict[str, str] = {}
+
+
 def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
@@ -54,6 +59,8 @@ def _reachable(url: str, default_port: int) -> bool:
 )
 def tests(session: nox.Session, django: str, backend: str) -> None:
     """The whole suite against the installed package, on SQLite or PostgreSQL + Redis."""
+    session.notify("tests_summary")  # once, after the last run: what ran and what was skipped
+    run_id = f"{session.python}-django{django}-{backend}"
     env = {"NEXUS_SHOP_EXPECT_INSTALLED": "1"}
     if backend == "postgres":
         env["DATABASE_URL"] = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -70,6 +77,7 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
             message = f"{' and '.join(missing)} not reachable (DATABASE_URL / REDIS_URL)"
             if CI:
                 session.error(message)
+            TEST_RUNS[run_id] = f"SKIPPED: {message}"
             session.skip(message)
     else:
         env["DATABASE_URL"] = ""
@@ -79,7 +87,28 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
 
     session.install(f"django~={django}.0", ".[postgres,redis,cache]", *_group("test"))
     # Heavy tests (fuzzing, faults, load, two processes) run once per CI run: `nox -s heavy`.
+    TEST_RUNS[run_id] = "ran (see its result above)"
     session.run("python", "-m", "pytest", "-m", "not heavy", *session.posargs, env=env)
+
+
+@nox.session(python=False)
+def tests_summary(session: nox.Session) -> None:
+    """Which runs of `nox -s tests` ran, and which were skipped and why (queued by `tests`)."""
+    skipped = 0
+    for py, dj in MATRIX:
+        for backend in BACKENDS:
+            run_id = f"{py}-django{dj}-{backend}"
+            outcome = TEST_RUNS.get(run_id)
+            if outcome is None:
+                outcome = (
+                    f"SKIPPED: no python{py} on PATH. With pyenv, make the installed ones "
+                    "visible: PYENV_VERSION=3.11.7:3.12.1:3.13.0 nox -s tests (your "
+                    "versions; `pyenv versions` lists them), or `pyenv global 3.11 3.12 3.13`"
+                )
+            skipped += outcome.startswith("SKIPPED")
+            session.log(f"tests({run_id}): {outcome}")
+    if skipped:
+        session.warn(f"{skipped} of {len(MATRIX) * len(BACKENDS)} test runs were skipped")
 
 
 @nox.session(python="3.11")
