@@ -16,6 +16,7 @@ WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 RUN pip install ".[postgres,redis,cache]" "uvicorn[standard]>=0.32" "dj-database-url>=2.3" \
+        "django-cors-headers>=4.4" \
     && rm -rf build src/*.egg-info
 
 # ...then the host project, writable by the app user (the SQLite default lives there).
@@ -25,4 +26,4 @@ USER app
 
 EXPOSE 8000
 
-CMD ["sh", "-c", "python example_project/manage.py migrate --noinput && exec uvicorn example_project.asgi:application --app-dir example_project --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "python example_project/manage.py migrate --noinput && exec uvicorn example_project.asgi:application --app-dir example_project --host 0.0.0.0 --port 8000 --lifespan off"]

@@ -152,11 +152,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
-    """mkdocs build --strict."""
+    """mkdocs build --strict into site/ (open site/index.html); `-- serve` previews live."""
     session.install(*_group("docs"))
-    session.run(
-        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
-    )
+    if session.posargs[:1] == ["serve"]:
+        # Live preview with reload on http://127.0.0.1:8001 (the demo keeps :8000).
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8001")
+        return
+    site = ROOT / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
+    session.log(f"built the documentation in {site}: open {site / 'index.html'}")
 
 
 @nox.session(python="3.11")
@@ -209,6 +213,8 @@ def demo(session: nox.Session) -> None:
         host,
         "--port",
         port,
+        "--lifespan",
+        "off",  # Django has no lifespan handler; without this uvicorn logs that it is unsupported
         *session.posargs,
         env=env,
     )
