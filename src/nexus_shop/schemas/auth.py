@@ -7,7 +7,7 @@ from typing import Annotated
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints
 
 from nexus_shop.schemas.common import InputSchema
 
@@ -38,6 +38,18 @@ Email = Annotated[
 
 
 class RegisterIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "password": "correct-horse-battery-staple",
+                }
+            ]
+        }
+    )
+
     username: Username
     email: Email
     password: Password
@@ -50,6 +62,12 @@ class UserOut(Schema):
 
 
 class TokenObtainIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "demo", "password": "the password demo_setup printed"}]
+        }
+    )
+
     username: Annotated[str, StringConstraints(min_length=1, max_length=150)]
     password: Password
 

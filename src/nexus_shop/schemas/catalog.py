@@ -42,6 +42,15 @@ class OutputSchema(BaseModel):
 
 
 class CategoryIn(InputSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Gift cards", "description": "Cards for any occasion.", "parent_id": None}
+            ]
+        }
+    )
+
     name: Name
     slug: Slug | None = None
     description: Description = ""
@@ -65,6 +74,11 @@ class PatchSchema(InputSchema):
 
 
 class CategoryPatch(PatchSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"description": "Presents for every budget."}]}
+    )
+
     not_null = frozenset({"name", "slug", "description"})
 
     name: Name | None = None
@@ -108,6 +122,23 @@ class PageParams(RefusesNul):
 
 
 class ProductIn(InputSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Enamel teapot",
+                    "sku": "TEA-0001",
+                    "description": "A 1.2 litre enamel teapot with a steel infuser.",
+                    "price": "34.90",
+                    "stock": 25,
+                    "category_id": 1,
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     name: ProductName
     slug: Slug | None = None
     sku: Sku
@@ -119,6 +150,9 @@ class ProductIn(InputSchema):
 
 
 class ProductPatch(PatchSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "29.90", "stock": 40}]})
+
     not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
 
     name: ProductName | None = None
