@@ -137,7 +137,15 @@ def heavy(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install(*_group("lint"))
-    targets = ["src", "tests", "example_project", "benchmarks", "docs/src", "noxfile.py"]
+    targets = [
+        "src",
+        "tests",
+        "example_project",
+        "benchmarks",
+        "docs/src",
+        "docs_hooks",
+        "noxfile.py",
+    ]
     targets = [t for t in targets if (ROOT / t).exists()]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
@@ -152,8 +160,12 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
-    """mkdocs build --strict into site/ (open site/index.html); `-- serve` previews live."""
+    """mkdocs build --strict into site/ (open site/index.html), then check its links.
+
+    `nox -s docs -- serve` previews it live instead.
+    """
     session.install(*_group("docs"))
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # material's banner about its successor
     if session.posargs[:1] == ["serve"]:
         # Live preview with reload on http://127.0.0.1:8001 (the demo keeps :8000).
         session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8001")
@@ -161,6 +173,9 @@ def docs(session: nox.Session) -> None:
     site = ROOT / "site"
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
     session.log(f"built the documentation in {site}: open {site / 'index.html'}")
+    # Every internal link of the built HTML, and no script or stylesheet from the internet.
+    session.install(".[postgres,redis,cache]", *_group("test"))
+    session.run("python", "-m", "pytest", "tests/docs/test_site_links.py", env={"DATABASE_URL": ""})
 
 
 @nox.session(python="3.11")
