@@ -6,6 +6,7 @@ the database. Prints a table of rows per second.
     PYTHONPATH=src:. python benchmarks/seed.py                     # 100,000 and 1,000,000
     PYTHONPATH=src:. python benchmarks/seed.py --sizes 10000 100000
     PYTHONPATH=src:. python benchmarks/seed.py --server postgres://postgres@127.0.0.1:5432
+    PYTHONPATH=src:. python benchmarks/seed.py --unsafe   # benchmarks/seed_unsafe.py instead
 
 Needs ``psycopg`` and a PostgreSQL server that lets the given user create databases.
 The scratch database is dropped even when a run fails.
@@ -50,23 +51,23 @@ def _django_admin(database_url: str, *args: str) -> None:
     )
 
 
-def run(server: str, size: int, categories: int, seed: int) -> float:
+def run(server: str, size: int, categories: int, seed: int, *, unsafe: bool = False) -> float:
     name = f"nexus_seed_bench_{uuid.uuid4().hex[:8]}"
     database_url = f"{server}/{name}"
     _admin(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         _django_admin(database_url, "migrate", "--verbosity", "0")
+        sizes = ["--products", str(size), "--categories", str(categories), "--seed", str(seed)]
         started = time.perf_counter()
-        _django_admin(
-            database_url,
-            "nexus_shop_seed",
-            "--products",
-            str(size),
-            "--categories",
-            str(categories),
-            "--seed",
-            str(seed),
-        )
+        if unsafe:
+            subprocess.run(
+                [sys.executable, str(ROOT / "benchmarks" / "seed_unsafe.py"), *sizes],
+                env={**os.environ, "DATABASE_URL": database_url},
+                cwd=ROOT,
+                check=True,
+            )
+        else:
+            _django_admin(database_url, "nexus_shop_seed", *sizes)
         elapsed = time.perf_counter() - started
         with psycopg.connect(database_url) as conn:
             row = conn.execute("SELECT count(*) FROM nexus_shop_product").fetchone()
@@ -90,9 +91,17 @@ def main() -> None:
         default=os.environ.get("BENCH_PG_SERVER", DEFAULT_SERVER),
         help=f"PostgreSQL server URL without a database name (default {DEFAULT_SERVER}).",
     )
+    parser.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="Time benchmarks/seed_unsafe.py (indexes dropped for the load) instead.",
+    )
     args = parser.parse_args()
 
-    results = [(size, run(args.server, size, args.categories, args.seed)) for size in args.sizes]
+    results = [
+        (size, run(args.server, size, args.categories, args.seed, unsafe=args.unsafe))
+        for size in args.sizes
+    ]
     print()
     print(f"{'products':>12} {'categories':>10} {'seconds':>9} {'rows/s':>10}")
     for size, elapsed in results:

@@ -102,6 +102,11 @@ NINJA_JWT = {
 }
 
 # Generous by default so unrelated tests never trip them; throttle tests lower them.
-NEXUS_SHOP_THROTTLE_RATES = {"register": "1000/m", "token": "1000/m", "refresh": "1000/m"}
+NEXUS_SHOP_THROTTLE_RATES = {
+    "register": "1000/m",
+    "token": "1000/m",
+    "login": "1000/m",
+    "refresh": "1000/m",
+}
 
 STATIC_URL = "/static/"

@@ -83,8 +83,8 @@ def test_category_changelist_counts_live_products(admin_client: Client) -> None:
     response = admin_client.get(CATEGORIES)
 
     row = next(r for r in response.context["cl"].result_list if r.pk == category.pk)
-    assert shop_admin.CategoryAdmin.product_count(None, row) == 3  # type: ignore[arg-type]  # self unused
-    assert b'class="field-product_count">3<' in response.content
+    assert shop_admin.CategoryAdmin.live_products_here(None, row) == 3  # type: ignore[arg-type]  # self unused
+    assert b'class="field-live_products_here">3<' in response.content
 
 
 def test_product_search(admin_client: Client) -> None:
@@ -122,13 +122,16 @@ def test_deleted_filter(admin_client: Client) -> None:
 # Soft delete and restore ----------------------------------------------------------------------
 
 
-def test_soft_delete_action(admin_client: Client) -> None:
+def test_there_is_one_delete_action_and_it_soft_deletes(admin_client: Client) -> None:
     product = ProductFactory()
 
+    page = admin_client.get(PRODUCTS)
     response = admin_client.post(
-        PRODUCTS, {"action": "soft_delete_selected", "_selected_action": [product.pk]}
+        PRODUCTS, {"action": "delete_selected", "_selected_action": [product.pk], "post": "yes"}
     )
 
+    actions = {value for value, _label in page.context["action_form"].fields["action"].choices}
+    assert actions == {"", "delete_selected", "restore_selected"}
     assert response.status_code == 302
     product = Product.all_objects.get(pk=product.pk)
     assert product.deleted_at is not None
@@ -254,23 +257,34 @@ def test_sku_of_a_deleted_product_can_be_reused(admin_client: Client) -> None:
     assert Product.all_objects.filter(sku="ELE-1").count() == 2
 
 
-def test_service_refusal_is_a_message_not_a_500(
+def test_a_service_refusal_without_a_field_is_a_form_error_not_a_500(
     admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A rule the form could not check (a concurrent write won) shows as a message."""
+    """What the service refuses is shown on the form, whatever the rule."""
 
     def lost_race(**kwargs: Any) -> Product:
         raise Conflict("A product with this slug or sku already exists.")
 
     monkeypatch.setattr(services, "product_create", lost_race)
 
-    response = admin_client.post(f"{PRODUCTS}add/", product_form(), follow=True)
+    response = admin_client.post(f"{PRODUCTS}add/", product_form())
 
     assert response.status_code == 200
-    assert "A product with this slug or sku already exists." in [
-        str(m) for m in response.context["messages"]
-    ]
+    form = response.context["adminform"].form
+    assert form.non_field_errors() == ["A product with this slug or sku already exists."]
     assert not Product.all_objects.exists()
+
+
+def test_the_service_message_is_the_form_error(admin_client: Client) -> None:
+    ProductFactory(sku="ELE-1", slug="first")
+
+    response = admin_client.post(f"{PRODUCTS}add/", product_form(slug="first", sku="ELE-2"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["slug"] == [
+        "A product with slug 'first' already exists."
+    ]
+    assert Product.all_objects.count() == 1
 
 
 # Category create, change and delete -----------------------------------------------------------
@@ -326,7 +340,9 @@ def test_category_under_its_own_descendant_is_a_form_error(admin_client: Client)
     )
 
     assert response.status_code == 200
-    assert "parent" in response.context["adminform"].form.errors
+    assert response.context["adminform"].form.errors["parent"] == [
+        "A category cannot be its own ancestor."
+    ]
     top.refresh_from_db()
     assert top.parent_id is None
 

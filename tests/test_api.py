@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def test_non_integer_id_is_a_json_error(anon: Client) -> None:
 def test_wrong_method_is_json_405(anon: Client) -> None:
     response = anon.put("/api/categories")
     assert response.status_code == 405
-    assert response.json() == {"detail": "Method not allowed."}
+    assert response.json() == {"detail": "Method not allowed.", "errors": []}
     assert "GET" in response["Allow"]
 
 
@@ -46,7 +47,7 @@ def test_too_large_body_is_json_413(staff_client: Client, settings: Any) -> None
     body = {"name": "x" * 5000, "sku": "S", "price": "1", "stock": 1}
     response = staff_client.post("/api/products", body, content_type="application/json")
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body is too large."}
+    assert response.json() == {"detail": "Request body is too large.", "errors": []}
 
 
 def test_openapi_is_valid_and_declares_every_status(anon: Client) -> None:
@@ -78,7 +79,11 @@ def test_register_exception_handlers_on_a_host_api() -> None:
         RequestFactory().get("/"), Conflict("taken", extra={"field": "sku"})
     )
     assert response.status_code == 409
-    assert response.content == b'{"detail": "taken", "field": "sku"}'
+    assert json.loads(response.content) == {
+        "detail": "taken",
+        "errors": [{"loc": ["query", "sku"], "msg": "taken", "type": "conflict"}],
+        "field": "sku",
+    }
 
 
 @pytest.mark.parametrize(
@@ -105,3 +110,18 @@ def test_nul_characters_are_a_json_422_on_every_backend(
         response = getattr(staff_client, method)(path, body, content_type="application/json")
     assert response.status_code == 422, response.content
     assert "NUL" in str(response.json()["detail"])
+
+
+def test_the_nul_check_walks_any_depth_without_recursing() -> None:
+    from nexus_shop.schemas.common import InputTooDeep, _has_nul, input_depth_ok
+
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    assert not input_depth_ok(deep)
+    assert input_depth_ok([[["x"]]], max_depth=3)
+    assert not input_depth_ok([[["x"]]], max_depth=2)
+    with pytest.raises(InputTooDeep):
+        _has_nul(deep)
+    assert _has_nul({"a": [{"b\x00": 1}]})
+    assert not _has_nul({"a": [{"b": "c"}]})

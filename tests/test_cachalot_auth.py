@@ -16,9 +16,8 @@ from django.contrib.auth.models import Permission
 from django.test import override_settings
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from nexus_shop.checks import check_cachalot
+from nexus_shop.checks import auth_tables, check_cachalot
 from nexus_shop.models import Product
-from nexus_shop.selectors.auth import auth_tables
 from nexus_shop.tokens import RefreshToken
 from tests.factories import ProductFactory, UserFactory
 

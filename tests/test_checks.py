@@ -30,6 +30,17 @@ def test_bad_settings_are_reported(settings: Any, name: str, value: Any, error: 
     assert ids(check_settings()) == [error]
 
 
+@pytest.mark.parametrize("rate", ["10/week", "10/m\n", "+1/m", 10])
+def test_the_rate_check_agrees_with_the_throttle_parser(settings: Any, rate: object) -> None:
+    from nexus_shop.throttling import parse_rate
+
+    settings.NEXUS_SHOP_THROTTLE_RATES = {"token": rate}
+    assert ids(check_settings()) == ["nexus_shop.E003"]
+    if isinstance(rate, str):
+        with pytest.raises(ValueError, match="is not a rate"):
+            parse_rate(rate)
+
+
 def test_settings_are_read_lazily(settings: Any) -> None:
     from nexus_shop.conf import conf
 

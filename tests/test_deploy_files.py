@@ -291,6 +291,7 @@ def test_ci_run_calls_the_sessions_we_expect() -> None:
     assert sorted(nox_sessions(CI_RUN.read_text())) == [
         ("heavy",),
         ("lint", "typecheck", "build", "docs"),
+        ("lowest",),
         ("tests",),
     ]
 

@@ -39,6 +39,7 @@ ENV_VARS = (
     "DEBUG",
     "ALLOWED_HOSTS",
     "CORS_ALLOWED_ORIGINS",
+    "BEHIND_HTTPS_PROXY",
 )
 
 REAL_KEYS = {
@@ -185,7 +186,7 @@ def test_postgres_url_uses_psycopgs_pool_without_persistent_connections(
 ) -> None:
     url = "postgres://shop:s3cret@db.internal:5433/catalogue"
     database = load(DATABASE_URL=url, **REAL_KEYS)["DATABASES"]["default"]
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "example_project.postgresql"  # Django's, subclassed
     assert (database["NAME"], database["USER"], database["PASSWORD"]) == (
         "catalogue",
         "shop",
@@ -194,6 +195,15 @@ def test_postgres_url_uses_psycopgs_pool_without_persistent_connections(
     assert (database["HOST"], database["PORT"]) == ("db.internal", 5433)
     assert database["CONN_MAX_AGE"] == 0
     assert database["OPTIONS"]["pool"] == {"timeout": 5.0}
+    # Django then gives the pool check=ConnectionPool.check_connection: a connection broken
+    # by a database restart is replaced, not handed to a request
+    # (tests/heavy/test_database_faults.py shows it for real).
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_every_database_checks_connections_before_use(env: pytest.MonkeyPatch) -> None:
+    database = load(DEBUG="1")["DATABASES"]["default"]
+    assert database["CONN_HEALTH_CHECKS"] is True
 
 
 # Cache -----------------------------------------------------------------------------------------
@@ -276,6 +286,56 @@ def test_check_deploy_has_no_nexus_shop_or_cachalot_warnings(tmp_path: Path) -> 
     assert result.returncode == 0, output
     assert "nexus_shop." not in output
     assert "cachalot." not in output
+
+
+HTTPS_WARNINGS = ("security.W004", "security.W008", "security.W012", "security.W016")
+
+
+def production(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``check --deploy --fail-level WARNING`` with production settings."""
+    return manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        DEBUG="0",
+        REDIS_URL="redis://127.0.0.1:6379/0",  # not contacted; selects nexus_shop's backend
+        ALLOWED_HOSTS="shop.example.com",
+        **REAL_KEYS,
+        **variables,
+    )
+
+
+def test_check_deploy_passes_at_warning_level_behind_an_https_proxy(tmp_path: Path) -> None:
+    result = production(tmp_path, BEHIND_HTTPS_PROXY="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_without_https_check_deploy_still_warns_about_plain_http(tmp_path: Path) -> None:
+    """The HTTPS warnings are silenced only by saying HTTPS is there, never by default."""
+    result = production(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for warning in HTTPS_WARNINGS:
+        assert warning in output
+
+
+def test_behind_an_https_proxy_redirects_sets_hsts_and_secure_cookies(
+    env: pytest.MonkeyPatch,
+) -> None:
+    plain = load(**REAL_KEYS)
+    assert "SECURE_PROXY_SSL_HEADER" not in plain
+    assert not plain.get("SESSION_COOKIE_SECURE")
+
+    settings = load(BEHIND_HTTPS_PROXY="1", **REAL_KEYS)
+    assert settings["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert settings["SECURE_SSL_REDIRECT"] is True
+    assert settings["SECURE_HSTS_SECONDS"] > 0
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["CSRF_COOKIE_SECURE"] is True
+    assert settings["SILENCED_SYSTEM_CHECKS"] == ["security.W005", "security.W021"]
 
 
 ASGI_PROBE = """

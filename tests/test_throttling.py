@@ -1,4 +1,4 @@
-"""Promise 6: register, token and refresh are throttled per client IP and per username/token.
+"""Promise 6: register, token, login and refresh are throttled (per client IP, username+IP, token).
 
 Counters live in the real cache (local memory, or Redis when REDIS_URL is set). Every test
 counts under identities of its own (a fresh IP address, fresh usernames), so tests never
@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -24,7 +25,7 @@ from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 
 _ips = itertools.count(1)
-RATES = {"register": "10/h", "token": "10/h", "refresh": "10/h"}
+RATES = {"register": "10/h", "token": "10/h", "login": "10/h", "refresh": "10/h"}
 
 
 @pytest.fixture
@@ -32,6 +33,11 @@ def ip() -> str:
     """A client address no other test uses (the throttle keys include it)."""
     n = next(_ips) + uuid.uuid4().int % 50_000 * 100
     return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+def unique_ip() -> str:
+    n = uuid.uuid4().int
+    return f"10.{n % 256}.{n // 256 % 256}.{n // 65536 % 256}"
 
 
 def unique(prefix: str) -> str:
@@ -60,6 +66,12 @@ def _assert_throttled(response: Any, *, period: int = 3600) -> None:
 )
 def test_parse_rate(rate: str, expected: tuple[int, int]) -> None:
     assert throttling.parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize("rate", ["often", "10", "10/", "/m", "10/week", "-1/m", " 10/m", "10/m\n"])
+def test_parse_rate_refuses_what_is_not_a_rate(rate: str) -> None:
+    with pytest.raises(ValueError, match="is not a rate"):
+        throttling.parse_rate(rate)
 
 
 @pytest.mark.parametrize(
@@ -117,17 +129,63 @@ def test_token_is_throttled_per_ip(ip: str) -> None:
 
 
 @pytest.mark.django_db
-@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES)
-def test_token_is_throttled_per_username_across_ips(ip: str) -> None:
-    user = UserFactory(username=unique("victim"))
-    for n in range(10):
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={**RATES, "token": "1000/h", "login": "3/h"})
+def test_failed_logins_are_throttled_per_username_and_ip(ip: str) -> None:
+    user = UserFactory(username=unique("target"))
+    for n in range(3):
         body = {"username": user.username, "password": f"guess-{n}"}
-        assert post("/token", body, ip=f"198.51.100.{n}").status_code == 401
+        assert post("/token", body, ip=ip).status_code == 401
 
-    # The right password, from yet another address: still refused until the window ends.
-    response = post("/token", {"username": user.username.upper(), "password": PASSWORD}, ip=ip)
-    _assert_throttled(response)
+    # The guesser's address is done with this account, even with the right password...
     _assert_throttled(post("/token", {"username": user.username, "password": PASSWORD}, ip=ip))
+    _assert_throttled(post("/token", {"username": user.username.upper(), "password": "x"}, ip=ip))
+    # ...but not with other accounts (the per-IP budget, `token`, covers spraying).
+    other = UserFactory(username=unique("other"))
+    assert (
+        post("/token", {"username": other.username, "password": PASSWORD}, ip=ip).status_code == 200
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={**RATES, "token": "1000/h", "login": "3/h"})
+def test_guesses_from_elsewhere_never_lock_the_owner_out(ip: str) -> None:
+    """Issue 8 §4: per-username counting let anyone lock an account out of login."""
+    user = UserFactory(username=unique("victim"))
+    for n in range(30):
+        body = {"username": user.username, "password": f"guess-{n}"}
+        answer = post("/token", body, ip=f"198.51.100.{n % 5}")
+        assert answer.status_code in {401, 429}
+
+    # The owner, from their own address: the attacker's failures are not theirs.
+    response = post("/token", {"username": user.username, "password": PASSWORD}, ip=ip)
+    assert response.status_code == 200, response.content
+    assert set(response.json()) == {"access", "refresh"}
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={**RATES, "token": "1000/h", "login": "2/h"})
+def test_only_failed_logins_spend_the_per_username_budget(ip: str) -> None:
+    user = UserFactory(username=unique("regular"))
+    for _ in range(5):
+        body = {"username": user.username, "password": PASSWORD}
+        assert post("/token", body, ip=ip).status_code == 200
+
+    for n in range(2):
+        body = {"username": user.username, "password": f"typo-{n}"}
+        assert post("/token", body, ip=ip).status_code == 401
+    _assert_throttled(post("/token", {"username": user.username, "password": PASSWORD}, ip=ip))
+
+
+def test_refund_takes_back_what_check_counted() -> None:
+    idents = [("kind", unique("refund"))]
+    with override_settings(NEXUS_SHOP_THROTTLE_RATES={"login": "2/h"}):
+        throttling.check("login", idents)
+        throttling.refund("login", idents)
+        throttling.check("login", idents)
+        throttling.check("login", idents)
+        with pytest.raises(Throttled):
+            throttling.check("login", idents)
+        throttling.refund("login", [("kind", unique("never-counted"))])  # nothing to undo
 
 
 @pytest.mark.django_db
@@ -382,3 +440,58 @@ def test_with_the_default_rates_the_eleventh_login_attempt_is_a_429() -> None:
             break
     assert [a.status_code for a in answers] == [401] * 10 + [429]
     _assert_throttled(answers[-1], period=60)
+
+
+# The Django admin's login (the example project's URLconf) ------------------------------------
+
+
+@pytest.fixture
+def example_urls(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The example project's URLconf: its ``example_project`` package on ``sys.path``."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "example_project"))
+    for name in [
+        m for m in sys.modules if m == "example_project" or m.startswith("example_project.")
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    with override_settings(ROOT_URLCONF="example_project.urls"):
+        yield
+
+
+def admin_login(username: str, password: str, *, ip: str) -> Any:
+    return Client(REMOTE_ADDR=ip).post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={**RATES, "token": "1000/h", "login": "20/h"})
+def test_the_example_admin_login_is_throttled(example_urls: None, ip: str) -> None:
+    """Issue 8 §4: 30 wrong passwords, then the right one, succeeded."""
+    from tests.factories import StaffFactory
+
+    admin_user = StaffFactory(username=unique("admin"), is_superuser=True)
+    answers = [admin_login(admin_user.username, f"guess-{n}", ip=ip) for n in range(30)]
+    assert [a.status_code for a in answers] == [200] * 20 + [429] * 10  # 200: the form again
+    assert 1 <= int(answers[-1]["Retry-After"]) <= 3600
+
+    refused = admin_login(admin_user.username, PASSWORD, ip=ip)
+    assert refused.status_code == 429
+    assert "_auth_user_id" not in refused.wsgi_request.session
+
+    # The owner, from another address, is not locked out by the guesser.
+    welcome = admin_login(admin_user.username, PASSWORD, ip=unique_ip())
+    assert welcome.status_code == 302, welcome.content
+    assert welcome["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_THROTTLE_RATES={**RATES, "token": "3/h"})
+def test_the_example_admin_login_shares_the_per_ip_budget_with_the_api(
+    example_urls: None, ip: str
+) -> None:
+    for _ in range(3):
+        assert post("/token", {"username": unique("u"), "password": "x"}, ip=ip).status_code == 401
+    assert admin_login(unique("u"), "x", ip=ip).status_code == 429

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.models import Category, Product
-from nexus_shop.schemas.common import MAX_PAGE_SIZE
 
 ORDERINGS = ["price", "-price", "created_at", "-created_at", "name", "-name"]
 

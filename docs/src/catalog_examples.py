@@ -266,6 +266,13 @@ def writes(manager: Client, anonymous: Client) -> None:
     assert response.status_code == 409
     assert response.json() == {
         "detail": "A product with sku 'SCK-1' already exists.",
+        "errors": [
+            {
+                "loc": ["body", "sku"],
+                "msg": "A product with sku 'SCK-1' already exists.",
+                "type": "conflict",
+            }
+        ],
         "field": "sku",
     }
 
@@ -331,23 +338,29 @@ def visibility(anonymous: Client, manager: Client) -> None:
 
 def errors(anonymous: Client, customer: Client) -> None:
     # --8<-- [start:errors]
-    # Input that fails validation: 422, detail is a list of problems.
+    # Every error has one shape: detail is a sentence, errors lists the fields at fault.
     response = anonymous.get("/api/products", {"page_size": 500})
     assert response.status_code == 422
-    problem = response.json()["detail"][0]
+    body = response.json()
+    assert body["detail"].startswith("Invalid input: query.page_size:")
+    problem = body["errors"][0]
     assert problem["loc"] == ["query", "page_size"]
+    assert problem["type"] == "less_than_equal"
 
-    # Domain errors: 404, 409, ... with detail as a sentence (and field when one is at fault).
+    # Domain errors: 404, 409, ... (errors names the field when one is at fault).
     response = anonymous.get("/api/products/999999")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No product with id 999999."}
+    assert response.json() == {"detail": "No product with id 999999.", "errors": []}
 
     # Writes without a token: 401. With a token but without the permission: 403.
     body = {"name": "Cap", "sku": "CAP-1", "price": "15.00", "stock": 2}
     assert anonymous.post("/api/products", body, content_type="application/json").status_code == 401
     response = customer.post("/api/products", body, content_type="application/json")
     assert response.status_code == 403
-    assert response.json() == {"detail": "You need the 'nexus_shop.add_product' permission."}
+    assert response.json() == {
+        "detail": "You need the 'nexus_shop.add_product' permission.",
+        "errors": [],
+    }
 
     # Unknown fields in a body are refused, not ignored.
     response = customer.patch("/api/products/1", {"colour": "red"}, content_type="application/json")

@@ -18,6 +18,9 @@ unset.
 ``ALLOWED_HOSTS``         comma-separated; default ``localhost,127.0.0.1,[::1]``.
 ``CORS_ALLOWED_ORIGINS``  comma-separated origins of browser front ends on other origins
                           (``https://shop.example.com``); default none.
+``BEHIND_HTTPS_PROXY``    boolean, default off. On: a proxy in front terminates TLS and
+                          sets ``X-Forwarded-Proto``; HTTP is redirected to HTTPS, HSTS and
+                          secure cookies are on (``check --deploy`` passes).
 ========================  ==============================================================
 """
 
@@ -125,11 +128,16 @@ def database_from_url(url: str) -> dict[str, Any]:
         # off): under ASGI a request may run on any thread, and the pool shares one set of
         # connections among them. The pool's default wait for a connection is 30 s; with
         # the database down that is how long every request (and /api/health) would hang.
+        database["ENGINE"] = "example_project.postgresql"  # Django's, recovering faster
         database["CONN_MAX_AGE"] = 0
         database["OPTIONS"] = {
             **database.get("OPTIONS", {}),
             "pool": {"timeout": POOL_TIMEOUT},
         }
+    # Test a connection (one round trip) before a request uses it: with the pool, Django
+    # passes ``check=ConnectionPool.check_connection``. One broken by a database restart or
+    # a network blip is then replaced, instead of failing the request it was handed to.
+    database["CONN_HEALTH_CHECKS"] = True
     return database
 
 
@@ -175,6 +183,23 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # Tokens travel in the Authorization header, so no credentials (cookies) are allowed.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
+
+# HTTPS ------------------------------------------------------------------------------------------
+
+# Off, ``check --deploy`` warns about each of these (security.W004/W008/W012/W016), as it
+# should for a site served over plain HTTP. Only set it when the proxy in front really
+# terminates TLS *and* overwrites X-Forwarded-Proto: otherwise a client could claim HTTPS.
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", default=False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = 3600  # raise to a year (31536000) once HTTPS is known to work
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # HSTS for every subdomain, and preloading into browsers, bind the whole domain and
+    # cannot be taken back quickly: the host's decision, not the example's.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 ROOT_URLCONF = "example_project.urls"
 WSGI_APPLICATION = "example_project.wsgi.application"

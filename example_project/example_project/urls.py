@@ -7,8 +7,11 @@ from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 
 from nexus_shop.api import api
+from nexus_shop.throttling import throttle_login_view
 
 urlpatterns = [
+    # The admin's login counts against the same throttle as POST /api/auth/token.
+    path("admin/login/", throttle_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

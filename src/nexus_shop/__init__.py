@@ -1,3 +1,20 @@
-"""nexus_shop: a reusable Django app serving an e-commerce catalogue REST API."""
+"""nexus_shop: a reusable Django app serving an e-commerce catalogue REST API.
+
+What a host may import and rely on (see docs/public-api.md; tests/test_public_api.py
+keeps this list, the docs and the code in step):
+
+- ``nexus_shop.__version__``
+- ``nexus_shop.api``: ``api``, ``create_api``, ``register_exception_handlers``,
+  ``NexusShopAPI``
+- ``nexus_shop.routers``: ``router``, ``catalog_router``, ``auth_router``,
+  ``health_router``
+- ``nexus_shop.models``: ``Category``, ``Product``
+- ``nexus_shop.conf.conf`` and the ``NEXUS_SHOP_*`` settings it reads
+- ``nexus_shop.cache.RedisCache``, the cache backend named in ``CACHES``
+- the system check ids ``nexus_shop.E001``... (``nexus_shop.checks``)
+
+Everything else (services, selectors, schemas, seeding, private helpers) is internal
+and may change in any release. This module imports nothing, Django included.
+"""
 
 __version__ = "0.1.0"

@@ -5,11 +5,12 @@ Writes go through :mod:`nexus_shop.services.catalog`, as the API's do: a categor
 ``NEXUS_SHOP_CURRENCY``, and deleting a product soft-deletes it. Products that are
 soft-deleted stay visible here (filter "deleted"), read-only, and can be restored.
 
-Rules the services enforce are checked again when the form is validated (a category's
-unique slug by the model's constraint; "not its own ancestor", and a product's slug and
-SKU being free among live products, by the forms below), so the admin shows them as form
-errors. Should a service still refuse (a concurrent write won the race),
-the error is shown as an admin message and nothing is saved: never a server error.
+The rules (a free slug or SKU, "not its own ancestor", ...) live in the services only.
+The admin's forms save by calling the service as the last step of their validation, and
+what the service refuses becomes a form error on the field it names (or on the form), so
+the page is shown again with the user's input and nothing is saved: never a server error.
+The admin runs a form's validation and its save in one transaction (``changeform_view``
+is atomic), so saving while validating commits nothing early.
 """
 
 from __future__ import annotations
@@ -21,56 +22,75 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 
 from nexus_shop.exceptions import NexusShopError, NotFound
 from nexus_shop.models import Category, Product
 from nexus_shop.services import catalog as services
 
+# A service names the input it refuses by its keyword; the form names it by model field.
+_FORM_FIELDS = {"parent_id": "parent", "category_id": "category"}
 
-class _ServiceErrorsAsMessages(admin.ModelAdmin):  # type: ignore[type-arg]  # generic in stubs only; subclasses name the model
-    """Turn a domain error raised while saving into an admin error message."""
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+class _SavedByServiceForm(forms.ModelForm):  # type: ignore[type-arg]  # generic in stubs only; subclasses name the model
+    """A model form whose last validation step is the service call that saves it.
+
+    The saved object replaces ``instance``; a :class:`NexusShopError` becomes a form error
+    (on the field named by its ``extra["field"]``, else on the form). Use it only where the
+    caller validates and saves in one transaction, as the admin's ``changeform_view`` does.
+    """
+
+    def save_through_services(self) -> Any:
+        raise NotImplementedError
+
+    # After the model's own validation (_post_clean runs it), so that a row saved here is
+    # not then seen by the unique checks as a clash with itself.
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # django-stubs omits this private hook
+        if self.errors:
+            return
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            self.instance = self.save_through_services()
         except NexusShopError as error:
-            # The admin's transaction has rolled back: nothing was saved.
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            named = error.extra.get("field")
+            field = _FORM_FIELDS.get(named, named) if isinstance(named, str) else None
+            self.add_error(field if field in self.fields else None, error.message)
+
+
+class _SavedByServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # same
+    """The form saved the object already (through a service); only reload it here."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.refresh_from_db()
 
 
 # Categories -----------------------------------------------------------------------------------
 
 
-class CategoryAdminForm(forms.ModelForm):  # type: ignore[type-arg]  # same
+class CategoryAdminForm(_SavedByServiceForm):
     class Meta:
         model = Category
         fields = ("name", "slug", "description", "parent")
 
-    def clean_parent(self) -> Category | None:
-        parent: Category | None = self.cleaned_data.get("parent")
-        instance = self.instance
-        if (
-            parent is not None
-            and instance.pk is not None
-            and instance.path
-            and parent.path.startswith(instance.path)
-        ):
-            raise forms.ValidationError("A category cannot be its own ancestor.")
-        return parent
+    def save_through_services(self) -> Category:
+        data = self.cleaned_data
+        parent: Category | None = data.get("parent")
+        values: dict[str, Any] = {
+            "name": data["name"],
+            "description": data.get("description") or "",
+            "parent_id": parent.pk if parent is not None else None,
+        }
+        if self.instance.pk is None:
+            return services.category_create(slug=data.get("slug") or None, **values)
+        return services.category_update(
+            category_id=self.instance.pk, slug=data.get("slug") or None, **values
+        )
 
 
 @admin.register(Category)
-class CategoryAdmin(_ServiceErrorsAsMessages):
+class CategoryAdmin(_SavedByServiceAdmin):
     form = CategoryAdminForm
-    list_display = ("name", "slug", "parent", "product_count", "path", "created_at")
+    list_display = ("name", "slug", "parent", "live_products_here", "path", "created_at")
     list_filter = (("parent", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("name", "slug", "description")
     list_select_related = ("parent",)
@@ -95,29 +115,14 @@ class CategoryAdmin(_ServiceErrorsAsMessages):
             live_products=Coalesce(Subquery(live_in_category, output_field=IntegerField()), 0)
         )
 
-    @admin.display(description="products", ordering="live_products")
-    def product_count(self, obj: Category) -> int:
-        """Products filed directly in this category that are not soft-deleted."""
-        return int(getattr(obj, "live_products", 0))
+    @admin.display(description="products here", ordering="live_products")
+    def live_products_here(self, obj: Category) -> int:
+        """Products filed directly in this category that are not soft-deleted.
 
-    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
-        if change:
-            services.category_update(
-                category_id=obj.pk,
-                name=obj.name,
-                slug=obj.slug,
-                description=obj.description,
-                parent_id=obj.parent_id,
-            )
-        else:
-            created = services.category_create(
-                name=obj.name,
-                slug=obj.slug or None,
-                description=obj.description,
-                parent_id=obj.parent_id,
-            )
-            obj.pk = created.pk
-        obj.refresh_from_db()
+        Not the API's ``product_count`` (the whole subtree, public products only): staff
+        see what is filed here, hidden products included.
+        """
+        return int(getattr(obj, "live_products", 0))
 
     def delete_model(self, request: HttpRequest, obj: Category) -> None:
         services.category_delete(category_id=obj.pk)
@@ -176,35 +181,31 @@ PRODUCT_FIELDS = (
 )
 
 
-class ProductAdminForm(forms.ModelForm):  # type: ignore[type-arg]  # same
-    """Slug and SKU must be unique among live products (the services' rule).
-
-    Checked here because Django's constraint validation skips the partial unique
-    constraints: their condition reads ``deleted_at``, which is not a form field.
-    """
-
+class ProductAdminForm(_SavedByServiceForm):
     class Meta:
         model = Product
         fields = PRODUCT_FIELDS
 
-    def _live_unique(self, field: str, label: str) -> str:
-        value: str = self.cleaned_data[field]
-        clashes = Product.objects.filter(**{field: value})
-        if self.instance.pk is not None:
-            clashes = clashes.exclude(pk=self.instance.pk)
-        if clashes.exists():
-            raise forms.ValidationError(f"A product with this {label} already exists.")
-        return value
-
-    def clean_slug(self) -> str:
-        return self._live_unique("slug", "slug")
-
-    def clean_sku(self) -> str:
-        return self._live_unique("sku", "SKU")
+    def save_through_services(self) -> Product:
+        data = self.cleaned_data
+        category: Category | None = data.get("category")
+        values: dict[str, Any] = {
+            "name": data["name"],
+            "slug": data.get("slug") or None,
+            "sku": data["sku"],
+            "description": data.get("description") or "",
+            "price": data["price"],
+            "stock": data["stock"],
+            "is_active": data["is_active"],
+            "category_id": category.pk if category is not None else None,
+        }
+        if self.instance.pk is None:
+            return services.product_create(**values)
+        return services.product_update(product_id=self.instance.pk, **values)
 
 
 @admin.register(Product)
-class ProductAdmin(_ServiceErrorsAsMessages):
+class ProductAdmin(_SavedByServiceAdmin):
     form = ProductAdminForm
     list_display = (
         "name",
@@ -226,7 +227,8 @@ class ProductAdmin(_ServiceErrorsAsMessages):
     autocomplete_fields = ("category",)
     readonly_fields = ("currency", "created_at", "updated_at", "deleted_at")
     fields = (*PRODUCT_FIELDS, "currency", "created_at", "updated_at", "deleted_at")
-    actions = ("soft_delete_selected", "restore_selected")
+    # "Delete selected products" soft-deletes (delete_queryset); this restores.
+    actions = ("restore_selected",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         """Every row, soft-deleted ones included (the default manager hides them)."""
@@ -250,24 +252,7 @@ class ProductAdmin(_ServiceErrorsAsMessages):
             return False
         return super().has_delete_permission(request, obj)
 
-    # Writes through the services.
-
-    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        values: dict[str, Any] = {
-            "name": obj.name,
-            "slug": obj.slug or None,
-            "sku": obj.sku,
-            "description": obj.description,
-            "price": obj.price,
-            "stock": obj.stock,
-            "is_active": obj.is_active,
-            "category_id": obj.category_id,
-        }
-        if change:
-            services.product_update(product_id=obj.pk, **values)
-        else:
-            obj.pk = services.product_create(**values).pk
-        obj.refresh_from_db()
+    # Deletes through the services (saves: see ProductAdminForm).
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         """Soft delete: the row stays and can be restored."""
@@ -279,17 +264,6 @@ class ProductAdmin(_ServiceErrorsAsMessages):
         """Soft delete (the "Delete selected" action lands here)."""
         for product in queryset.filter(deleted_at__isnull=True):
             self.delete_model(request, product)
-
-    @admin.action(description="Soft delete selected products", permissions=["delete"])
-    def soft_delete_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        live = list(queryset.filter(deleted_at__isnull=True))
-        for product in live:
-            self.delete_model(request, product)
-        skipped = queryset.count() - len(live)
-        message = f"Soft-deleted {len(live)} product(s)."
-        if skipped:
-            message += f" {skipped} already deleted."
-        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description="Restore selected products", permissions=["change"])
     def restore_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

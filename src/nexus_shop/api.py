@@ -6,18 +6,25 @@ Also the pieces to build your own: :func:`create_api` and :func:`register_except
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
+from ninja.parser import Parser
 
 import nexus_shop
 from nexus_shop import exceptions as exc
+from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
+from nexus_shop.schemas.common import input_depth_ok
 from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view
 
 logger = logging.getLogger("nexus_shop.api")
@@ -29,7 +36,26 @@ STATUS_BY_ERROR: dict[type[exc.NexusShopError], int] = {
     exc.NotFound: 404,
     exc.FeatureDisabled: 404,
     exc.Conflict: 409,
+    exc.PreconditionFailed: 412,
+    exc.PreconditionRequired: 428,
     exc.Throttled: 429,
+}
+
+# ``errors[].type`` of an ninja-extra APIException that names no code of its own.
+_ERROR_TYPES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    422: "invalid",
+    428: "precondition_required",
+    429: "throttled",
+    500: "server_error",
+    503: "unavailable",
 }
 
 
@@ -40,32 +66,121 @@ def _status_for(error: exc.NexusShopError) -> int:
     return 400
 
 
+def error_body(
+    detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The one shape of every error answer: ``{"detail": str, "errors": [...], ...extra}``.
+
+    ``errors`` holds ``{"loc", "msg", "type"}`` items; at most ``MAX_REPORTED_ERRORS`` are
+    kept, and ``error_count`` then says how many there were.
+    """
+    items = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in (errors or [])[:MAX_REPORTED_ERRORS]
+    ]
+    body: dict[str, Any] = {"detail": detail, "errors": items}
+    if errors is not None and len(errors) > MAX_REPORTED_ERRORS:
+        body["error_count"] = len(errors)
+    body.update(extra)
+    return body
+
+
+def error_response(
+    api: NinjaAPI,
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    response = api.create_response(request, error_body(detail, errors, **extra), status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _loc_text(loc: list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validation_detail(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "Invalid input."
+    first = errors[0]
+    where = _loc_text(list(first.get("loc", ())))
+    what = f"{where}: {first.get('msg', '')}" if where else str(first.get("msg", ""))
+    if len(errors) == 1:
+        return f"Invalid input: {what}"
+    return f"Invalid input ({len(errors)} problems); the first is {what}"
+
+
+def _from_api_exception_detail(detail: Any, code: str) -> tuple[str, list[dict[str, Any]]]:
+    """ninja-extra's ``APIException.detail`` (a string, a list or a dict of them) as ours."""
+    if isinstance(detail, dict):
+        if "detail" in detail:
+            return str(detail["detail"]), []
+        errors = [
+            {"loc": [str(key)], "msg": str(msg), "type": code}
+            for key, value in detail.items()
+            for msg in (value if isinstance(value, list) else [value])
+        ]
+        return "Invalid input.", errors
+    if isinstance(detail, list):
+        messages = [str(item) for item in detail]
+        return (messages[0] if messages else "Request failed."), [
+            {"loc": [], "msg": msg, "type": code} for msg in messages
+        ]
+    return str(detail), []
+
+
 def register_exception_handlers(api: NinjaAPI) -> None:
-    """Map nexus_shop's domain errors (and a few Django ones) to JSON answers on ``api``."""
+    """Answer every error on ``api`` as JSON of one shape (``schemas.common.Error``).
+
+    Domain errors (:mod:`nexus_shop.exceptions`) get their mapped status, and their ``extra``
+    keys in the body; a ``field`` extra is also reported in ``errors`` (``loc`` is
+    ``["query", field]`` on GET and HEAD, ``["body", field]`` otherwise). ninja's 422 and
+    400, Django's 404 and 413, ninja-extra's ``APIException`` (ninja-jwt), an unreachable
+    database (503) and any other exception (500, logged as Django logs it) take the same shape.
+    """
 
     def domain_error(request: HttpRequest, error: exc.NexusShopError) -> HttpResponse:
         status = _status_for(error)
-        body: dict[str, Any] = {"detail": error.message}
-        if "field" in error.extra:
-            body["field"] = error.extra["field"]
-        response = api.create_response(request, body, status=status)
+        errors: list[dict[str, Any]] = []
+        field = error.extra.get("field")
+        if isinstance(field, str):
+            source = "query" if request.method in {"GET", "HEAD"} else "body"
+            errors.append({"loc": [source, field], "msg": error.message, "type": error.error_type})
+        response = error_response(api, request, status, error.message, errors, **error.extra)
         if isinstance(error, exc.Throttled):
             response["Retry-After"] = str(error.retry_after)
-        if status == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
 
+    def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+        return error_response(api, request, 422, _validation_detail(error.errors), error.errors)
+
+    def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+        # ninja's 400 "Cannot parse request body" and its other HttpErrors; a body refused by
+        # our parser (nested too deeply) says why.
+        cause = error.__cause__
+        detail = str(cause) if isinstance(cause, BodyRefused) else str(error)
+        return error_response(api, request, error.status_code, detail)
+
+    def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+        return error_response(api, request, 404, "Not found.")
+
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
-        return api.create_response(request, {"detail": "Request body is too large."}, status=413)
+        return error_response(api, request, 413, "Request body is too large.")
 
     def api_exception(request: HttpRequest, error: Any) -> HttpResponse:
         # ninja-extra's APIException family (raised by ninja-jwt): keep its status code.
-        detail = getattr(error, "detail", str(error))
-        if not isinstance(detail, str | list | dict):
-            detail = str(detail)
-        return api.create_response(
-            request, {"detail": detail}, status=getattr(error, "status_code", 400)
-        )
+        status = int(getattr(error, "status_code", 400))
+        code = str(getattr(error, "default_code", None) or _ERROR_TYPES.get(status, "error"))
+        detail, errors = _from_api_exception_detail(getattr(error, "detail", str(error)), code)
+        return error_response(api, request, status, detail, errors)
 
     def no_credentials(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
         # ninja raises this when no authenticator accepted the request: say it the same way
@@ -74,15 +189,63 @@ def register_exception_handlers(api: NinjaAPI) -> None:
             request, exc.AuthenticationFailed("Authentication credentials were not provided.")
         )
 
+    def database_down(request: HttpRequest, error: Exception) -> HttpResponse:
+        logger.error("Database unavailable: %s", error, exc_info=error)
+        response = error_response(api, request, 503, "The database is unavailable; try again.")
+        response["Retry-After"] = "5"
+        return response
+
+    def server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+        if settings.DEBUG:
+            raise error  # Django's technical 500 page, with the traceback
+        # What Django does for an unhandled exception (log to django.request, which mails
+        # ADMINS; tell got_request_exception listeners such as Sentry), answered as JSON.
+        got_request_exception.send(sender=None, request=request)
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=error,
+            extra={"status_code": 500, "request": request},
+        )
+        return error_response(api, request, 500, "Internal server error.")
+
     # ninja types a handler's error as "E | type[E]"; ours take the instance it really passes.
+    api.add_exception_handler(Exception, server_error)  # type: ignore[arg-type]
     api.add_exception_handler(exc.NexusShopError, domain_error)  # type: ignore[arg-type]
+    api.add_exception_handler(ValidationError, validation_error)  # type: ignore[arg-type]
+    api.add_exception_handler(HttpError, http_error)  # type: ignore[arg-type]
+    api.add_exception_handler(Http404, not_found)  # type: ignore[arg-type]
     api.add_exception_handler(AuthenticationError, no_credentials)  # type: ignore[arg-type]
     api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]
+    api.add_exception_handler(OperationalError, database_down)  # type: ignore[arg-type]
+    api.add_exception_handler(InterfaceError, database_down)  # type: ignore[arg-type]
     try:
         from ninja_extra.exceptions import APIException
     except ImportError:  # pragma: no cover  (ninja-jwt always brings ninja-extra)
         return
     api.add_exception_handler(APIException, api_exception)
+
+
+class BodyRefused(ValueError):
+    """A JSON body the parser refuses before validation (see :class:`BoundedJSONParser`)."""
+
+
+class BoundedJSONParser(Parser):
+    """ninja's JSON parser, refusing bodies nested deeper than ``MAX_INPUT_DEPTH`` (a 400).
+
+    ``json.loads`` itself gives up (RecursionError, a 400 too) only about a thousand levels
+    down; anything that later walks such a body recursively (validators, error reports,
+    serialisers) could overflow the stack. Our bodies nest two levels: refusing at 32 costs
+    one iterative pass and keeps every later walk shallow.
+    """
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = super().parse_body(request)
+        if not input_depth_ok(data):
+            raise BodyRefused(
+                f"Cannot parse request body: JSON nested more than {MAX_INPUT_DEPTH} levels deep."
+            )
+        return data
 
 
 def _json_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -92,7 +255,7 @@ def _json_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             json_response = HttpResponse(
-                b'{"detail": "Method not allowed."}',
+                json.dumps(error_body("Method not allowed.")).encode(),
                 status=405,
                 content_type="application/json",
             )
@@ -133,8 +296,24 @@ class NexusShopAPI(NinjaAPI):
 
     def _not_found(self, request: HttpRequest) -> HttpResponse:
         return self.create_response(
-            request, {"detail": f"No endpoint at {request.path}."}, status=404
+            request, error_body(f"No endpoint at {request.path}."), status=404
         )
+
+    def validation_error_from_error_contexts(
+        self, error_contexts: list[ValidationErrorContext[Any]]
+    ) -> ValidationError:
+        # ninja locates a field of a body schema under the view's parameter name
+        # (["body", "payload", "price"]): an implementation detail of the view, which
+        # clients cannot know. Report it as ["body", "price"].
+        error = super().validation_error_from_error_contexts(error_contexts)
+        single = {
+            getattr(context.model, "__read_from_single_attr__", None) for context in error_contexts
+        } - {None}
+        for item in error.errors:
+            loc = tuple(item.get("loc", ()))
+            if len(loc) >= 2 and loc[0] == "body" and loc[1] in single:
+                item["loc"] = (loc[0], *loc[2:])
+        return error
 
 
 def create_api(**kwargs: Any) -> NinjaAPI:
@@ -149,6 +328,7 @@ def create_api(**kwargs: Any) -> NinjaAPI:
         "urls_namespace": "nexus_shop",
         # Swagger UI from files the API serves itself: no CDN, no "ninja" in INSTALLED_APPS.
         "docs": OfflineSwagger(),
+        "parser": BoundedJSONParser(),
     }
     options.update(kwargs)
     api = NexusShopAPI(**options)
@@ -159,4 +339,10 @@ def create_api(**kwargs: Any) -> NinjaAPI:
 
 api = create_api()
 
-__all__ = ["NexusShopAPI", "api", "create_api", "register_exception_handlers"]
+__all__ = [
+    "NexusShopAPI",
+    "api",
+    "create_api",
+    "error_body",
+    "register_exception_handlers",
+]

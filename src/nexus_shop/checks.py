@@ -12,9 +12,21 @@ from django.utils.module_loading import import_string
 
 from nexus_shop.apps import MISSING_SIGNING_KEY_STAND_IN
 from nexus_shop.conf import conf
+from nexus_shop.limits import MAX_PAGE_SIZE
+from nexus_shop.throttling import parse_rate
 
-_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 _ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
+
+
+def _is_rate(rate: object) -> bool:
+    """Whether the throttle can use ``rate``: asks its own parser, so the two never differ."""
+    if not isinstance(rate, str):
+        return False
+    try:
+        parse_rate(rate)
+    except ValueError:
+        return False
+    return True
 
 
 @register(Tags.compatibility)
@@ -43,7 +55,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         )
     rates: dict[str, object] = dict(conf.THROTTLE_RATES)
     for scope, rate in rates.items():
-        if rate is not None and not (isinstance(rate, str) and _RATE.match(rate)):
+        if rate is not None and not _is_rate(rate):
             errors.append(
                 Error(
                     f"NEXUS_SHOP_THROTTLE_RATES[{scope!r}] = {rate!r} is not a rate.",
@@ -60,10 +72,11 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     page_size: object = conf.DEFAULT_PAGE_SIZE
-    if not isinstance(page_size, int) or not 1 <= page_size <= 100:
+    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         errors.append(
             Error(
-                f"NEXUS_SHOP_DEFAULT_PAGE_SIZE must be from 1 to 100, not {page_size!r}.",
+                f"NEXUS_SHOP_DEFAULT_PAGE_SIZE must be from 1 to {MAX_PAGE_SIZE}, "
+                f"not {page_size!r}.",
                 id="nexus_shop.E005",
             )
         )
@@ -124,14 +137,30 @@ def check_jwt_deploy(**kwargs: Any) -> list[CheckMessage]:
     return []
 
 
+def auth_tables() -> set[str]:
+    """Tables holding users, their permissions and their token state (for ``E020``)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    user = get_user_model()
+    tables = {user._meta.db_table, Permission._meta.db_table, Group._meta.db_table}
+    for model in (user, Group):
+        for field in model._meta.many_to_many:
+            through = field.remote_field.through
+            if through is not None:
+                tables.add(through._meta.db_table)
+    if apps.is_installed("ninja_jwt.token_blacklist"):
+        for name in ("OutstandingToken", "BlacklistedToken"):
+            tables.add(apps.get_model("token_blacklist", name)._meta.db_table)
+    return tables
+
+
 @register(Tags.caches)
 def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
     """Auth tables must never be served from cachalot's cache (a revoked token could return)."""
     if not apps.is_installed("cachalot"):
         return []
     from cachalot.settings import cachalot_settings
-
-    from nexus_shop.selectors.auth import auth_tables
 
     uncached: set[str] = set(cachalot_settings.CACHALOT_UNCACHABLE_TABLES)
     only: set[str] = set(cachalot_settings.CACHALOT_ONLY_CACHABLE_TABLES)

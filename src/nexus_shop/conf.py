@@ -16,6 +16,7 @@ DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
 DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "register": "10/m",
     "token": "10/m",
+    "login": "20/h",
     "refresh": "10/m",
 }
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
@@ -59,7 +60,10 @@ class Settings:
 
     @property
     def THROTTLE_RATES(self) -> dict[str, str | None]:  # noqa: N802
-        """Rates such as ``"10/m"`` per scope (register, token, refresh); ``None`` switches one off.
+        """Rates such as ``"10/m"`` per scope; ``None`` switches one off.
+
+        Scopes: ``register``, ``token`` (logins per client IP), ``login`` (failed logins
+        per username and client IP), ``refresh``.
 
         ``NEXUS_SHOP_THROTTLE_RATES``; scopes the host leaves out keep their default.
         """

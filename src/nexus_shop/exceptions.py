@@ -13,6 +13,8 @@ class NexusShopError(Exception):
     """Base class of every error nexus_shop raises on purpose."""
 
     default_message = "Request failed."
+    #: ``errors[].type`` in the answer when the error is about one field (``extra["field"]``).
+    error_type = "invalid"
 
     def __init__(self, message: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
         self.message = message or self.default_message
@@ -22,6 +24,7 @@ class NexusShopError(Exception):
 
 class NotFound(NexusShopError):
     default_message = "Not found."
+    error_type = "not_found"
 
 
 class Conflict(NexusShopError):
@@ -31,29 +34,49 @@ class Conflict(NexusShopError):
     """
 
     default_message = "Conflict with the current state."
+    error_type = "conflict"
 
 
 class ValidationFailed(NexusShopError):
     """Input that passed schema validation but breaks a domain rule."""
 
     default_message = "Invalid input."
+    error_type = "invalid"
 
 
 class AuthenticationFailed(NexusShopError):
     default_message = "Authentication credentials were not provided or are invalid."
+    error_type = "not_authenticated"
 
 
 class PermissionDenied(NexusShopError):
     default_message = "You do not have permission to perform this action."
+    error_type = "permission_denied"
 
 
 class Throttled(NexusShopError):
     default_message = "Too many requests."
+    error_type = "throttled"
 
     def __init__(self, message: str | None = None, *, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(message, extra={"retry_after": retry_after})
 
 
+class PreconditionFailed(NexusShopError):
+    """A conditional request's precondition (``If-Match``, ``If-Unmodified-Since``) is false."""
+
+    default_message = "Precondition failed: the resource has changed."
+    error_type = "precondition_failed"
+
+
+class PreconditionRequired(NexusShopError):
+    """The request must be conditional (e.g. send ``If-Match``) and was not."""
+
+    default_message = "This request must be conditional (send If-Match)."
+    error_type = "precondition_required"
+
+
 class FeatureDisabled(NexusShopError):
     default_message = "This feature is switched off."
+    error_type = "feature_disabled"

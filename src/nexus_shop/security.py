@@ -2,7 +2,10 @@
 
 Authentication is pluggable: ``NEXUS_SHOP_AUTH`` names ninja auth classes (or callables)
 by dotted path; JWT (``ninja_jwt.authentication.JWTAuth``) is the default. Each must
-return the user or ``None``. Authorisation is Django's model permissions.
+return the user or ``None``, and may raise ninja-jwt's ``AuthenticationFailed``,
+``InvalidToken`` or ``TokenError`` (a 401) or ``ninja.errors.AuthenticationError`` (a
+401 through the API's handler). Any other exception is a bug in the authenticator and is
+not turned into a 401. Authorisation is Django's model permissions.
 """
 
 from __future__ import annotations
@@ -32,14 +35,24 @@ def configured_authenticators() -> tuple[Any, ...]:
     return _load(conf.AUTH)
 
 
-def _token_errors() -> tuple[type[BaseException], ...]:
-    from django.core.exceptions import ValidationError as DjangoValidationError
+def _token_errors(authenticator: object) -> tuple[type[BaseException], ...]:
+    """What ``authenticator`` is documented to raise for bad credentials (-> 401).
+
+    Anything else it raises is a bug in it and propagates (a 500 with a traceback), not a
+    401 that would hide it.
+    """
+    from ninja_jwt.authentication import JWTBaseAuthentication
     from ninja_jwt.exceptions import AuthenticationFailed as JWTAuthFailed
     from ninja_jwt.exceptions import InvalidToken, TokenError
 
-    # ninja-jwt looks the user up with the token's user_id as is: a signed token whose
-    # user_id is not a valid primary key ("abc") raises ValueError/ValidationError there.
-    return (JWTAuthFailed, InvalidToken, TokenError, ValueError, TypeError, DjangoValidationError)
+    errors: tuple[type[BaseException], ...] = (JWTAuthFailed, InvalidToken, TokenError)
+    if isinstance(authenticator, JWTBaseAuthentication):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        # ninja-jwt looks the user up with the token's user_id as is: a signed token whose
+        # user_id is not a valid primary key ("abc", [1]) raises these there.
+        errors += (ValueError, TypeError, DjangoValidationError)
+    return errors
 
 
 class ConfiguredAuth(AuthBase):
@@ -64,7 +77,7 @@ class ConfiguredAuth(AuthBase):
         for authenticator in configured_authenticators():
             try:
                 user = authenticator(request)
-            except _token_errors() as exc:
+            except _token_errors(authenticator) as exc:
                 raise AuthenticationFailed("Given token is not valid.") from exc
             if user:
                 request.user = user

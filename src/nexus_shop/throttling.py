@@ -16,22 +16,24 @@ off); counters live in the cache alias :attr:`~nexus_shop.conf.Settings.THROTTLE
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.cache import caches
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Throttled
 
 logger = logging.getLogger("nexus_shop.throttling")
 
-__all__ = ["check", "client_ip", "parse_rate"]
+__all__ = ["check", "client_ip", "login_idents", "parse_rate", "refund", "throttle_login_view"]
 
 _PERIODS = {
     "s": 1,
@@ -48,8 +50,14 @@ _PERIODS = {
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """``"10/m"`` -> ``(10, 60)``: requests allowed per window, window length in seconds."""
+    """``"10/m"`` -> ``(10, 60)``: requests allowed per window, window length in seconds.
+
+    Raises ``ValueError`` for anything else; system check ``nexus_shop.E003`` calls this
+    same parser, so a rate the check accepts is one the throttle can use.
+    """
     count, _, period = rate.partition("/")
+    if not (count.isascii() and count.isdigit()) or period not in _PERIODS:
+        raise ValueError(f"{rate!r} is not a rate such as '10/m'.")
     return int(count), _PERIODS[period]
 
 
@@ -92,6 +100,10 @@ def _count(key: str, *, timeout: int) -> int:
     return int(cache.incr(key))
 
 
+def _key(scope: str, kind: str, value: str, window: int) -> str:
+    return f"nexus_shop:throttle:{scope}:{kind}:{_digest(value)}:{window}"
+
+
 def check(scope: str, idents: Iterable[tuple[str, str]]) -> None:
     """Count one request under each ``(kind, value)`` identity of ``scope``.
 
@@ -108,7 +120,7 @@ def check(scope: str, idents: Iterable[tuple[str, str]]) -> None:
     retry_after = math.ceil((window + 1) * period - now) or 1
     over = False
     for kind, value in idents:
-        key = f"nexus_shop:throttle:{scope}:{kind}:{_digest(value)}:{window}"
+        key = _key(scope, kind, value, window)
         try:
             count = _count(key, timeout=period + 1)
         except Exception:  # any cache failure: fail open (see the module doc)
@@ -120,3 +132,67 @@ def check(scope: str, idents: Iterable[tuple[str, str]]) -> None:
         raise Throttled(
             f"Too many requests. Try again in {retry_after} seconds.", retry_after=retry_after
         )
+
+
+def refund(scope: str, idents: Iterable[tuple[str, str]]) -> None:
+    """Take back the request :func:`check` just counted under each identity of ``scope``.
+
+    Counting every attempt, then refunding the ones that succeeded, counts failures
+    without a race: concurrent attempts are each counted before any of them is judged.
+    A refund that misses (the window ended meanwhile, the cache is down) is dropped.
+    """
+    rate = conf.THROTTLE_RATES.get(scope)
+    if rate is None:
+        return
+    _, period = parse_rate(rate)
+    window = int(time.time() // period)
+    cache = caches[conf.THROTTLE_CACHE]
+    for kind, value in idents:
+        try:
+            cache.decr(_key(scope, kind, value, window))
+        except Exception:  # a new window (the key is gone) or a cache failure: nothing to undo
+            logger.debug("Throttle refund dropped for %s", scope, exc_info=True)
+
+
+def login_idents(
+    request: HttpRequest, username: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The identities a login attempt is counted under: ``(token scope, login scope)``.
+
+    ``token``: the client IP, every attempt. ``login``: the username *and* the client IP,
+    failed attempts only (see :func:`refund`), so failures from other addresses never lock
+    the account's owner out.
+    """
+    ip = client_ip(request)
+    return [("ip", ip)], [("username_ip", f"{username.casefold()}\n{ip}")]
+
+
+def throttle_login_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Throttle a Django login view (``admin.site.login``...) like ``POST /auth/token``.
+
+    The same scopes and counters: a POST is refused with a 429 (``Retry-After``, plain
+    text) when its client IP is over the ``token`` rate or its username and IP are over the
+    ``login`` rate. A login that succeeds (the user is authenticated afterwards) is not
+    counted as a failure. In a host's URLconf, before ``admin.site.urls``::
+
+        path("admin/login/", throttle_login_view(admin.site.login)),
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        per_ip, failures = login_idents(request, str(request.POST.get("username", "")))
+        try:
+            check("token", per_ip)
+            check("login", failures)
+        except Throttled as error:
+            refused = HttpResponse(error.message, status=429, content_type="text/plain")
+            refused["Retry-After"] = str(error.retry_after)
+            return refused
+        response = view(request, *args, **kwargs)
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            refund("login", failures)
+        return response
+
+    return wrapper

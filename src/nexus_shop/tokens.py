@@ -27,7 +27,7 @@ from nexus_shop.conf import conf
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-__all__ = ["AccessToken", "RefreshToken", "token_pair_for"]
+__all__ = ["AccessToken", "RefreshToken", "refresh_token_subject", "token_pair_for"]
 
 
 class _Setting:
@@ -72,3 +72,26 @@ def token_pair_for(user: AbstractBaseUser) -> tuple[str, str]:
     """``(access, refresh)``, encoded, for ``user``; records the refresh token as outstanding."""
     refresh: Any = RefreshToken.for_user(user)  # type: ignore[misc]  # ninja-jwt types ``cls`` as an instance
     return str(refresh.access_token), str(refresh)
+
+
+def refresh_token_subject(*, refresh: str) -> str | None:
+    """The user id a refresh token was issued to, if its signature and expiry check out.
+
+    Only the signature is trusted here (no database): enough to count attempts per user
+    without letting a forged token spend someone else's budget. ``None`` for anything else.
+    """
+    from ninja_jwt import settings as jwt_settings
+    from ninja_jwt.exceptions import TokenBackendError
+    from ninja_jwt.state import token_backend
+
+    try:
+        payload = token_backend.decode(refresh, verify=True)  # signature, algorithm, exp
+    except TokenBackendError:
+        return None
+    claims = jwt_settings.api_settings
+    if payload.get(claims.TOKEN_TYPE_CLAIM or "token_type") != RefreshToken.token_type:
+        return None
+    subject = payload.get(claims.USER_ID_CLAIM)
+    if isinstance(subject, bool) or not isinstance(subject, int | str):
+        return None
+    return str(subject)

@@ -163,10 +163,10 @@ def test_own_ninja_api_mounts_the_router(settings: Any, make_product: Any) -> No
     response = client.get("/api/shop/products")
     assert response.status_code == 200
     assert [p["id"] for p in response.json()["items"]] == [product.pk]
-    # register_exception_handlers: domain errors become JSON {"detail": ...}.
+    # register_exception_handlers: domain errors become JSON {"detail": ..., "errors": [...]}.
     response = client.get("/api/shop/products/999999")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No product with id 999999."}
+    assert response.json() == {"detail": "No product with id 999999.", "errors": []}
     response = client.get("/api/shop/products", {"cursor": "junk"})
     assert response.status_code == 422
     assert response.json()["field"] == "cursor"

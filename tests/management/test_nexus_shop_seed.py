@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -248,40 +249,71 @@ def test_help_documents_the_command() -> None:
     assert "same catalogue" in text
 
 
-def _product_table_shape() -> tuple[list[str], list[str]]:
+DDL = re.compile(r"^\s*(DROP|ALTER|CREATE|TRUNCATE|REINDEX|CLUSTER)\b", re.IGNORECASE)
+
+
+def test_seeding_issues_no_ddl_and_no_truncate() -> None:
+    """Rows only: nothing the command runs drops, alters, creates or truncates a table."""
+    from django.db import connection
+
+    seed("--products", "40", "--categories", "6")  # so --clear has rows to delete
+    statements: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        seed("--products", "300", "--categories", "10", "--clear")
+
+    assert any("nexus_shop_product" in sql for sql in statements)  # the wrapper saw the work
+    assert [sql for sql in statements if DDL.match(sql)] == []
+    assert Product.all_objects.count() == 300
+
+
+def _product_table_objects() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The product table's indexes and constraints, with their OIDs.
+
+    A dropped and re-created index or constraint comes back with a new OID, so equal lists
+    before and after a load mean they were left alone, whatever ran the SQL.
+    """
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'nexus_shop_product' ORDER BY 1"
+            "SELECT indexrelid::int, indexrelid::regclass::text FROM pg_index "
+            "WHERE indrelid = 'nexus_shop_product'::regclass ORDER BY 1"
         )
-        indexes = [row[0] for row in cursor.fetchall()]
+        indexes = [(oid, name) for oid, name in cursor.fetchall()]
         cursor.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "SELECT oid::int, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = 'nexus_shop_product'::regclass ORDER BY 1"
         )
-        constraints = [row[0] for row in cursor.fetchall()]
+        constraints = [(oid, definition) for oid, definition in cursor.fetchall()]
     return indexes, constraints
 
 
 @pytest.mark.postgres
-def test_postgres_bulk_load_puts_indexes_and_foreign_keys_back() -> None:
-    before = _product_table_shape()
-    assert "nexus_shop_prod_search_idx" in before[0]
+def test_postgres_load_leaves_indexes_and_foreign_keys_alone() -> None:
+    before = _product_table_objects()
+    assert "nexus_shop_prod_search_idx" in [name for _, name in before[0]]
+    assert any(d.startswith("FOREIGN KEY (category_id)") for _, d in before[1])
 
     seed("--products", "300", "--categories", "10")
+    seed("--products", "200", "--categories", "5", "--clear")
 
-    assert _product_table_shape() == before
-    assert any(c.startswith("FOREIGN KEY (category_id)") for c in before[1])
+    assert _product_table_objects() == before
+    assert Product.all_objects.count() == 200
 
 
 @pytest.mark.postgres
-def test_postgres_clear_falls_back_to_delete_when_truncate_is_refused() -> None:
+def test_postgres_clear_honours_a_host_tables_foreign_key() -> None:
+    """--clear DELETEs: another table's foreign key is respected, never truncated through."""
     from django.db import connection
 
     seed("--products", "20", "--categories", "5")
     with connection.cursor() as cursor:
-        # Another app's table pointing at products makes TRUNCATE refuse.
+        # A host app's table pointing at products (as a wishlist might).
         cursor.execute(
             "CREATE TABLE seed_test_wishlist ("
             "id serial PRIMARY KEY, product_id bigint REFERENCES nexus_shop_product (id))"
@@ -292,6 +324,50 @@ def test_postgres_clear_falls_back_to_delete_when_truncate_is_refused() -> None:
     assert "Deleted 20 products and 5 categories." in out
     assert Product.all_objects.count() == 10
     assert Category.objects.count() == 4
+
+
+@pytest.mark.postgres
+def test_postgres_clear_refuses_when_a_host_row_still_points_at_a_product() -> None:
+    from django.db import IntegrityError, connection
+
+    seed("--products", "20", "--categories", "5")
+    kept = Product.all_objects.order_by("pk").first()
+    assert kept is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE seed_test_wishlist ("
+            "id serial PRIMARY KEY, product_id bigint REFERENCES nexus_shop_product (id))"
+        )
+        cursor.execute("INSERT INTO seed_test_wishlist (product_id) VALUES (%s)", [kept.pk])
+
+    with pytest.raises(IntegrityError):
+        seed("--products", "10", "--categories", "4", "--clear")
+    assert Product.all_objects.count() == 20  # all or nothing
+
+
+def test_created_at_is_written_not_switched_off() -> None:
+    """The load sets created_at itself; the model field's auto_now_add stays as it is."""
+    field = Product._meta.get_field("created_at")
+    seed("--products", "200", "--categories", "5")
+
+    assert field.auto_now_add is True  # type: ignore[union-attr]  # a DateTimeField
+    dates = set(Product.all_objects.values_list("created_at", flat=True))
+    assert len(dates) > 150
+
+
+def test_slugs_follow_the_services_rules() -> None:
+    from nexus_shop.services.catalog import _free_slug, _slug_base
+
+    seed("--products", "300", "--categories", "80")
+
+    for product in Product.all_objects.all():
+        number = int(product.sku.rsplit("-", 1)[1])
+        assert product.slug == _slug_base(f"{product.name} {number}", fallback="", max_length=240)
+    taken: set[str] = set()
+    for category in Category.objects.order_by("pk"):
+        base = _slug_base(category.name, fallback="category", max_length=200)
+        assert category.slug == _free_slug(base, taken, max_length=200)
+        taken.add(category.slug)
 
 
 @pytest.mark.postgres

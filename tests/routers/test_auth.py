@@ -125,7 +125,7 @@ def test_register_answers_404_when_switched_off(anon: Client) -> None:
     )
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Registration is closed."}
+    assert response.json() == {"detail": "Registration is closed.", "errors": []}
     assert User.objects.count() == 0
 
 
@@ -154,7 +154,10 @@ def test_token_gives_one_generic_401_so_accounts_cannot_be_enumerated(anon: Clie
 
     assert [a.status_code for a in answers] == [401, 401, 401]
     assert len({a.content for a in answers}) == 1
-    assert answers[0].json() == {"detail": "No active account found with the given credentials."}
+    assert answers[0].json() == {
+        "detail": "No active account found with the given credentials.",
+        "errors": [],
+    }
     assert answers[0]["WWW-Authenticate"].startswith("Bearer")
     assert OutstandingToken.objects.count() == 0
 

@@ -13,25 +13,29 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, set[str]]] = {
     ("/api/auth/register", "post"): (
         "auth_register",
         "auth-register",
-        {"201", "404", "409", "422", "429"},
+        {"201", "400", "404", "409", "422", "429"},
     ),
-    ("/api/auth/token", "post"): ("auth_token_obtain", "auth-token", {"200", "401", "422", "429"}),
+    ("/api/auth/token", "post"): (
+        "auth_token_obtain",
+        "auth-token",
+        {"200", "400", "401", "422", "429"},
+    ),
     ("/api/auth/token/refresh", "post"): (
         "auth_token_refresh",
         "auth-token-refresh",
-        {"200", "401", "422", "429"},
+        {"200", "400", "401", "422", "429"},
     ),
     ("/api/auth/token/verify", "post"): (
         "auth_token_verify",
         "auth-token-verify",
-        {"200", "401", "422"},
+        {"200", "400", "401", "422"},
     ),
-    ("/api/auth/logout", "post"): ("auth_logout", "auth-logout", {"204", "401", "422"}),
+    ("/api/auth/logout", "post"): ("auth_logout", "auth-logout", {"204", "400", "401", "422"}),
     ("/api/auth/me", "get"): ("auth_me", "auth-me", {"200", "401"}),
     ("/api/auth/password", "post"): (
         "auth_password_change",
         "auth-password-change",
-        {"204", "401", "422", "429"},
+        {"204", "400", "401", "422", "429"},
     ),
 }
 BEARER_ONLY = {"/api/auth/me", "/api/auth/password"}
@@ -62,7 +66,7 @@ def test_each_auth_operation_is_named_summarised_and_declares_its_errors(
     assert set(operation["responses"]) == codes
     for code in codes - {"200", "201", "204"}:
         content = operation["responses"][code]["content"]["application/json"]
-        assert content["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+        assert content["schema"] == {"$ref": "#/components/schemas/Error"}
     assert reverse(f"nexus_shop:{url_name}") == path
 
 

@@ -76,3 +76,18 @@ def test_auth_me_follows_the_setting_too() -> None:
 
     assert response.status_code == 200
     assert response.json()["username"] == staff.username
+
+
+class BuggyAuth(APIKeyHeader):
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        raise ValueError("a bug in the host's authenticator")
+
+
+@pytest.mark.django_db
+@override_settings(NEXUS_SHOP_AUTH=["tests.routers.test_auth_pluggable.BuggyAuth"])
+def test_a_bug_in_a_host_authenticator_is_not_hidden_behind_a_401() -> None:
+    # Only what an authenticator is documented to raise becomes a 401; this propagates.
+    with pytest.raises(ValueError, match="a bug in the host's authenticator"):
+        create({"X-API-Key": "key-anyone"})

@@ -97,7 +97,7 @@ def test_list_is_in_tree_order_and_pages_with_cursors(anon: Client) -> None:
 def test_missing_category_is_404(anon: Client) -> None:
     response = anon.get("/api/categories/31337")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No category with id 31337."}
+    assert response.json() == {"detail": "No category with id 31337.", "errors": []}
 
 
 def test_product_count_covers_descendants_and_only_live_active_products(anon: Client) -> None:

@@ -95,8 +95,13 @@ def test_invalid_or_server_owned_fields_are_422(
 def test_missing_required_fields_are_422(staff_client: Client) -> None:
     response = _post(staff_client, "/api/products", {"name": "x"})
     assert response.status_code == 422
-    missing = {err["loc"][-1] for err in response.json()["detail"]}
-    assert {"sku", "price", "stock"} <= missing
+    errors = response.json()["errors"]
+    assert {tuple(err["loc"]) for err in errors} >= {
+        ("body", "sku"),
+        ("body", "price"),
+        ("body", "stock"),
+    }
+    assert {err["type"] for err in errors} == {"missing"}
 
 
 def test_malformed_json_is_a_json_4xx(staff_client: Client) -> None:

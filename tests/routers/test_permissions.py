@@ -143,8 +143,11 @@ def test_every_401_says_why_and_challenges() -> None:
     invalid = Client(headers={"Authorization": "Bearer nope"}).post(
         "/api/categories", {"name": "x"}, content_type="application/json"
     )
-    assert missing.json() == {"detail": "Authentication credentials were not provided."}
-    assert invalid.json() == {"detail": "Given token is not valid."}
+    assert missing.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "errors": [],
+    }
+    assert invalid.json() == {"detail": "Given token is not valid.", "errors": []}
     for response in (missing, invalid):
         assert response.status_code == 401
         assert response["WWW-Authenticate"].startswith("Bearer")

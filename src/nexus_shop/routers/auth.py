@@ -27,6 +27,7 @@ from nexus_shop.schemas.common import ErrorOut
 from nexus_shop.security import write_auth
 from nexus_shop.selectors import auth as selectors
 from nexus_shop.services import auth as services
+from nexus_shop.tokens import refresh_token_subject
 
 router = Router(tags=["auth"])
 
@@ -37,7 +38,14 @@ def _ip(request: HttpRequest) -> tuple[str, str]:
 
 @router.post(
     "/register",
-    response={201: UserOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={
+        201: UserOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     operation_id="auth_register",
     url_name="auth-register",
     summary="Create an account",
@@ -53,21 +61,27 @@ def register(request: HttpRequest, payload: RegisterIn) -> Any:
 
 @router.post(
     "/token",
-    response={200: TokenPairOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: TokenPairOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_token_obtain",
     url_name="auth-token",
     summary="Log in: trade username and password for an access and a refresh token",
     description="One 401 message for a wrong password, an unknown user and an inactive "
-    "user. Throttled per client IP and per username (429 with `Retry-After`).",
+    "user. Throttled per client IP (every attempt) and per username and client IP (failed "
+    "attempts), 429 with `Retry-After`: failures from other addresses never lock a user out.",
 )
 def token_obtain(request: HttpRequest, payload: TokenObtainIn) -> Any:
-    throttling.check("token", [_ip(request), ("username", payload.username.casefold())])
-    return services.token_obtain(**payload.model_dump())
+    # Per IP, and per username *and* IP: a guesser elsewhere cannot lock the owner out.
+    per_ip, failures = throttling.login_idents(request, payload.username)
+    throttling.check("token", per_ip)
+    throttling.check("login", failures)
+    pair = services.token_obtain(**payload.model_dump())
+    throttling.refund("login", failures)  # only failed attempts count
+    return pair
 
 
 @router.post(
     "/token/refresh",
-    response={200: TokenPairOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: TokenPairOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_token_refresh",
     url_name="auth-token-refresh",
     summary="Trade a refresh token for a new pair (the refresh token rotates)",
@@ -79,7 +93,7 @@ def token_refresh(request: HttpRequest, payload: RefreshIn) -> Any:
     idents = [_ip(request), ("token", payload.refresh)]
     # Per user too, but only for a token whose signature checks out: a user id read from a
     # forged token would let anyone spend another user's budget.
-    subject = selectors.refresh_token_subject(refresh=payload.refresh)
+    subject = refresh_token_subject(refresh=payload.refresh)
     if subject is not None:
         idents.append(("user", subject))
     throttling.check("refresh", idents)
@@ -88,7 +102,7 @@ def token_refresh(request: HttpRequest, payload: RefreshIn) -> Any:
 
 @router.post(
     "/token/verify",
-    response={200: VerifyOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: VerifyOut, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut},
     operation_id="auth_token_verify",
     url_name="auth-token-verify",
     summary="Is this access or refresh token valid right now?",
@@ -102,7 +116,7 @@ def token_verify(request: HttpRequest, payload: VerifyIn) -> Any:
 
 @router.post(
     "/logout",
-    response={204: None, 401: ErrorOut, 422: ErrorOut},
+    response={204: None, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut},
     operation_id="auth_logout",
     url_name="auth-logout",
     summary="Log out: revoke a refresh token",
@@ -130,7 +144,7 @@ def me(request: HttpRequest) -> Any:
 @router.post(
     "/password",
     auth=write_auth,
-    response={204: None, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={204: None, 400: ErrorOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     operation_id="auth_password_change",
     url_name="auth-password-change",
     summary="Change the password; every refresh token issued so far stops working",

@@ -33,6 +33,8 @@ WRITE_ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
 }
+# Operations with a JSON body: 400 when it cannot be parsed (or nests too deeply).
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **WRITE_ERRORS}
 
 
 def _viewer(request: HttpRequest) -> Any:
@@ -72,7 +74,7 @@ def category_get(request: HttpRequest, category_id: int) -> Any:
 @router.post(
     "/categories",
     auth=write_auth,
-    response={201: CategoryOut, **WRITE_ERRORS},
+    response={201: CategoryOut, **BODY_ERRORS},
     operation_id="category_create",
     url_name="category-create",
     summary="Create a category",
@@ -87,7 +89,7 @@ def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
 @router.patch(
     "/categories/{category_id}",
     auth=write_auth,
-    response={200: CategoryOut, **WRITE_ERRORS},
+    response={200: CategoryOut, **BODY_ERRORS},
     operation_id="category_update",
     url_name="category-update",
     summary="Update a category",
@@ -153,7 +155,7 @@ def product_get(request: HttpRequest, product_id: int, params: Query[ProductDeta
 @router.post(
     "/products",
     auth=write_auth,
-    response={201: ProductOut, **WRITE_ERRORS},
+    response={201: ProductOut, **BODY_ERRORS},
     operation_id="product_create",
     url_name="product-create",
     summary="Create a product",
@@ -168,7 +170,7 @@ def product_create(request: HttpRequest, payload: ProductIn) -> Any:
 @router.put(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **WRITE_ERRORS},
+    response={200: ProductOut, **BODY_ERRORS},
     operation_id="product_replace",
     url_name="product-replace",
     summary="Replace a product",
@@ -183,7 +185,7 @@ def product_replace(request: HttpRequest, product_id: int, payload: ProductIn) -
 @router.patch(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **WRITE_ERRORS},
+    response={200: ProductOut, **BODY_ERRORS},
     operation_id="product_update",
     url_name="product-update",
     summary="Update some fields of a product",

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
-from nexus_shop.selectors.health import cache_status, database_status
+from nexus_shop.schemas.health import HealthOut
+from nexus_shop.selectors.health import health_report
 
 router = Router(tags=["health"])
-
-
-class HealthOut(Schema):
-    status: Literal["ok", "degraded", "down"]
-    database: Literal["ok", "down"]
-    cache: Literal["ok", "down"]
 
 
 @router.get(
@@ -28,9 +23,5 @@ class HealthOut(Schema):
     '`"cache": "down"`: the API keeps serving without its cache.',
 )
 def health(request: HttpRequest) -> Any:
-    database = database_status()
-    cache = cache_status()
-    if database != "ok":
-        return Status(503, {"status": "down", "database": database, "cache": cache})
-    status = "ok" if cache == "ok" else "degraded"
-    return {"status": status, "database": database, "cache": cache}
+    report = health_report()
+    return Status(503 if report.status == "down" else 200, report)

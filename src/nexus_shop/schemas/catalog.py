@@ -9,8 +9,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-from nexus_shop.schemas.common import MAX_PAGE_SIZE, InputSchema, RefusesNul
-from nexus_shop.selectors.pagination import MAX_CURSOR_LENGTH
+from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from nexus_shop.schemas.common import InputSchema, RefusesNul
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]

@@ -2,21 +2,57 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
+
+from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
 
 T = TypeVar("T")
 
-MAX_PAGE_SIZE = 100
+
+class InputTooDeep(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"Input is nested more than {MAX_INPUT_DEPTH} levels deep.")
+
+
+def input_depth_ok(value: Any, *, max_depth: int = MAX_INPUT_DEPTH) -> bool:
+    """Whether ``value`` (parsed JSON) nests at most ``max_depth`` containers deep.
+
+    Iterative, so a hostile body cannot make it recurse; it stops at the first level too many.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= max_depth:
+            return False
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, dict | list | tuple)
+        )
+    return True
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+    """Whether any string (or key) in ``value`` holds NUL; iterative and depth-bounded."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            continue
+        if depth > MAX_INPUT_DEPTH:
+            raise InputTooDeep
+        if isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
     return False
 
 
@@ -43,8 +79,50 @@ class InputSchema(RefusesNul):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(Schema):
-    detail: str | list[dict[str, object]] | dict[str, object]
+class ErrorItem(Schema):
+    """One problem with the request, located like pydantic's errors."""
+
+    loc: list[str | int] = Field(
+        ...,
+        description='Where: the source first (`"body"`, `"query"`, `"path"`, `"header"`), '
+        'then the field path, e.g. `["body", "price"]`.',
+    )
+    msg: str = Field(..., description="What is wrong, for a human.")
+    type: str = Field(..., description='A stable machine code, e.g. `"missing"`, `"conflict"`.')
+
+
+class Error(Schema):
+    """The body of every 4xx and 5xx answer under the API.
+
+    ``detail`` is always one sentence; ``errors`` lists the problems with single fields
+    (empty when the error is not about a field). Some errors add the keys listed here.
+    """
+
+    model_config = ConfigDict(extra="allow")  # errors may add documented keys
+
+    detail: str = Field(..., description="One human-readable sentence.")
+    errors: list[ErrorItem] = Field(
+        ...,
+        description=f"At most {MAX_REPORTED_ERRORS} field problems; `error_count` gives the "
+        "total when there were more.",
+    )
+    field: str | None = Field(
+        None,
+        description="Domain errors about one field (a taken `slug`, an unknown "
+        "`category_id`, a bad `cursor`): its name. The same field is in `errors[0].loc`.",
+    )
+    error_count: int | None = Field(
+        None,
+        description=f"Only when more than {MAX_REPORTED_ERRORS} problems were found: "
+        "how many, in all.",
+    )
+    retry_after: int | None = Field(
+        None, description="429 only: seconds to wait, as in the `Retry-After` header."
+    )
+
+
+# Kept for code written against 0.x: the schema is called ``Error`` in OpenAPI.
+ErrorOut = Error
 
 
 class PageOut(Schema, Generic[T]):

@@ -1,9 +1,14 @@
-"""Reads behind ``GET /health``: can the database and the cache be reached right now?"""
+"""Reads behind ``GET /health``: can the database and the cache be reached right now?
+
+:func:`health_report` also owns the rule that turns the two into one overall state: the
+database down is "down", the cache down is "degraded" (the API serves without it).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Literal
 
 from django.core.cache import caches
@@ -14,10 +19,34 @@ from nexus_shop.conf import conf
 
 logger = logging.getLogger("nexus_shop.health")
 
-Status = Literal["ok", "down"]
+ServiceState = Literal["ok", "down"]
+OverallState = Literal["ok", "degraded", "down"]
 
 
-def database_status() -> Status:
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """The overall state and what it was derived from."""
+
+    status: OverallState
+    database: ServiceState
+    cache: ServiceState
+
+
+def health_report() -> HealthReport:
+    """Check the database and the cache, and say what the API can do without them."""
+    database = database_status()
+    cache = cache_status()
+    status: OverallState
+    if database != "ok":
+        status = "down"
+    elif cache != "ok":
+        status = "degraded"
+    else:
+        status = "ok"
+    return HealthReport(status=status, database=database, cache=cache)
+
+
+def database_status() -> ServiceState:
     """Run ``SELECT 1`` on the default database; any database error is "down"."""
     try:
         with connection.cursor() as cursor:
@@ -31,7 +60,7 @@ def database_status() -> Status:
     return "ok"
 
 
-def cache_status() -> Status:
+def cache_status() -> ServiceState:
     """Ping the ``NEXUS_SHOP_HEALTH_CACHE`` cache.
 
     A backend with a ``ping()`` (``nexus_shop.cache.RedisCache``) is asked directly, past

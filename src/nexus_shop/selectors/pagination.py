@@ -26,9 +26,6 @@ from nexus_shop.exceptions import ValidationFailed
 _M = TypeVar("_M", bound=models.Model)
 
 _SALT = "nexus_shop.cursor"
-# A signed cursor holds the last row's sort value: a name is at most 255 characters, 4
-# bytes each in UTF-8, 4/3 of that in base64, plus the id, the signature and a margin.
-MAX_CURSOR_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ class CompactJSONSerializer:
     """JSON for cursors: UTF-8 as is (not ``\\uXXXX``, 6 bytes a character) and no spaces.
 
     Keeps the cursor of a 255-character name in any script well under
-    ``MAX_CURSOR_LENGTH``.
+    :data:`nexus_shop.limits.MAX_CURSOR_LENGTH`.
     """
 
     def dumps(self, obj: Any) -> bytes:

@@ -69,7 +69,7 @@ def _referenced_category(category_id: int | None, *, field: str) -> Category | N
     """The category a write points at, locked against deletion until the transaction ends."""
     if category_id is None:
         return None
-    if not key_share_lock(Category._meta.db_table, category_id):
+    if not key_share_lock(Category, category_id):
         raise ValidationFailed(f"No category with id {category_id}.", extra={"field": field})
     return Category.objects.get(pk=category_id)
 

@@ -1,4 +1,4 @@
-"""Word lists for ``nexus_shop_seed``: a small taxonomy whose names read like a real shop.
+"""Word lists for the demo catalogue: a small taxonomy whose names read like a real shop.
 
 Each department gives the root categories their names, the sub-categories theirs, and the
 products their nouns and adjectives, so a product's name matches the branch it sits in

@@ -1,0 +1,236 @@
+"""Who may call what: every operation of the OpenAPI document x four callers.
+
+OWASP API Security Top 10: broken object-level (API1) and function-level (API5)
+authorisation, broken authentication (API2). The operations come from the OpenAPI
+document that ``nexus_shop.api.api`` serves; each is called, with a valid request, by
+
+- ``anonymous``: no ``Authorization`` header;
+- ``customer``: a registered user without any permission;
+- ``staff_without``: ``is_staff``, but without the operation's permission;
+- ``staff_with``: ``is_staff`` holding only the operation's permission(s).
+
+and must answer what ``MATRIX`` says: the operation's declared 2xx, 401 or 403.
+
+**Adding an endpoint?** ``test_every_operation_has_a_row`` fails until ``MATRIX`` has a
+row for its ``operation_id``. A row says who may call it (``PUBLIC``, ``SIGNED_IN`` or
+``Perm("nexus_shop.add_thing")``) and how to build a valid request from ``World`` (the
+objects each test creates): ``path`` (path parameters), ``body`` (JSON) and ``query``.
+For objects that belong to a user (a cart, an order), put the expected status for a
+caller who is not the owner in ``expect`` (``{"customer": 404}``), so the row also
+proves object-level authorisation. The method and path always come from the document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from nexus_shop.api import api
+from nexus_shop.tokens import RefreshToken
+from tests.conftest import bearer
+from tests.factories import PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+
+ROLES = ("anonymous", "customer", "staff_without", "staff_with")
+NEW_PASSWORD = "Lantern-Orchid-2044"
+
+
+@dataclass(frozen=True)
+class Perm:
+    """Needs these Django permissions: 401 anonymous, 403 without them, 2xx with them."""
+
+    names: tuple[str, ...]
+
+    def __init__(self, *names: str) -> None:
+        object.__setattr__(self, "names", names)
+
+
+PUBLIC = "public"  # everyone, anonymous included: 2xx
+SIGNED_IN = "signed-in"  # any authenticated user: 401 anonymous, 2xx otherwise
+
+
+class World:
+    """What one test case works on: fresh rows, and the caller's user (None: anonymous)."""
+
+    def __init__(self, role: str, perms: tuple[str, ...]) -> None:
+        self.category = CategoryFactory()
+        self.empty_category = CategoryFactory()  # one that may be deleted
+        self.product = ProductFactory(category=self.category)
+        self.deleted_product = ProductFactory(category=self.category, deleted_at=timezone.now())
+        # Whose credentials the auth endpoints use: the caller's, or a bystander's.
+        self.account = UserFactory(username=f"account-{uuid.uuid4().hex[:8]}")
+        self.user: Any = None
+        if role == "customer":
+            self.user = UserFactory(username=f"customer-{uuid.uuid4().hex[:8]}")
+        elif role == "staff_without":
+            self.user = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", perms=[])
+        elif role == "staff_with":
+            codenames = [name.split(".", 1)[1] for name in perms]
+            self.user = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", perms=codenames)
+        if self.user is not None:
+            self.account = self.user
+        self.refresh = str(RefreshToken.for_user(self.account))
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _product_body(world: World) -> dict[str, Any]:
+    return {
+        "name": world.unique("Lamp"),
+        "sku": world.unique("SKU").upper(),
+        "price": "19.99",
+        "stock": 3,
+        "category_id": world.category.pk,
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    access: str | Perm
+    path: Callable[[World], dict[str, Any]] = lambda world: {}
+    body: Callable[[World], dict[str, Any] | None] = lambda world: None
+    query: Callable[[World], dict[str, Any]] = lambda world: {}
+    expect: dict[str, int] = field(default_factory=dict)  # per-role overrides
+
+
+CATEGORY = {"category_id": lambda w: w.category.pk}
+PRODUCT = {"product_id": lambda w: w.product.pk}
+
+
+def _path(**params: Callable[[World], Any]) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {name: get(world) for name, get in params.items()}
+
+
+MATRIX: dict[str, Row] = {
+    # Health and auth: open to everyone (the credentials are in the body).
+    "health": Row(PUBLIC),
+    "auth_register": Row(
+        PUBLIC,
+        body=lambda w: {
+            "username": (name := w.unique("newcomer")),
+            "email": f"{name}@example.com",
+            "password": NEW_PASSWORD,
+        },
+    ),
+    "auth_token_obtain": Row(
+        PUBLIC, body=lambda w: {"username": w.account.username, "password": PASSWORD}
+    ),
+    "auth_token_refresh": Row(PUBLIC, body=lambda w: {"refresh": w.refresh}),
+    "auth_token_verify": Row(PUBLIC, body=lambda w: {"token": w.refresh}),
+    "auth_logout": Row(PUBLIC, body=lambda w: {"refresh": w.refresh}),
+    "auth_me": Row(SIGNED_IN),
+    "auth_password_change": Row(
+        SIGNED_IN, body=lambda w: {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
+    ),
+    # Catalogue reads: public (staff see more, nobody is refused).
+    "category_list": Row(PUBLIC),
+    "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
+    "product_list": Row(PUBLIC),
+    "product_get": Row(PUBLIC, path=_path(**PRODUCT)),
+    # Catalogue writes: Django model permissions.
+    "category_create": Row(
+        Perm("nexus_shop.add_category"), body=lambda w: {"name": w.unique("Lighting")}
+    ),
+    "category_update": Row(
+        Perm("nexus_shop.change_category"),
+        path=_path(**CATEGORY),
+        body=lambda w: {"description": "Lamps and bulbs."},
+    ),
+    "category_delete": Row(
+        Perm("nexus_shop.delete_category"),
+        path=_path(category_id=lambda w: w.empty_category.pk),
+    ),
+    "product_create": Row(Perm("nexus_shop.add_product"), body=_product_body),
+    "product_replace": Row(
+        Perm("nexus_shop.change_product"), path=_path(**PRODUCT), body=_product_body
+    ),
+    "product_update": Row(
+        Perm("nexus_shop.change_product"), path=_path(**PRODUCT), body=lambda w: {"stock": 7}
+    ),
+    "product_delete": Row(Perm("nexus_shop.delete_product"), path=_path(**PRODUCT)),
+    "product_restore": Row(
+        Perm("nexus_shop.delete_product"),
+        path=_path(product_id=lambda w: w.deleted_product.pk),
+    ),
+}
+
+
+def _operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """``operation_id -> (method, path template, operation)`` from the OpenAPI document."""
+    schema = api.get_openapi_schema(path_prefix="/api/")
+    found = {}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            found[operation["operationId"]] = (method, path, operation)
+    return found
+
+
+def _success(operation: dict[str, Any]) -> int:
+    return min(int(code) for code in operation["responses"] if str(code).startswith("2"))
+
+
+def expected(row: Row, role: str, operation: dict[str, Any]) -> int:
+    if role in row.expect:
+        return row.expect[role]
+    if row.access == PUBLIC:
+        return _success(operation)
+    if role == "anonymous":
+        return 401
+    if row.access == SIGNED_IN or role == "staff_with":
+        return _success(operation)
+    return 403
+
+
+def test_every_operation_has_a_row() -> None:
+    """An endpoint added without deciding who may call it fails here (see the module doc)."""
+    operations = set(_operations())
+    assert operations - set(MATRIX) == set(), "add a row to MATRIX for each of these"
+    assert set(MATRIX) - operations == set(), "these rows name no operation any more"
+
+
+def test_every_denial_is_declared_in_the_document() -> None:
+    operations = _operations()
+    for operation_id, row in MATRIX.items():
+        _, _, operation = operations[operation_id]
+        for role in ROLES:
+            status = expected(row, role, operation)
+            declared = {str(code) for code in operation["responses"]}
+            assert str(status) in declared, (operation_id, role, status)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("operation_id", sorted(MATRIX))
+def test_access(operation_id: str, role: str) -> None:
+    row = MATRIX[operation_id]
+    operations = _operations()
+    assert operation_id in operations, f"{operation_id} is not in the OpenAPI document"
+    method, template, operation = operations[operation_id]
+    perms = row.access.names if isinstance(row.access, Perm) else ()
+    world = World(role, perms)
+
+    path = template.format(**row.path(world))
+    headers = bearer(world.user) if world.user is not None else {}
+    client = Client(headers=headers)
+    body = row.body(world)
+    kwargs: dict[str, Any] = {"content_type": "application/json"} if body is not None else {}
+    if method == "get":
+        response = client.get(path, row.query(world))
+    else:
+        response = getattr(client, method)(path, body if body is not None else None, **kwargs)
+
+    want = expected(row, role, operation)
+    assert response.status_code == want, (
+        operation_id,
+        role,
+        response.status_code,
+        response.content,
+    )
+    if want in {401, 403}:
+        assert "detail" in response.json()
