@@ -11,7 +11,12 @@ NEXUS_SHOP_CURRENCY = "USD"
 NEXUS_SHOP_DEFAULT_PAGE_SIZE = 20
 NEXUS_SHOP_AUTH = ("ninja_jwt.authentication.JWTAuth",)
 NEXUS_SHOP_REGISTRATION_ENABLED = True
-NEXUS_SHOP_THROTTLE_RATES = {"register": "10/m", "token": "10/m", "refresh": "10/m"}
+NEXUS_SHOP_THROTTLE_RATES = {
+    "register": "10/m",
+    "token": "10/m",
+    "login": "20/h",
+    "refresh": "10/m",
+}
 NEXUS_SHOP_THROTTLE_CACHE = "default"
 NEXUS_SHOP_TRUSTED_PROXY_COUNT = 0
 NEXUS_SHOP_HEALTH_CACHE = "default"
