@@ -47,7 +47,12 @@ def test_settings_are_read_lazily(settings: Any) -> None:
     settings.NEXUS_SHOP_CURRENCY = "GBP"
     assert conf.CURRENCY == "GBP"
     settings.NEXUS_SHOP_THROTTLE_RATES = {"token": "3/m"}
-    assert conf.THROTTLE_RATES == {"register": "10/m", "token": "3/m", "refresh": "10/m"}
+    assert conf.THROTTLE_RATES == {
+        "register": "10/m",
+        "token": "3/m",
+        "login": "20/h",
+        "refresh": "10/m",
+    }
 
 
 def test_cachalot_knows_our_redis_backend(settings: Any) -> None:

@@ -11,6 +11,7 @@ keeps this list, the docs and the code in step):
 - ``nexus_shop.models``: ``Category``, ``Product``
 - ``nexus_shop.conf.conf`` and the ``NEXUS_SHOP_*`` settings it reads
 - ``nexus_shop.cache.RedisCache``, the cache backend named in ``CACHES``
+- ``nexus_shop.throttling.throttle_login_view``, the login throttle for Django login views
 - the system check ids ``nexus_shop.E001``... (``nexus_shop.checks``)
 
 Everything else (services, selectors, schemas, seeding, private helpers) is internal

@@ -8,7 +8,9 @@ the test database through a TCP proxy. Two faults:
   connection as it hands it out;
 - the proxy is stopped for one second (a network partition, a database that is down):
   requests made meanwhile may get a JSON 503, nothing else; the first request after the
-  database is back must succeed.
+  database is back must succeed;
+- the proxy is stopped for six seconds, longer than the pool waits for a connection:
+  requests made meanwhile get a JSON 503, and again the first one afterwards succeeds.
 
 Each run counts requests, 5xx and stale reads (a read after an acknowledged write that
 shows the old value) and prints them (``-s``); the figures go to the maintainers' notes.
@@ -30,7 +32,7 @@ from django.db import connection
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory
 from tests.heavy.example_server import database_url, example_server
 from tests.support.redis_server import RedisServer
-from tests.support.tcp_proxy import running_proxy
+from tests.support.tcp_proxy import TcpProxy, running_proxy
 
 pytestmark = [pytest.mark.heavy, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -83,6 +85,95 @@ def _terminate_server_connections(database: str) -> int:
     return len(pids)
 
 
+class Caller:
+    """The test's HTTP client: every answer goes through the tally."""
+
+    def __init__(self, base: str, tally: Tally) -> None:
+        self.api = f"{base}/api"
+        self.session = requests.Session()
+        self.tally = tally
+        self.auth: dict[str, str] = {}
+
+    def get(self, path: str, *, down: bool = False, **kwargs: Any) -> requests.Response:
+        response = self.session.get(self.api + path, timeout=30, **kwargs)
+        return self.tally.record(response, database_down=down)
+
+    def me(self, *, down: bool = False) -> requests.Response:
+        """``/auth/me`` reads the user table, which is never cached: always the database."""
+        return self.get("/auth/me", headers=self.auth, down=down)
+
+    def log_in(self, username: str) -> None:
+        body = {"username": username, "password": PASSWORD}
+        login = self.session.post(f"{self.api}/auth/token", json=body, timeout=30)
+        assert login.status_code == 200, login.text
+        self.auth = {"Authorization": f"Bearer {login.json()['access']}"}
+
+    def write_then_read(self, product_id: int, price: str) -> None:
+        """An acknowledged write must be what the next read shows (no stale read)."""
+        response = self.session.patch(
+            f"{self.api}/products/{product_id}",
+            json={"price": price},
+            headers=self.auth,
+            timeout=30,
+        )
+        self.tally.record(response, database_down=False)
+        assert response.status_code == 200, response.text
+        shown = self.get(f"/products/{product_id}").json()["price"]
+        if Decimal(shown) != Decimal(price):
+            self.tally.stale_reads += 1
+
+    def all_read(self, products: list[Any]) -> None:
+        for product in products:
+            assert self.get(f"/products/{product.pk}").status_code == 200
+
+
+def _connections_killed(caller: Caller, products: list[Any], database: str) -> None:
+    """1. Every connection the server holds is killed (a restart, a failover)."""
+    for round_ in range(3):
+        assert _terminate_server_connections(database) > 0
+        time.sleep(0.2)  # the backends are gone before the next request
+        first = caller.me()
+        assert first.status_code == 200, (round_, first.status_code, first.text)
+        caller.all_read(products)
+        caller.write_then_read(products[round_].pk, f"{11 + round_}.50")
+
+
+def _one_second_partition(caller: Caller, products: list[Any], proxy: TcpProxy) -> None:
+    """2. The database is unreachable for a second, then back."""
+    for round_ in range(3):
+        proxy.stop()
+        # Requests made while the database is down (each may wait for the pool's timeout,
+        # 5 s) run beside the clock: the outage lasts one second.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            during = [
+                pool.submit(caller.get, f"/products/{products[0].pk}", down=True),
+                pool.submit(caller.me, down=True),
+            ]
+            time.sleep(1.0)
+            proxy.start()
+            for future in during:
+                future.result()
+        first = caller.me()
+        assert first.status_code == 200, (round_, first.status_code, first.text)
+        caller.all_read(products)
+        caller.write_then_read(products[round_].pk, f"{21 + round_}.25")
+
+
+def _long_outage(caller: Caller, products: list[Any], proxy: TcpProxy) -> None:
+    """3. Down for longer than the pool waits for a connection (5 s): JSON 503 meanwhile."""
+    proxy.stop()
+    outage = time.monotonic()
+    while time.monotonic() - outage < 6:
+        down = caller.get(f"/products/{products[1].pk}", down=True)
+        assert down.status_code in {200, 503}, down.text
+        if down.status_code == 503:
+            assert down.json()["detail"]
+    proxy.start()
+    first = caller.me()
+    assert first.status_code == 200, (first.status_code, first.text)
+    caller.write_then_read(products[4].pk, "31.00")
+
+
 def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisServer) -> None:
     staff = StaffFactory(username="fault-staff")
     staff.password = make_password(PASSWORD, hasher=PBKDF2PasswordHasher())  # the server's
@@ -91,88 +182,34 @@ def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisSer
     products = [ProductFactory(category=category, price=Decimal("10.00")) for _ in range(5)]
     settings_dict = connection.settings_dict
     tally = Tally()
+    upstream = (settings_dict.get("HOST") or "127.0.0.1", int(settings_dict.get("PORT") or 5432))
 
     with (
-        running_proxy(
-            settings_dict.get("HOST") or "127.0.0.1", int(settings_dict.get("PORT") or 5432)
-        ) as proxy,
+        running_proxy(*upstream) as proxy,
         example_server(
             database_url=database_url(settings_dict, host="127.0.0.1", port=proxy.port),
             redis_url=redis_server.url,
         ) as server,
-        requests.Session() as session,
     ):
-        api = f"{server.url}/api"
+        caller = Caller(server.url, tally)
         try:
+            caller.log_in(staff.username)
+            # Warm up: the pool holds several connections, and cachalot has cached reads.
+            caller.all_read(products)
+            assert caller.get("/products", params={"category": category.pk}).status_code == 200
+            assert caller.me().status_code == 200
 
-            def get(path: str, *, down: bool = False, **kwargs: Any) -> requests.Response:
-                return tally.record(
-                    session.get(api + path, timeout=30, **kwargs), database_down=down
-                )
+            _connections_killed(caller, products, settings_dict["NAME"])
+            _one_second_partition(caller, products, proxy)
+            _long_outage(caller, products, proxy)
 
-            def write_then_read(product_id: int, price: str, headers: dict[str, str]) -> None:
-                """An acknowledged write must be what the next read shows (no stale read)."""
-                response = session.patch(
-                    f"{api}/products/{product_id}",
-                    json={"price": price},
-                    headers=headers,
-                    timeout=30,
-                )
-                tally.record(response, database_down=False)
-                assert response.status_code == 200, response.text
-                shown = get(f"/products/{product_id}").json()["price"]
-                if Decimal(shown) != Decimal(price):
-                    tally.stale_reads += 1
-
-            login = session.post(
-                f"{api}/auth/token",
-                json={"username": staff.username, "password": PASSWORD},
-                timeout=30,
-            )
-            assert login.status_code == 200, login.text
-            auth = {"Authorization": f"Bearer {login.json()['access']}"}
-
-            # Warm up: the pool holds several connections, and cachalot has cached the lists.
-            for product in products:
-                assert get(f"/products/{product.pk}").status_code == 200
-                assert get("/products", params={"category": category.pk}).status_code == 200
-            assert get("/auth/me", headers=auth).status_code == 200
-
-            # 1. Every connection the server holds is killed (a restart, a failover).
-            for round_ in range(3):
-                assert _terminate_server_connections(settings_dict["NAME"]) > 0
-                time.sleep(0.2)  # the backends are gone before the next request
-                first = get("/auth/me", headers=auth)  # always reads the database (uncachable)
-                assert first.status_code == 200, (round_, first.status_code, first.text)
-                for product in products:
-                    assert get(f"/products/{product.pk}").status_code == 200
-                write_then_read(products[round_].pk, f"{11 + round_}.50", auth)
-
-            # 2. The database is unreachable for a second (partition), then back.
-            for round_ in range(3):
-                proxy.stop()
-                # Requests made while the database is down (each may wait for the pool's
-                # timeout, 5 s) run beside the clock: the outage lasts one second.
-                with ThreadPoolExecutor(max_workers=2) as pool:
-                    during = [
-                        pool.submit(get, f"/products/{products[0].pk}", down=True),
-                        pool.submit(get, "/auth/me", headers=auth, down=True),
-                    ]
-                    time.sleep(1.0)
-                    proxy.start()
-                    for future in during:
-                        future.result()
-                first = get("/auth/me", headers=auth)
-                assert first.status_code == 200, (round_, first.status_code, first.text)
-                for product in products:
-                    assert get(f"/products/{product.pk}").status_code == 200
-                write_then_read(products[round_].pk, f"{21 + round_}.25", auth)
-
-            health = get("/health")
+            health = caller.get("/health")
             assert health.status_code == 200, health.text
         except AssertionError:
             print(f"\nserver log:\n{server.output()[-6000:]}")
             raise
+        finally:
+            caller.session.close()
 
     print(f"\ndatabase faults: {tally} proxy_connections={proxy.connections}")
     assert tally.server_errors == 0, str(tally)
