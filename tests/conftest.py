@@ -8,8 +8,13 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from nexus_shop.tokens import RefreshToken
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    refresh_token_for,
+)
 from tests.support.redis_server import RedisServer, running_redis
 
 
@@ -31,7 +36,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def bearer(user: Any) -> dict[str, str]:
     """``Authorization`` header with a fresh access token of ``user`` (nexus_shop's lifetimes)."""
-    token = RefreshToken.for_user(user).access_token
+    token = refresh_token_for(user).access_token
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -32,9 +32,15 @@ from django.test import Client
 from django.utils import timezone
 
 from nexus_shop.api import api
-from nexus_shop.tokens import RefreshToken
 from tests.conftest import bearer
-from tests.factories import PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    refresh_token_for,
+)
 
 ROLES = ("anonymous", "customer", "staff_without", "staff_with")
 NEW_PASSWORD = "Lantern-Orchid-2044"
@@ -74,7 +80,7 @@ class World:
             self.user = StaffFactory(username=f"staff-{uuid.uuid4().hex[:8]}", perms=codenames)
         if self.user is not None:
             self.account = self.user
-        self.refresh = str(RefreshToken.for_user(self.account))
+        self.refresh = str(refresh_token_for(self.account))
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"

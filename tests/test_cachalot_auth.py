@@ -18,8 +18,7 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from nexus_shop.checks import auth_tables, check_cachalot
 from nexus_shop.models import Product
-from nexus_shop.tokens import RefreshToken
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, UserFactory, refresh_token_for
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ def test_catalogue_reads_are_cached_but_auth_reads_always_hit_the_database(
 ) -> None:
     ProductFactory()
     user = UserFactory()
-    RefreshToken.for_user(user).blacklist()
+    refresh_token_for(user).blacklist()
     queries: list[tuple[str, Any]] = [
         ("product", lambda: list(Product.objects.filter(pk__gt=0))),
         ("user", lambda: list(get_user_model().objects.filter(pk__gt=0))),

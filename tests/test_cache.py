@@ -10,7 +10,6 @@ import logging
 import os
 import socket
 import sys
-import threading
 import time
 from typing import Any
 
@@ -21,9 +20,20 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.test import override_settings
 
 from nexus_shop.cache import RedisCache
+from tests.support.race import race_n
 from tests.support.redis_server import RedisServer, running_redis
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pool_of(cache: Any, *, write: bool) -> Any:
+    """The connection pool a cache's client hands out (Django's private API, untyped)."""
+    return cache._cache._get_connection_pool(write)
+
+
+def available(cache: RedisCache) -> bool:
+    """``cache.is_available``, read afresh (a call, so mypy does not keep an old narrowing)."""
+    return cache.is_available
 
 
 def make_cache(url: str, **options: Any) -> RedisCache:
@@ -37,48 +47,42 @@ def test_instances_with_the_same_server_share_one_pool() -> None:
     first = make_cache("redis://127.0.0.1:6399/0")
     second = make_cache("redis://127.0.0.1:6399/0")
     assert first is not second
-    assert first._cache._get_connection_pool(True) is second._cache._get_connection_pool(True)
+    assert pool_of(first, write=True) is pool_of(second, write=True)
 
 
 def test_djangos_stock_backend_does_not_share_pools() -> None:
     """The problem the backend solves: one pool, hence one TCP connection, per instance."""
     first = DjangoRedisCache("redis://127.0.0.1:6399/0", {})
     second = DjangoRedisCache("redis://127.0.0.1:6399/0", {})
-    assert first._cache._get_connection_pool(True) is not second._cache._get_connection_pool(True)
+    assert pool_of(first, write=True) is not pool_of(second, write=True)
 
 
 def test_other_servers_or_options_get_their_own_pool() -> None:
-    base = make_cache("redis://127.0.0.1:6399/0")._cache._get_connection_pool(True)
-    other_db = make_cache("redis://127.0.0.1:6399/1")._cache._get_connection_pool(True)
-    other_timeout = make_cache(
-        "redis://127.0.0.1:6399/0", socket_timeout=2.0
-    )._cache._get_connection_pool(True)
+    base = pool_of(make_cache("redis://127.0.0.1:6399/0"), write=True)
+    other_db = pool_of(make_cache("redis://127.0.0.1:6399/1"), write=True)
+    other_timeout = pool_of(make_cache("redis://127.0.0.1:6399/0", socket_timeout=2.0), write=True)
     assert len({id(base), id(other_db), id(other_timeout)}) == 3
 
 
 def test_per_thread_cache_objects_share_the_pool() -> None:
     """Django builds a cache object per thread / ASGI context; they must share a pool."""
     location = "redis://127.0.0.1:6399/2"
-    seen: list[tuple[Any, Any]] = []
 
-    def grab() -> None:
+    def grab(_: int) -> tuple[Any, Any]:
         cache = caches["default"]
-        seen.append((cache, cache._cache._get_connection_pool(False)))
+        return cache, pool_of(cache, write=False)
 
     with override_settings(
         CACHES={"default": {"BACKEND": "nexus_shop.cache.RedisCache", "LOCATION": location}}
     ):
-        threads = [threading.Thread(target=grab) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        seen = race_n(3, grab)
+    assert not [outcome for outcome in seen if isinstance(outcome, BaseException)]
     assert len({id(cache) for cache, _ in seen}) == 3
     assert len({id(pool) for _, pool in seen}) == 1
 
 
 def test_socket_timeouts_default_to_half_a_second() -> None:
-    pool = make_cache("redis://127.0.0.1:6399/3")._cache._get_connection_pool(True)
+    pool = pool_of(make_cache("redis://127.0.0.1:6399/3"), write=True)
     assert pool.connection_kwargs["socket_connect_timeout"] == 0.5
     assert pool.connection_kwargs["socket_timeout"] == 0.5
 
@@ -176,7 +180,7 @@ def test_breaker_skips_redis_for_retry_after_then_tries_again(redis_server: Redi
     # The window ends (moved to the past rather than slept through, so that a slow
     # server start under load cannot outlast it): the next call goes to Redis again.
     RedisCache._breakers[cache._breaker_key] = time.monotonic() - 1
-    assert cache.is_available
+    assert available(cache)
     cache.set("k", "v")
     assert cache.get("k") == "v"
     assert len(redis_server.raw().keys("*")) == 1
@@ -219,7 +223,7 @@ def test_ping_bypasses_the_breaker_and_closes_it_on_recovery(redis_server: Redis
     assert cache.get("k", "miss") == "miss"  # still skipping Redis
 
     assert cache.ping() is True  # what the health endpoint calls
-    assert cache.is_available
+    assert available(cache)
     cache.set("k", "v")
     assert cache.get("k") == "v"
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from nexus_shop.checks import check_settings
+from nexus_shop.checks import check_search_settings, check_settings
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -23,6 +23,10 @@ def test_defaults_pass() -> None:
         ("NEXUS_SHOP_THROTTLE_RATES", {"token": "often"}, "nexus_shop.E003"),
         ("NEXUS_SHOP_TRUSTED_PROXY_COUNT", -1, "nexus_shop.E004"),
         ("NEXUS_SHOP_DEFAULT_PAGE_SIZE", 500, "nexus_shop.E005"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", 0, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", 52, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", True, "nexus_shop.E030"),
+        ("NEXUS_SHOP_CATEGORY_MAX_DEPTH", "10", "nexus_shop.E030"),
     ],
 )
 def test_bad_settings_are_reported(settings: Any, name: str, value: Any, error: str) -> None:
@@ -62,3 +66,25 @@ def test_cachalot_knows_our_redis_backend(settings: Any) -> None:
         "default": {"BACKEND": "nexus_shop.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
     }
     assert check_cache_compatibility(None) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", 0, "nexus_shop.E030"),
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", "many", "nexus_shop.E030"),
+        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", -5, "nexus_shop.E031"),
+        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", True, "nexus_shop.E032"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (50, 10), "nexus_shop.E033"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (), "nexus_shop.E033"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", ("cheap",), "nexus_shop.E033"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (0, 10), "nexus_shop.E033"),
+    ],
+)
+def test_bad_search_settings_are_reported(settings: Any, name: str, value: Any, error: str) -> None:
+    setattr(settings, name, value)
+    assert ids(check_search_settings()) == [error]
+
+
+def test_search_defaults_pass() -> None:
+    assert check_search_settings() == []

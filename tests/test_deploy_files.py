@@ -107,7 +107,7 @@ class RecordingEnviron(dict[str, str]):
         super().__init__(data)
         self.read: set[str] = set()
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]  # records
+    def get(self, key: str, default: Any = None) -> Any:  # records
         self.read.add(key)
         return super().get(key, default)
 

@@ -18,7 +18,8 @@ from ninja.errors import HttpError
 
 from nexus_shop import exceptions as exc
 from nexus_shop.api import api
-from nexus_shop.schemas.common import MAX_REPORTED_ERRORS, Error
+from nexus_shop.limits import MAX_REPORTED_ERRORS
+from nexus_shop.schemas.common import Error
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,23 @@ def test_too_deep_json_is_a_400_on_anonymous_endpoints(anon: Client) -> None:
         response = anon.post(path, f'{{"token": {nested}}}', content_type="application/json")
         body = assert_error_shape(response, 400)
         assert "nested more than 32 levels" in body["detail"]
+
+
+def test_too_deep_json_is_a_400_on_every_body_operation(staff_client: Client) -> None:
+    spec = staff_client.get("/api/openapi.json").json()
+    nested = "[" * 400 + "]" * 400
+    seen = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = path.replace("{product_id}", "1").replace("{category_id}", "1")
+            response = getattr(staff_client, method)(
+                url, f'{{"name": {nested}}}', content_type="application/json"
+            )
+            assert_error_shape(response, 400)
+            seen += 1
+    assert seen >= 10
 
 
 def test_json_deeper_than_the_parser_can_go_is_a_400(anon: Client) -> None:

@@ -92,7 +92,7 @@ def test_wheel_installs_without_extras_into_a_fresh_project(tmp_path: Path) -> N
         run(uv, "pip", "install", "--python", python, wheel, cwd=tmp_path, env=env)
     else:  # the standard library's venv and pip: slower, same result
         run(sys.executable, "-m", "venv", venv, cwd=tmp_path, env=env)
-        pip = [python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+        pip: list[str | Path] = [python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
         run(*pip, "wheel", "--no-deps", "--wheel-dir", dist, ROOT, cwd=tmp_path, env=env)
         (wheel,) = dist.glob("nexus_shop-*.whl")
         run(*pip, "install", wheel, cwd=tmp_path, env=env)

@@ -11,7 +11,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 import pytest
@@ -188,55 +188,58 @@ def test_refund_takes_back_what_check_counted() -> None:
         throttling.refund("login", [("kind", unique("never-counted"))])  # nothing to undo
 
 
-@pytest.mark.django_db
-@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES, NEXUS_SHOP_TRUSTED_PROXY_COUNT=0)
-def test_a_spoofed_forwarded_for_does_not_reset_the_count(ip: str) -> None:
-    for n in range(10):
-        response = post(
-            "/token",
-            {"username": unique("u"), "password": "x"},
-            ip=ip,
-            **{"X-Forwarded-For": f"203.0.113.{n}"},
-        )
-        assert response.status_code == 401
+PROXY = "192.0.2.250"
 
-    spoofed = post(
-        "/token",
-        {"username": unique("u"), "password": "x"},
-        ip=ip,
-        **{"X-Forwarded-For": "1.2.3.4"},
-    )
-    _assert_throttled(spoofed)
+
+class ForwardedCase(NamedTuple):
+    proxies: int  # NEXUS_SHOP_TRUSTED_PROXY_COUNT
+    remote: str  # REMOTE_ADDR of the attempts ("{ip}": the test's client)
+    forwarded: str  # X-Forwarded-For of the ten counted attempts ("{n}": 0..9)
+    spoofed: str  # X-Forwarded-For of the eleventh, forged to look like someone else
+    other: tuple[str, str]  # REMOTE_ADDR and header of another, unaffected client
 
 
 @pytest.mark.django_db
-@override_settings(NEXUS_SHOP_THROTTLE_RATES=RATES, NEXUS_SHOP_TRUSTED_PROXY_COUNT=1)
-def test_behind_a_proxy_only_the_proxy_appended_entry_counts(ip: str) -> None:
-    proxy = "192.0.2.250"
-    for n in range(10):
-        response = post(
-            "/token",
-            {"username": unique("u"), "password": "x"},
-            ip=proxy,
-            **{"X-Forwarded-For": f"203.0.113.{n}, {ip}"},  # client-forged entry, then ours
-        )
-        assert response.status_code == 401
+@pytest.mark.parametrize(
+    "case",
+    [
+        # No trusted proxy: X-Forwarded-For is ignored; REMOTE_ADDR is the client.
+        pytest.param(
+            ForwardedCase(0, "{ip}", "203.0.113.{n}", "1.2.3.4", ("{other}", "")), id="no-proxy"
+        ),
+        # One trusted proxy: only the entry it appended counts; what the client forged to
+        # its left changes nothing.
+        pytest.param(
+            ForwardedCase(
+                1,
+                PROXY,
+                "203.0.113.{n}, {ip}",
+                "9.9.9.9, 8.8.8.8, {ip}",
+                (PROXY, "{ip}, 203.0.113.99"),
+            ),
+            id="behind-one-proxy",
+        ),
+    ],
+)
+def test_a_forged_forwarded_for_does_not_reset_the_count(
+    settings: Any, ip: str, case: ForwardedCase
+) -> None:
+    settings.NEXUS_SHOP_THROTTLE_RATES = RATES
+    settings.NEXUS_SHOP_TRUSTED_PROXY_COUNT = case.proxies
+    remote = case.remote.format(ip=ip)
 
-    spoofed = post(
-        "/token",
-        {"username": unique("u"), "password": "x"},
-        ip=proxy,
-        **{"X-Forwarded-For": f"9.9.9.9, 8.8.8.8, {ip}"},
-    )
-    _assert_throttled(spoofed)
-    # A different client behind the same proxy is not affected.
-    other = post(
-        "/token",
-        {"username": unique("u"), "password": "x"},
-        ip=proxy,
-        **{"X-Forwarded-For": f"{ip}, 203.0.113.99"},
-    )
-    assert other.status_code == 401
+    def attempt(remote_addr: str, header: str) -> Any:
+        body = {"username": unique("u"), "password": "x"}
+        return post("/token", body, ip=remote_addr, **{"X-Forwarded-For": header})
+
+    for n in range(10):
+        assert attempt(remote, case.forwarded.format(n=n, ip=ip)).status_code == 401
+
+    _assert_throttled(attempt(remote, case.spoofed.format(ip=ip)))
+    # Another client (another address, or another entry behind the same proxy) still may.
+    fresh = f"10.254.{uuid.uuid4().int % 256}.{uuid.uuid4().int % 256}"
+    other_remote, other_header = (part.format(ip=ip, other=fresh) for part in case.other)
+    assert attempt(other_remote, other_header).status_code == 401
 
 
 # Register and refresh -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from datetime import timedelta
 # --8<-- [start:nexus-shop]
 NEXUS_SHOP_CURRENCY = "USD"
 NEXUS_SHOP_DEFAULT_PAGE_SIZE = 20
-NEXUS_SHOP_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+NEXUS_SHOP_CATEGORY_MAX_DEPTH = 32
+NEXUS_SHOP_AUTH = ("nexus_shop.security.JWTAuth",)
 NEXUS_SHOP_REGISTRATION_ENABLED = True
 NEXUS_SHOP_THROTTLE_RATES = {
     "register": "10/m",

@@ -285,6 +285,29 @@ class NexusShopAPI(NinjaAPI):
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
 
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """ninja's document, with optional authentication said as such.
+
+        ninja lists an operation's authenticators as required. Public reads take a token
+        but need none (staff see more with one): OpenAPI says that with an empty
+        requirement, ``security: [{}, {"ConfiguredAuth": []}]``, so clients and fuzzers
+        neither show a lock nor insist on a token.
+        """
+        schema = super().get_openapi_schema(**kwargs)
+        optional = {
+            operation.operation_id
+            for _prefix, router in self._routers
+            for path_view in router.path_operations.values()
+            for operation in path_view.operations
+            if any(getattr(auth, "optional", False) for auth in operation.auth_callbacks)
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                security = operation.get("security") if isinstance(operation, dict) else None
+                if security and operation.get("operationId") in optional and {} not in security:
+                    operation["security"] = [{}, *security]
+        return schema
+
     def _root(self, request: HttpRequest) -> HttpResponse:
         base = request.path.rstrip("/")
         body = {"name": self.title, "version": self.version}

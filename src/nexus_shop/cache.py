@@ -24,6 +24,12 @@ lost. If Redis kept its data through the outage, cached queries may be stale unt
 expire, so keep ``CACHALOT_TIMEOUT`` bounded. A Redis without persistence (as in the
 example project) restarts empty and has no such window.
 
+Why extend Django's backend rather than use django-redis: cachalot and Django already
+speak to Django's own client, and what was missing from it is narrow (pool sharing under
+ASGI, where each request context builds a new cache object, and fail-open with a breaker);
+django-redis would add a second client stack, and its ``IGNORE_EXCEPTIONS`` fail-open has
+no breaker, so an outage would cost a connection timeout on every query.
+
 ``redis`` must be installed (``pip install nexus-shop[redis]``); this module imports it
 only when the backend is built.
 """

@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from nexus_shop.apps import MISSING_SIGNING_KEY_STAND_IN
-from nexus_shop.conf import conf
+from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
@@ -40,7 +40,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 Error(
                     f"NEXUS_SHOP_AUTH names {path!r}, which cannot be imported.",
                     hint="Use dotted paths of ninja auth classes, e.g. "
-                    "'ninja_jwt.authentication.JWTAuth'.",
+                    "'nexus_shop.security.JWTAuth'.",
                     id="nexus_shop.E001",
                 )
             )
@@ -71,6 +71,21 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E004",
             )
         )
+    depth: object = conf.CATEGORY_MAX_DEPTH
+    if (
+        isinstance(depth, bool)
+        or not isinstance(depth, int)
+        or not 1 <= depth <= CATEGORY_DEPTH_LIMIT
+    ):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_CATEGORY_MAX_DEPTH must be from 1 to {CATEGORY_DEPTH_LIMIT}, "
+                f"not {depth!r}.",
+                hint=f"A category's path (1,024 characters) holds at most "
+                f"{CATEGORY_DEPTH_LIMIT} levels of ids.",
+                id="nexus_shop.E030",
+            )
+        )
     page_size: object = conf.DEFAULT_PAGE_SIZE
     if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
         errors.append(
@@ -78,6 +93,39 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 f"NEXUS_SHOP_DEFAULT_PAGE_SIZE must be from 1 to {MAX_PAGE_SIZE}, "
                 f"not {page_size!r}.",
                 id="nexus_shop.E005",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Count, page-depth, ranking and facet limits (``nexus_shop.E030``-``E033``)."""
+    errors: list[CheckMessage] = []
+    limits = [
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", conf.EXACT_COUNT_LIMIT, "nexus_shop.E030"),
+        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", conf.PAGE_MODE_MAX_ITEMS, "nexus_shop.E031"),
+        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", conf.SEARCH_RANK_WINDOW, "nexus_shop.E032"),
+    ]
+    for name, value, check_id in limits:
+        limit: object = value  # typed int, but a host can set anything
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            errors.append(Error(f"{name} must be a whole number >= 1, not {limit!r}.", id=check_id))
+    try:
+        bounds = conf.FACET_PRICE_BUCKETS
+    except (TypeError, ValueError, ArithmeticError):
+        bounds = ()
+    if (
+        not bounds
+        or any(not bound.is_finite() or bound <= 0 for bound in bounds)
+        or list(bounds) != sorted(set(bounds))
+    ):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_FACET_PRICE_BUCKETS must be a non-empty, strictly ascending "
+                "sequence of positive prices.",
+                hint="e.g. (10, 25, 50, 100, 250, 500, 1000)",
+                id="nexus_shop.E033",
             )
         )
     return errors

@@ -8,17 +8,23 @@ Validation lives in :mod:`nexus_shop.checks` (system checks ``nexus_shop.E0xx``)
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-DEFAULT_AUTH = ("ninja_jwt.authentication.JWTAuth",)
+DEFAULT_AUTH = ("nexus_shop.security.JWTAuth",)
 DEFAULT_THROTTLE_RATES: dict[str, str | None] = {
     "register": "10/m",
     "token": "10/m",
     "login": "20/h",
     "refresh": "10/m",
 }
+DEFAULT_CATEGORY_MAX_DEPTH = 32
+# A category's ``path`` ("/1/5/12/", varchar 1024) spends at most 20 characters a level
+# (a 19-digit id and a "/"): 51 levels always fit, whatever the ids.
+CATEGORY_DEPTH_LIMIT = (1024 - 1) // 20
+DEFAULT_PRICE_BUCKETS = (10, 25, 50, 100, 250, 500, 1000)
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
 
@@ -39,10 +45,64 @@ class Settings:
         return value
 
     @property
+    def CATEGORY_MAX_DEPTH(self) -> int:  # noqa: N802
+        """How many levels the category tree may have (a root category is level 1).
+
+        ``NEXUS_SHOP_CATEGORY_MAX_DEPTH``, default 32, at most 51 (what the materialised
+        ``path`` can hold; check ``nexus_shop.E030``). Creating or moving a category past it
+        is a 422.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CATEGORY_MAX_DEPTH", DEFAULT_CATEGORY_MAX_DEPTH)
+        return value
+
+    @property
+    def EXACT_COUNT_LIMIT(self) -> int:  # noqa: N802
+        """Page-mode ``count`` (and facet counts) are exact up to this many matches.
+
+        ``NEXUS_SHOP_EXACT_COUNT_LIMIT``, default 10,000. Past it, counting stops: ``count``
+        is this limit and ``count_exact`` is false, so a broad filter over a million
+        products does not pay for a full ``COUNT(*)`` on every page.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_EXACT_COUNT_LIMIT", 10_000)
+        return value
+
+    @property
+    def PAGE_MODE_MAX_ITEMS(self) -> int:  # noqa: N802
+        """How deep page mode reaches: ``page * page_size`` may not exceed this (422).
+
+        ``NEXUS_SHOP_PAGE_MODE_MAX_ITEMS``, default 10,000. An ``OFFSET`` reads and throws
+        away every row before the page; cursors (``next_cursor``) go any depth at the cost
+        of one page.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", 10_000)
+        return value
+
+    @property
+    def SEARCH_RANK_WINDOW(self) -> int:  # noqa: N802
+        """``ordering=relevance`` ranks at most this many matches (PostgreSQL).
+
+        ``NEXUS_SHOP_SEARCH_RANK_WINDOW``, default 1,000: the first matches the index
+        yields are ranked, and the list is those, best first. See the catalogue docs.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_SEARCH_RANK_WINDOW", 1_000)
+        return value
+
+    @property
+    def FACET_PRICE_BUCKETS(self) -> tuple[Decimal, ...]:  # noqa: N802
+        """Upper bounds of the price buckets of ``GET /products/facets``, ascending.
+
+        ``NEXUS_SHOP_FACET_PRICE_BUCKETS``, default ``(10, 25, 50, 100, 250, 500, 1000)``:
+        buckets ``[0, 10)``, ``[10, 25)`` ... ``[1000, ∞)``.
+        """
+        value = getattr(settings, "NEXUS_SHOP_FACET_PRICE_BUCKETS", DEFAULT_PRICE_BUCKETS)
+        return tuple(Decimal(str(bound)) for bound in value)
+
+    @property
     def AUTH(self) -> tuple[str, ...]:  # noqa: N802
         """Dotted paths of the ninja auth classes (or callables) that guard writes.
 
-        ``NEXUS_SHOP_AUTH``, default ``("ninja_jwt.authentication.JWTAuth",)``. Each must
+        ``NEXUS_SHOP_AUTH``, default ``("nexus_shop.security.JWTAuth",)`` (ninja-jwt's
+        ``JWTAuth`` with the token's claims checked). Each must
         return the authenticated user (a ``django.contrib.auth`` user) or ``None``.
         """
         value = getattr(settings, "NEXUS_SHOP_AUTH", DEFAULT_AUTH)

@@ -11,9 +11,13 @@ __all__ = ["MAX_CURSOR_LENGTH", "MAX_INPUT_DEPTH", "MAX_PAGE_SIZE", "MAX_REPORTE
 # The largest ``page_size`` a list accepts (and NEXUS_SHOP_DEFAULT_PAGE_SIZE may be).
 MAX_PAGE_SIZE = 100
 
-# A signed cursor holds the last row's sort value: a name is at most 255 characters, 4
-# bytes each in UTF-8, 4/3 of that in base64, plus the id, the signature and a margin.
-MAX_CURSOR_LENGTH = 2048
+# Every cursor the API issues must be accepted back. A signed cursor holds the last row's
+# sort value; the longest is a product name of 255 characters that JSON escapes to 6 bytes
+# each (control characters, "\u001f"; rows written before the API refused them, or by
+# other code): 1,530 bytes, plus the keys and a 19-digit id (~1,580), 4/3 of that in
+# base64 (~2,110), plus the signature (44): about 2,160. A category's path is at most
+# 1,024 ASCII bytes. 4096 leaves room; tests/selectors/test_pagination.py checks the worst.
+MAX_CURSOR_LENGTH = 4096
 
 # An error answer lists at most this many problems (a body with 150,000 unknown keys
 # would otherwise get a 16 MB answer); ``error_count`` then gives the total.

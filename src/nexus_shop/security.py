@@ -1,7 +1,7 @@
 """How catalogue writes authenticate and authorise.
 
 Authentication is pluggable: ``NEXUS_SHOP_AUTH`` names ninja auth classes (or callables)
-by dotted path; JWT (``ninja_jwt.authentication.JWTAuth``) is the default. Each must
+by dotted path; JWT (:class:`JWTAuth`: ninja-jwt's, claims checked) is the default. Each must
 return the user or ``None``, and may raise ninja-jwt's ``AuthenticationFailed``,
 ``InvalidToken`` or ``TokenError`` (a 401) or ``ninja.errors.AuthenticationError`` (a
 401 through the API's handler). Any other exception is a bug in the authenticator and is
@@ -17,9 +17,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from ninja.security.base import AuthBase
+from ninja_jwt import authentication as jwt_authentication
+from ninja_jwt.exceptions import InvalidToken, TokenError
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import AuthenticationFailed, PermissionDenied
+from nexus_shop.tokens import UntypedToken, check_claims
 
 
 @cache
@@ -87,6 +90,24 @@ class ConfiguredAuth(AuthBase):
         if self.optional:
             return AnonymousUser()
         return None
+
+
+class JWTAuth(jwt_authentication.JWTAuth):
+    """ninja-jwt's ``JWTAuth``, refusing correctly signed tokens with malformed claims.
+
+    ninja-jwt trusts the claims of a token whose signature checks out: an ``exp`` of
+    ``1e20`` overflowed its date conversion (a 500), and a ``user_id`` of ``true`` or
+    ``1.0`` was looked up as user 1. This class checks the claims first
+    (:func:`nexus_shop.tokens.check_claims`): any claim of the wrong type or range is a 401.
+    """
+
+    @classmethod
+    def get_validated_token(cls, raw_token: Any) -> Any:
+        try:
+            check_claims(UntypedToken(raw_token).payload)
+        except TokenError as error:
+            raise InvalidToken(str(error)) from error
+        return super().get_validated_token(raw_token)
 
 
 write_auth = ConfiguredAuth()

@@ -12,6 +12,13 @@ because the cache is down would be worse than a minute without rate limits.
 
 Rates come from :attr:`nexus_shop.conf.Settings.THROTTLE_RATES` (``"10/m"``, ``None`` =
 off); counters live in the cache alias :attr:`~nexus_shop.conf.Settings.THROTTLE_CACHE`.
+
+Why not ``ninja.throttling``: its throttles count per client IP or per authenticated user,
+while a login or registration must also be counted per *username sent in the body* (so
+guessing one account's password from many addresses is stopped) and a refresh per token
+and per the user a signed token names; and they keep a DRF-style history list with
+``cache.get`` then ``cache.set``, which concurrent requests undercount, where
+``cache.incr`` here counts atomically.
 """
 
 from __future__ import annotations

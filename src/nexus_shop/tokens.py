@@ -14,7 +14,7 @@ interchangeable: ``ninja_jwt.authentication.JWTAuth`` verifies access tokens bui
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,55 @@ from nexus_shop.conf import conf
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-__all__ = ["AccessToken", "RefreshToken", "refresh_token_subject", "token_pair_for"]
+__all__ = [
+    "AccessToken",
+    "RefreshToken",
+    "UntypedToken",
+    "check_claims",
+    "refresh_token_subject",
+    "token_pair_for",
+]
+
+# 9999-12-31T23:59:59Z: the last instant ``datetime`` can hold. A time claim past it
+# overflowed ninja-jwt's conversion (an OverflowError, a 500) although the signature was good.
+MAX_TIMESTAMP = 253_402_300_799
+
+
+def _is_timestamp(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= MAX_TIMESTAMP  # False for NaN too
+
+
+def check_claims(payload: Mapping[str, Any]) -> None:
+    """``TokenError`` unless the claims ninja-jwt reads have the types and ranges it assumes.
+
+    The signature only proves who signed a token, not that its claims are well-formed:
+    ``exp``/``iat``/``nbf`` must be numbers within ``datetime``'s range (not strings or
+    booleans), the user id an integer or a string (``true`` or ``1.0`` would be looked up as
+    user 1), and the token id and type strings.
+    """
+    settings = jwt_settings.api_settings
+    for time_claim in ("exp", "iat", "nbf"):
+        if time_claim in payload and not _is_timestamp(payload[time_claim]):
+            raise TokenError(f"Token has an invalid '{time_claim}' claim")
+    user_id = payload.get(settings.USER_ID_CLAIM)
+    if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int | str)):
+        raise TokenError("Token has an invalid user id")
+    text_claims: tuple[str | None, ...] = (settings.JTI_CLAIM, settings.TOKEN_TYPE_CLAIM)
+    for claim in text_claims:
+        if claim is not None and claim in payload and not isinstance(payload[claim], str):
+            raise TokenError(f"Token has an invalid '{claim}' claim")
+
+
+class _StrictClaims:
+    """Checks :func:`check_claims` before ninja-jwt's own verification reads the claims."""
+
+    payload: dict[str, Any]
+
+    def verify(self) -> None:
+        check_claims(self.payload)
+        super().verify()  # type: ignore[misc]  # ninja-jwt's Token.verify, unannotated
 
 
 class _Setting:
@@ -43,13 +91,17 @@ class _Setting:
         raise AttributeError("Token lifetimes come from settings (NINJA_JWT).")
 
 
-class AccessToken(jwt_tokens.AccessToken):
+class UntypedToken(_StrictClaims, jwt_tokens.UntypedToken):
+    """A token of either type, its signature and claims checked (``/auth/token/verify``)."""
+
+
+class AccessToken(_StrictClaims, jwt_tokens.AccessToken):
     """A short-lived token for ``Authorization: Bearer``; ``conf.ACCESS_TOKEN_LIFETIME``."""
 
     lifetime = _Setting(lambda: conf.ACCESS_TOKEN_LIFETIME)
 
 
-class RefreshToken(jwt_tokens.RefreshToken):
+class RefreshToken(_StrictClaims, jwt_tokens.RefreshToken):
     """A longer-lived token that buys new pairs; lifetime ``conf.REFRESH_TOKEN_LIFETIME``.
 
     :meth:`for_user` records an ``OutstandingToken`` (with its user) for every token it
@@ -65,7 +117,7 @@ class RefreshToken(jwt_tokens.RefreshToken):
         jti_claim = jwt_settings.api_settings.JTI_CLAIM
         if jti_claim is not None and jti_claim not in self.payload:
             raise TokenError("Token has no id")
-        super().verify()  # type: ignore[no-untyped-call]  # ninja-jwt leaves it unannotated
+        super().verify()
 
 
 def token_pair_for(user: AbstractBaseUser) -> tuple[str, str]:

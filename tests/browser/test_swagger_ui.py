@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 
-from nexus_shop.tokens import RefreshToken
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, refresh_token_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -78,9 +77,12 @@ def _execute_me(driver: WebDriver) -> str:
     if not execute:
         _wait(driver, f"{panel} .opblock-summary").click()
         _wait(driver, f"{panel} button.try-out__btn").click()
-    # Clear the previous answer first, or its status would be read before the new one lands.
+    # Clear the previous answer first, or its status would be read as this call's.
     for clear in driver.find_elements(By.CSS_SELECTOR, f"{panel} button.btn-clear"):
+        old = driver.find_elements(By.CSS_SELECTOR, f"{panel} .live-responses-table")
         clear.click()
+        for element in old:
+            WebDriverWait(driver, 20).until(ec.staleness_of(element))
     _wait(driver, f"{panel} button.execute").click()
     status = WebDriverWait(driver, 20).until(
         lambda d: (
@@ -130,7 +132,7 @@ def test_authorize_with_a_bearer_token_then_call_a_protected_endpoint(
 ) -> None:
     screenshot_dir = tmp_path
     user = StaffFactory(username="swagger-staff")
-    token = str(RefreshToken.for_user(user).access_token)
+    token = str(refresh_token_for(user).access_token)
 
     browser.get(f"{live_server.url}/api/docs")
     _wait(browser, "button.authorize")

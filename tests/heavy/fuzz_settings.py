@@ -8,5 +8,10 @@ that the fuzzer's registrations and logins cost microseconds, not 0.3 s each.
 
 from example_project.settings import *  # noqa: F403  (the whole example, changed below)
 
-NEXUS_SHOP_THROTTLE_RATES = {"register": "100000/m", "token": "100000/m", "refresh": "100000/m"}
+NEXUS_SHOP_THROTTLE_RATES = {
+    "register": "100000/m",
+    "token": "100000/m",
+    "login": "100000/m",
+    "refresh": "100000/m",
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -84,6 +84,10 @@ def test_register_refuses_what_password_validators_refuse(
         ("TAKEN", "new@example.com", "username"),
         ("fresh", "taken@example.com", "email"),
         ("fresh", "Taken@Example.COM", "email"),
+        # NFKC, as AbstractUser.clean(): fullwidth letters are the same username.
+        ("\uff54\uff41\uff4b\uff45\uff4e", "new@example.com", "username"),
+        ("\uff34\uff21\uff2b\uff25\uff2e", "new@example.com", "username"),
+        ("fresh", "taken@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", "email"),
     ],
 )
 def test_register_conflicts_on_a_taken_username_or_email_case_insensitively(
@@ -96,6 +100,25 @@ def test_register_conflicts_on_a_taken_username_or_email_case_insensitively(
     assert response.status_code == 409
     assert response.json()["field"] == field
     assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_usernames_are_stored_nfkc_normalised_and_log_in_either_way(anon: Client) -> None:
+    response = post(
+        anon,
+        "/register",
+        {"username": "\uff52\uff4f\uff4f\uff54", "email": "r@example.com", "password": STRONG},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["username"] == "root"
+    assert User.objects.get().get_username() == "root"
+    for spelling in ("root", "\uff52\uff4f\uff4f\uff54"):
+        login = post(anon, "/token", {"username": spelling, "password": STRONG})
+        assert login.status_code == 200, (spelling, login.content)
+    taken = post(
+        anon, "/register", {"username": "root", "email": "x@example.com", "password": STRONG}
+    )
+    assert taken.status_code == 409
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.test import Client
 from jwt.warnings import InsecureKeyLengthWarning
 
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, refresh_token_for
 
 KEY = settings.NINJA_JWT["SIGNING_KEY"]
 PRODUCT = {"name": "Lamp", "sku": "LAMP-1", "price": "9.99", "stock": 1}
@@ -48,12 +48,16 @@ def _drop(name: str) -> Callable[[Any, str], str]:
     return lambda uid, kind: sign({k: v for k, v in claims(uid, kind).items() if k != name})
 
 
+def unsigned(payload: dict[str, Any]) -> str:
+    """An ``alg: none`` token: no key, no signature."""
+    return jwt.encode(payload, None, algorithm="none")  # type: ignore[arg-type]  # "none" takes no key
+
+
 # Each maker builds a bad token of the given type ("access" or "refresh") for a user id.
 BAD_TOKENS: dict[str, Callable[[Any, str], str]] = {
-    "alg-none": lambda uid, kind: jwt.encode(claims(uid, kind), None, algorithm="none"),
+    "alg-none": lambda uid, kind: unsigned(claims(uid, kind)),
     "alg-none-with-signature": lambda uid, kind: (
-        jwt.encode(claims(uid, kind), None, algorithm="none")
-        + sign(claims(uid, kind)).split(".")[2]
+        unsigned(claims(uid, kind)) + sign(claims(uid, kind)).split(".")[2]
     ),
     "wrong-signature": lambda uid, kind: sign(
         claims(uid, kind), key="not-the-signing-key-" + "0" * 48
@@ -129,9 +133,8 @@ def test_empty_or_foreign_authorization_headers_get_401(staff: Any, header: str)
 
 
 def test_a_refresh_token_is_not_an_access_token(staff: Any) -> None:
-    from nexus_shop.tokens import RefreshToken
 
-    refresh = str(RefreshToken.for_user(staff))  # real, live, outstanding
+    refresh = str(refresh_token_for(staff))  # real, live, outstanding
     for response in _protected_answers(Client(), f"Bearer {refresh}"):
         _assert_401(response)
 
@@ -157,9 +160,8 @@ def test_bad_access_tokens_get_401_on_verify(staff: Any, case: str) -> None:
 
 
 def test_an_access_token_is_not_a_refresh_token(staff: Any) -> None:
-    from nexus_shop.tokens import RefreshToken
 
-    access = str(RefreshToken.for_user(staff).access_token)
+    access = str(refresh_token_for(staff).access_token)
     client = Client()
     _assert_401(
         client.post("/api/auth/token/refresh", {"refresh": access}, content_type="application/json")

@@ -7,7 +7,7 @@ import pytest
 
 from nexus_shop.exceptions import ValidationFailed
 from nexus_shop.selectors.catalog import PRODUCT_SORTS
-from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
+from nexus_shop.selectors.pagination import _decode_value, decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,7 @@ from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
         ("price", Decimal("19.99")),
         ("-created_at", datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
         ("name", "Lamp"),
+        ("-name", "Чайник «Заря» 茶壶"),
     ],
 )
 def test_cursor_round_trip(sort: str, value: object) -> None:
@@ -24,6 +25,9 @@ def test_cursor_round_trip(sort: str, value: object) -> None:
     payload = decode_cursor(cursor, scope="products")
     assert payload["s"] == sort
     assert payload["id"] == 42
+    decoded = _decode_value(payload["v"], key.kind)
+    assert decoded == value
+    assert type(decoded) is type(value)
 
 
 def test_cursor_is_bound_to_its_scope() -> None:
@@ -37,3 +41,23 @@ def test_cursor_is_bound_to_the_secret_key(settings: object) -> None:
     settings.SECRET_KEY = "another-secret-key-entirely-0123456789"  # type: ignore[attr-defined]  # pytest-django settings fixture
     with pytest.raises(ValidationFailed):
         decode_cursor(cursor, scope="products")
+
+
+def test_the_longest_possible_cursor_is_accepted() -> None:
+    # A 255-character name that JSON escapes to 6 bytes a character, with the largest id:
+    # its cursor was longer than the accepted maximum (a dead end, 422 on the next page).
+    from nexus_shop.limits import MAX_CURSOR_LENGTH
+    from nexus_shop.schemas.catalog import PageParams
+    from nexus_shop.selectors.catalog import CATEGORY_SORT
+
+    worst = [
+        encode_cursor(scope="products", sort=PRODUCT_SORTS[s], value="\x1f" * 255, pk=2**63 - 1)
+        for s in ("name", "-name")
+    ]
+    worst.append(
+        encode_cursor(scope="categories", sort=CATEGORY_SORT, value="/" + "9" * 1023, pk=2**63 - 1)
+    )
+    for cursor in worst:
+        assert len(cursor) <= MAX_CURSOR_LENGTH
+        assert PageParams(cursor=cursor).cursor == cursor
+    assert decode_cursor(worst[0], scope="products")["v"] == "\x1f" * 255

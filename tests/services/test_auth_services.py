@@ -14,8 +14,7 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from nexus_shop.exceptions import AuthenticationFailed, Conflict, FeatureDisabled, ValidationFailed
 from nexus_shop.services import auth as services
-from nexus_shop.tokens import RefreshToken
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, refresh_token_for
 from tests.support.race import race_n
 
 User = get_user_model()
@@ -24,7 +23,8 @@ STRONG = "plum-Lantern-42-quietly"
 
 @pytest.mark.django_db
 def test_user_register_normalises_the_email_domain_and_hashes_the_password() -> None:
-    user = services.user_register(username="ada", email="Ada@EXAMPLE.Com", password=STRONG)
+    # The default User has an email; services type the user as AbstractBaseUser.
+    user: Any = services.user_register(username="ada", email="Ada@EXAMPLE.Com", password=STRONG)
 
     assert user.email == "Ada@example.com"
     assert user.password != STRONG
@@ -131,12 +131,12 @@ def test_token_refresh_uses_the_token_up_and_records_the_new_one() -> None:
 @pytest.mark.django_db
 def test_user_tokens_blacklist_covers_live_unused_tokens_only() -> None:
     user, other = UserFactory(), UserFactory()
-    live = [RefreshToken.for_user(user) for _ in range(3)]
+    live = [refresh_token_for(user) for _ in range(3)]
     live[0].blacklist()  # already used
     expired = OutstandingToken.objects.create(
         user=user, jti="old", token="old", expires_at=timezone.now() - timedelta(days=1)
     )
-    RefreshToken.for_user(other)
+    refresh_token_for(other)
 
     assert services.user_tokens_blacklist(user=user) == 2
     assert services.user_tokens_blacklist(user=user) == 0  # idempotent

@@ -5,6 +5,7 @@ Real threads, real transactions (``transaction=True``), each request on its own 
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -25,12 +26,11 @@ ROUNDS = 25
 
 def _race(*calls: Callable[[Client], Any], headers: dict[str, str]) -> list[int]:
     """Run ``calls`` at the same moment, one thread, client and connection each."""
-    outcomes = race(
-        [
-            lambda call=call: call(Client(headers=headers, raise_request_exception=False))
-            for call in calls
-        ]
-    )
+
+    def with_client(call: Callable[[Client], Any]) -> Any:
+        return call(Client(headers=headers, raise_request_exception=False))
+
+    outcomes = race([functools.partial(with_client, call) for call in calls])
     return [outcome.status_code for outcome in outcomes]
 
 
@@ -39,15 +39,18 @@ def test_deleting_a_category_while_a_product_is_created_in_it() -> None:
     outcomes: Counter[tuple[int, int]] = Counter()
     for i in range(ROUNDS):
         category = services.category_create(name=f"Race {i}")
-        delete, create = _race(
-            lambda c, pk=category.pk: c.delete(f"/api/categories/{pk}"),
-            lambda c, pk=category.pk, i=i: c.post(
+
+        def delete_it(c: Client, pk: int = category.pk) -> Any:
+            return c.delete(f"/api/categories/{pk}")
+
+        def create_in_it(c: Client, pk: int = category.pk, i: int = i) -> Any:
+            return c.post(
                 "/api/products",
                 {"name": f"P{i}", "sku": f"RACE-{i}", "price": "1", "stock": 1, "category_id": pk},
                 content_type="application/json",
-            ),
-            headers=headers,
-        )
+            )
+
+        delete, create = _race(delete_it, create_in_it, headers=headers)
         outcomes[(delete, create)] += 1
         # Either the delete won (the product was refused) or the product won (delete refused).
         assert (delete, create) in {(204, 422), (409, 201)}, (delete, create)
@@ -60,13 +63,15 @@ def test_two_categories_swapping_parents_never_deadlock_or_cycle() -> None:
     for i in range(ROUNDS):
         a = services.category_create(name=f"A{i}")
         b = services.category_create(name=f"B{i}")
+
+        def move(c: Client, child: int, parent: int) -> Any:
+            return c.patch(
+                f"/api/categories/{child}", {"parent_id": parent}, content_type="application/json"
+            )
+
         first, second = _race(
-            lambda c, a=a, b=b: c.patch(
-                f"/api/categories/{a.pk}", {"parent_id": b.pk}, content_type="application/json"
-            ),
-            lambda c, a=a, b=b: c.patch(
-                f"/api/categories/{b.pk}", {"parent_id": a.pk}, content_type="application/json"
-            ),
+            functools.partial(move, child=a.pk, parent=b.pk),
+            functools.partial(move, child=b.pk, parent=a.pk),
             headers=headers,
         )
         # One move wins; the other would make a cycle and is refused.

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_services_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        services.product_create("name", "sku", Decimal(1), 1)  # type: ignore[misc]  # on purpose
+        services.product_create("name", "sku", Decimal(1), 1)  # type: ignore[call-arg]  # positional on purpose
 
 
 def test_category_create_sets_the_materialised_path() -> None:

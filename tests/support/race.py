@@ -6,6 +6,7 @@ PostgreSQL: mark such tests ``postgres`` and ``django_db(transaction=True)``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,4 +43,4 @@ def race(calls: Sequence[Callable[[], Any]], *, timeout: float = 120.0) -> list[
 
 def race_n(count: int, call: Callable[[int], Any], *, timeout: float = 120.0) -> list[Any]:
     """:func:`race` of ``call(0)``, ``call(1)``, ... ``call(count - 1)``."""
-    return race([lambda n=n: call(n) for n in range(count)], timeout=timeout)
+    return race([functools.partial(call, n) for n in range(count)], timeout=timeout)

@@ -13,6 +13,8 @@ from nexus_shop.schemas.catalog import (
     CategoryPatch,
     PageParams,
     ProductDetailParams,
+    ProductFacetsOut,
+    ProductFacetsParams,
     ProductFilter,
     ProductIn,
     ProductOut,
@@ -127,13 +129,34 @@ def category_delete(request: HttpRequest, category_id: int) -> Any:
     operation_id="product_list",
     url_name="product-list",
     summary="List, filter, sort, search and page products",
-    description="Filters combine. Page mode (`page`, `page_size`) answers `count`; cursor "
-    "mode (`cursor`) is keyset pagination with `count` and `page` null. Staff (holders of "
-    "`nexus_shop.change_product`) also see inactive products, and deleted ones with "
-    "`include_deleted=true`.",
+    description="Filters combine. Page mode (`page`, `page_size`) answers `count`, exact up "
+    "to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000) matches and that limit past it, with "
+    "`count_exact` false; it reaches the first NEXUS_SHOP_PAGE_MODE_MAX_ITEMS (10,000) items, "
+    "and a page past them is a 422 pointing to cursors. Cursor mode (`cursor`) is keyset "
+    "pagination at any depth, with `count`, `count_exact` and `page` null. "
+    "`ordering=relevance` (PostgreSQL) ranks the first NEXUS_SHOP_SEARCH_RANK_WINDOW (1,000) "
+    "matches. Staff (holders of `nexus_shop.change_product`) also see inactive products, and "
+    "deleted ones with `include_deleted=true`.",
 )
 def product_list(request: HttpRequest, filters: Query[ProductFilter]) -> Any:
     return selectors.product_list(filters=filters, viewer=_viewer(request))
+
+
+@router.get(
+    "/products/facets",
+    auth=read_auth,
+    response={200: ProductFacetsOut, **READ_ERRORS},
+    operation_id="product_facets",
+    url_name="product-facets",
+    summary="Count products per category and price bucket",
+    description="Takes the product list's filters and `q` (no pagination, no ordering) and "
+    "counts what that list holds: per top-level category, per child of the filtered "
+    "`category`, and per price bucket (NEXUS_SHOP_FACET_PRICE_BUCKETS). Counts are exact up "
+    "to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000) matches; past it `count_exact` is false and "
+    "they are taken over the first matches found.",
+)
+def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> Any:
+    return selectors.product_facets(params=params, viewer=_viewer(request))
 
 
 @router.get(

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import unicodedata
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from ninja import Field, Schema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
 
 from nexus_shop.schemas.common import InputSchema
 
-# Django's default User: username up to 150 characters of letters, digits and @.+-_
+
+def _nfkc(value: Any) -> Any:
+    # NFKC, as Django's normalize_username and UsernameField: fullwidth "root" is "root".
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+# Django's default User: username up to 150 characters of letters, digits and @.+-_,
+# NFKC-normalised first (so the throttle and the uniqueness check see one spelling).
 Username = Annotated[
     str,
+    BeforeValidator(_nfkc),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=150, pattern=r"^[\w.@+-]+$"),
 ]
 # Length caps keep hashing and validation cheap; Django's validators judge the content.
@@ -32,8 +41,10 @@ def _email(value: str) -> str:
 # Django's own email validator, so the API accepts exactly what the admin accepts.
 Email = Annotated[
     str,
+    BeforeValidator(_nfkc),
     StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
     AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 
 
@@ -58,7 +69,7 @@ class RegisterIn(InputSchema):
 class UserOut(Schema):
     id: int
     username: str
-    email: str
+    email: str = Field(..., json_schema_extra={"format": "email"})  # validated at registration
 
 
 class TokenObtainIn(InputSchema):
@@ -68,7 +79,9 @@ class TokenObtainIn(InputSchema):
         }
     )
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=150)]
+    username: Annotated[
+        str, BeforeValidator(_nfkc), StringConstraints(min_length=1, max_length=150)
+    ]
     password: Password
 
 

@@ -2,24 +2,90 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from nexus_shop.schemas.common import InputSchema, RefusesNul
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
+# "evil<U+202E>txt.exe" read as "evilexe.txt") and lone surrogates (which no database stores).
+_BIDI_AND_SURROGATES = r"\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_LINE_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+# Descriptions may hold tabs and line breaks (\t, \n and the \r of a \r\n).
+_TEXT_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_AND_SURROGATES}]")
+
+
+def _refuse(pattern: re.Pattern[str]) -> Any:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "Text must not contain control characters or bidirectional overrides "
+                "(found U+{code} at position {position})",
+                {"code": f"{ord(found.group()):04X}", "position": found.start()},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _refuse(_LINE_CONTROL),
+]
+ProductName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    _refuse(_LINE_CONTROL),
+]
 # Letters (any script), digits, "-" and "_", as Django's slugify(allow_unicode=True) makes.
+# (No control or format character matches \w.)
 Slug = Annotated[str, StringConstraints(pattern=r"^[-\w]+$", min_length=1, max_length=200)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-Stock = Annotated[int, Field(ge=0, le=2_147_483_647)]
-Description = Annotated[str, StringConstraints(max_length=20_000)]
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    _refuse(_LINE_CONTROL),
+]
+MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
+# The string form OpenAPI documents (and the form answers use): "19.99", "5", "0.5".
+# (Other forms Python's Decimal reads, such as "1E+2", are accepted and normalised too.)
+PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
+                {"type": "string", "pattern": PRICE_PATTERN},
+            ],
+            "description": 'A decimal, preferably as a string such as "19.99".',
+        },
+        mode="validation",
+    ),
+]
+# Request bodies take integers and booleans as JSON has them: true is not 1, "no" not false.
+Stock = Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Description = Annotated[str, StringConstraints(max_length=20_000), _refuse(_TEXT_CONTROL)]
 
 ProductOrdering = Literal[
     "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
@@ -54,7 +120,7 @@ class CategoryIn(InputSchema):
     name: Name
     slug: Slug | None = None
     description: Description = ""
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class PatchSchema(InputSchema):
@@ -73,6 +139,20 @@ class PatchSchema(InputSchema):
         return data
 
 
+def _omit_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _not_null() -> Any:
+    """A PATCH field that may be left out but not sent as ``null``.
+
+    Typed without ``None`` (so OpenAPI does not advertise a ``null`` that is a 422) and
+    defaulting to ``None`` only so that leaving it out is allowed (PATCH bodies are read
+    with ``exclude_unset``); the default is kept out of OpenAPI too.
+    """
+    return Field(None, json_schema_extra=_omit_default)
+
+
 class CategoryPatch(PatchSchema):
     # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
     model_config = ConfigDict(
@@ -81,10 +161,10 @@ class CategoryPatch(PatchSchema):
 
     not_null = frozenset({"name", "slug", "description"})
 
-    name: Name | None = None
-    slug: Slug | None = None
-    description: Description | None = None
-    parent_id: int | None = None
+    name: Name = _not_null()
+    slug: Slug = _not_null()
+    description: Description = _not_null()
+    parent_id: Id | None = None
 
 
 class CategoryOut(OutputSchema):
@@ -145,8 +225,8 @@ class ProductIn(InputSchema):
     description: Description = ""
     price: Price
     stock: Stock
-    category_id: int | None = None
-    is_active: bool = True
+    category_id: Id | None = None
+    is_active: StrictBool = True
 
 
 class ProductPatch(PatchSchema):
@@ -155,14 +235,14 @@ class ProductPatch(PatchSchema):
 
     not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
 
-    name: ProductName | None = None
-    slug: Slug | None = None
-    sku: Sku | None = None
-    description: Description | None = None
-    price: Price | None = None
-    stock: Stock | None = None
-    category_id: int | None = None
-    is_active: bool | None = None
+    name: ProductName = _not_null()
+    slug: Slug = _not_null()
+    sku: Sku = _not_null()
+    description: Description = _not_null()
+    price: Price = _not_null()
+    stock: Stock = _not_null()
+    category_id: Id | None = None
+    is_active: StrictBool = _not_null()
 
 
 class ProductOut(OutputSchema):
@@ -171,7 +251,11 @@ class ProductOut(OutputSchema):
     slug: str
     sku: str
     description: str
-    price: Decimal = Field(..., description='A decimal string such as "19.99", never a float.')
+    price: Decimal = Field(
+        ...,
+        description='A decimal string with two places such as "19.99", never a float.',
+        json_schema_extra={"pattern": r"^[0-9]+\.[0-9]{2}$"},
+    )
     currency: str
     stock: int
     in_stock: bool
@@ -181,7 +265,9 @@ class ProductOut(OutputSchema):
     updated_at: datetime
 
 
-class ProductFilter(PageParams):
+class ProductFilterBase(RefusesNul):
+    """The filters and the search, shared by the product list and its facets."""
+
     category: str | None = Field(
         None, max_length=200, description="Category slug; includes every descendant category."
     )
@@ -189,20 +275,14 @@ class ProductFilter(PageParams):
     max_price: Price | None = None
     in_stock: bool | None = None
     q: str | None = Field(None, max_length=200, description="Search over name and description.")
-    ordering: ProductOrdering = Field(
-        "-created_at",
-        description="Sort key; ties are broken by id. `relevance` needs `q`.",
-    )
     include_deleted: bool = Field(
         False, description="Staff only: include soft-deleted products. Ignored for others."
     )
 
     @model_validator(mode="after")
-    def _check_combinations(self) -> ProductFilter:
+    def _check_filters(self) -> ProductFilterBase:
         if self.q is not None:
             self.q = self.q.strip() or None
-        if self.ordering == "relevance" and not self.q:
-            raise ValueError("ordering=relevance needs a search query in q")
         if (
             self.min_price is not None
             and self.max_price is not None
@@ -210,6 +290,66 @@ class ProductFilter(PageParams):
         ):
             raise ValueError("min_price must not be greater than max_price")
         return self
+
+
+class ProductFilter(PageParams, ProductFilterBase):
+    ordering: ProductOrdering = Field(
+        "-created_at",
+        description="Sort key; ties are broken by id. `relevance` needs `q`.",
+    )
+
+    @model_validator(mode="after")
+    def _check_ordering(self) -> ProductFilter:
+        if self.ordering == "relevance" and not self.q:
+            raise ValueError("ordering=relevance needs a search query in q")
+        return self
+
+
+class ProductFacetsParams(ProductFilterBase):
+    """The product list's filters and ``q``, without pagination or ordering."""
+
+
+class CategoryFacetOut(OutputSchema):
+    id: int
+    name: str
+    slug: str
+    count: int = Field(..., description="Matching products in this category and below it.")
+
+
+class CategorySubtreeOut(CategoryFacetOut):
+    children: list[CategoryFacetOut] = Field(
+        ..., description="The category's direct children with at least one match."
+    )
+
+
+class PriceBucketOut(OutputSchema):
+    min: Decimal = Field(..., description="Inclusive lower bound.")
+    max: Decimal | None = Field(..., description="Exclusive upper bound; null for the last.")
+    count: int
+
+
+class ProductFacetsOut(OutputSchema):
+    count: int = Field(
+        ...,
+        description="Matching products, exact up to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); "
+        "past it, that limit.",
+    )
+    count_exact: bool = Field(
+        ...,
+        description="False when more products match than the limit: every count below is "
+        "then taken over the first `count` matches found, not over all of them.",
+    )
+    categories: list[CategoryFacetOut] = Field(
+        ..., description="Top-level categories with at least one match, in tree order."
+    )
+    subtree: CategorySubtreeOut | None = Field(
+        ...,
+        description="With `category`: that category and its children with matches; otherwise null.",
+    )
+    uncategorized: int = Field(..., description="Matching products in no category.")
+    price_buckets: list[PriceBucketOut] = Field(
+        ..., description="Every bucket of NEXUS_SHOP_FACET_PRICE_BUCKETS, zeros included."
+    )
 
 
 class ProductDetailParams(Schema):

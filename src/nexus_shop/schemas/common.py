@@ -129,7 +129,16 @@ class PageOut(Schema, Generic[T]):
     """The one envelope of every list, in page mode and in cursor mode."""
 
     items: list[T]
-    count: int | None
+    count: int | None = Field(
+        ...,
+        description="Page mode: the number of matching items, exact up to "
+        "NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); past it, that limit. Null in cursor mode.",
+    )
+    count_exact: bool | None = Field(
+        ...,
+        description="Page mode: true if `count` is exact; false if more items match than "
+        "the limit `count` shows. Null in cursor mode.",
+    )
     page: int | None
     page_size: int
     next_cursor: str | None

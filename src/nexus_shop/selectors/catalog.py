@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     Case,
@@ -22,11 +26,17 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.db.models.sql.compiler import SQLCompiler
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound
 from nexus_shop.models import Category, Product
-from nexus_shop.schemas.catalog import PageParams, ProductFilter
+from nexus_shop.schemas.catalog import (
+    PageParams,
+    ProductFacetsParams,
+    ProductFilter,
+    ProductFilterBase,
+)
 from nexus_shop.selectors.pagination import Page, PageRequest, SortKey, paginate
 
 
@@ -39,12 +49,11 @@ class Viewer(Protocol):
     def has_perm(self, perm: str, obj: Any = None) -> bool: ...
 
 
-# Must stay identical to the expression indexed by migration 0002, or PostgreSQL
-# will not use the GIN index.
-SEARCH_VECTOR_SQL = (
-    "setweight(to_tsvector('english', coalesce({t}.name, '')), 'A') || "
-    "setweight(to_tsvector('english', coalesce({t}.description, '')), 'B')"
-)
+# PostgreSQL: the stored, GIN-indexed vector (name 'A', description 'B') that migration 0004
+# adds and its trigger keeps current. Searches read it; nothing re-parses the text per row.
+# "{t}" stands for the product table's alias in the query at hand (see ProductSQL).
+SEARCH_VECTOR_SQL = '{t}."search_vector"'
+NAME_SQL = '{t}."name"'
 
 PRODUCT_SORTS: dict[str, SortKey] = {
     "price": SortKey("price", "price", descending=False, kind="decimal"),
@@ -58,7 +67,35 @@ RELEVANCE_SORT_PG = SortKey("relevance", "relevance", descending=True, kind="flo
 RELEVANCE_SORT_OTHER = SortKey("relevance", "relevance", descending=True, kind="int")
 CATEGORY_SORT = SortKey("path", "path", descending=False, kind="str")
 
+# Misspellings are looked for only in queries of at least this many letters and digits:
+# shorter ones share too few trigrams with anything for a match to mean much.
+FUZZY_MIN_LENGTH = 4
+# ... and only when fewer products than this match exactly (a typo finds next to nothing).
+FUZZY_WHEN_FEWER_THAN = 20
+# pg_trgm's word_similarity a misspelling needs (its default, 0.6, misses one wrong letter
+# inside a word of seven or eight: "speekers" is 0.5 from "speakers").
+FUZZY_THRESHOLD = 0.5
+
 _LAST_WORD = re.compile(r"^(?P<head>.*?)(?P<word>\w+)$", re.DOTALL)
+
+
+class ProductSQL(RawSQL):
+    """Raw SQL over the product row, ``{t}`` naming the product table as the query aliases it.
+
+    ``RawSQL`` is pasted verbatim, so a hard-coded ``"nexus_shop_product"`` inside a
+    subquery (where Django aliases the table ``U0``) would silently refer to the outer
+    query's row. The search vector is not a model field (SQLite has no ``tsvector``), so
+    ``F()`` cannot name it; this resolves the alias when the SQL is compiled.
+    """
+
+    def as_sql(
+        self, compiler: SQLCompiler | None, connection: BaseDatabaseWrapper | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        if compiler is None:  # django-cachalot reads the SQL of a RawSQL for its table names
+            table = f'"{Product._meta.db_table}"'
+        else:
+            table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"({self.sql.replace('{t}', table)})", tuple(self.params)
 
 
 # Visibility -----------------------------------------------------------------------------------
@@ -164,9 +201,86 @@ def product_get(
 
 
 def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Product]:
-    queryset = _visible_products(viewer=viewer, include_deleted=filters.include_deleted)
-    queryset = queryset.select_related("category")
+    queryset = _filtered_products(filters=filters, viewer=viewer).select_related("category")
 
+    sort: SortKey
+    if not filters.q:
+        sort = PRODUCT_SORTS[filters.ordering]
+        return paginate(queryset, sort=sort, request=_page_request(filters), scope="products")
+
+    ranked = filters.ordering == "relevance"
+    with _search_plans() as plans:
+        queryset, sort_relevance = _search(queryset, filters.q, ranked=ranked)
+        sort = sort_relevance if ranked else PRODUCT_SORTS[filters.ordering]
+        return paginate(
+            queryset,
+            sort=sort,
+            request=_page_request(filters),
+            scope="products",
+            # Ordered by a column: walk that column's index if the matches are many.
+            after_count=None if ranked else plans.walk_sort_index_if_common,
+        )
+
+
+# Matches from which walking a sort index (reading ~page_size x table/matches rows) beats
+# fetching every match and sorting them (reading ~matches rows): about sqrt(21 x 1,000,000)
+# on a million products, and the count tells which side a search is on.
+WALK_SORT_INDEX_FROM = 5_000
+# Marks the statements that only set planner options, in logs and for the tests.
+PLAN_SETTING = "/* nexus_shop: plan setting */"
+
+
+class _SearchPlans:
+    """Plan choices for one search request (PostgreSQL); see :func:`_search_plans`."""
+
+    def __init__(self, *, active: bool) -> None:
+        self.active = active
+
+    def walk_sort_index_if_common(self, count: int | None) -> None:
+        """After the count: let the page walk the sort key's index if the search is common.
+
+        ``count`` is None in cursor mode (no count ran): a cursor means there was a next
+        page, so leave it to the planner, which walks the index for a common word.
+        """
+        if self.active and (count is None or count >= WALK_SORT_INDEX_FROM):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT set_config('enable_indexscan', 'on', true) {PLAN_SETTING}")
+
+
+@contextlib.contextmanager
+def _search_plans() -> Iterator[_SearchPlans]:
+    """PostgreSQL, while searching: bitmap index scans, not scans that hope to stop early.
+
+    The planner cannot see how much the conditions of a search overlap (the full-text
+    match, the name substring and the misspelling find mostly the same rows), so it
+    expects several times more matches than there are; under a ``LIMIT`` (the capped
+    count, the relevance window, a page), a sequential scan, or a walk of any index, that
+    stops after enough matches then looks cheapest. For a word matching 1% of a million
+    products that scan reads most of the table: 3.2 s, against 22 ms for the bitmap index
+    scan, which reads the matches and no other row. Turning both off with
+    ``set_config(..., true)`` (one statement; the settings end with the transaction this
+    opens) leaves the planner the bitmap plans. The page query of a search ordered by a
+    column may still walk that column's index once the count shows the search is common
+    (:meth:`_SearchPlans.walk_sort_index_if_common`).
+    """
+    if connection.vendor != "postgresql":
+        yield _SearchPlans(active=False)
+        return
+    # No savepoint: inside a caller's transaction the settings last until that one ends,
+    # which changes plans only, never results.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', 'off', true), "
+            "set_config('enable_indexscan', 'off', true), "
+            f"set_config('pg_trgm.word_similarity_threshold', %s, true) {PLAN_SETTING}",
+            [str(FUZZY_THRESHOLD)],
+        )
+        yield _SearchPlans(active=True)
+
+
+def _filtered_products(*, filters: ProductFilterBase, viewer: Viewer | None) -> QuerySet[Product]:
+    """What the viewer may see, narrowed by every filter but the search (``q``)."""
+    queryset = _visible_products(viewer=viewer, include_deleted=filters.include_deleted)
     if filters.category is not None:
         subtree = Category.objects.filter(
             path__startswith=Subquery(
@@ -180,49 +294,98 @@ def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Produ
         queryset = queryset.filter(price__lte=filters.max_price)
     if filters.in_stock is not None:
         queryset = queryset.filter(stock__gt=0) if filters.in_stock else queryset.filter(stock=0)
-
-    sort: SortKey
-    if filters.q:
-        queryset, sort_relevance = _search(queryset, filters.q)
-        sort = (
-            sort_relevance if filters.ordering == "relevance" else PRODUCT_SORTS[filters.ordering]
-        )
-    else:
-        sort = PRODUCT_SORTS[filters.ordering]
-
-    return paginate(queryset, sort=sort, request=_page_request(filters), scope="products")
+    return queryset
 
 
-def _search(queryset: QuerySet[Product], q: str) -> tuple[QuerySet[Product], SortKey]:
+def _search(
+    queryset: QuerySet[Product], q: str, *, ranked: bool = False
+) -> tuple[QuerySet[Product], SortKey]:
     """Filter by ``q`` and annotate ``relevance``.
 
-    PostgreSQL: full-text search with ``websearch_to_tsquery`` syntax, the last word
-    matched as a prefix (so "wireless head" finds "headphones"), plus a trigram-indexed
-    substring match on the name. Elsewhere: a case-insensitive substring match, name hits
-    ranked above description hits.
+    PostgreSQL: full-text search on the stored vector with ``websearch_to_tsquery``
+    syntax, the last word matched as a prefix (so "wireless head" finds "headphones"),
+    plus two trigram-indexed matches on the name: ``q`` as a substring, and, for a plain
+    query (no operators), ``q`` close to a stretch of the name (``word_similarity`` at
+    pg_trgm's threshold), so that "headphnes" finds "Headphones". Relevance has three
+    tiers: full-text matches by ``ts_rank`` (2 to 3), then name-substring matches (1), then
+    misspellings by their similarity (below 1).
+
+    ``ranked`` (``ordering=relevance``) ranks a bounded window, not every match: the first
+    ``NEXUS_SHOP_SEARCH_RANK_WINDOW`` matches the indexes yield. A common word matching
+    tens of thousands of products then costs a page, not a sort of all of them.
+
+    Elsewhere: a case-insensitive substring match, name hits ranked above description hits.
     """
+    queryset = _search_matches(queryset, q)
     if connection.vendor == "postgresql":
-        vector = SEARCH_VECTOR_SQL.format(t='"nexus_shop_product"')
-        tsquery, params = _tsquery(q)
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = RawSQL(  # noqa: S611  (constant SQL text; user input only as bound parameters)
-            f'({vector}) @@ {tsquery} OR "nexus_shop_product"."name" ILIKE %s',
-            [*params, like],
-            output_field=BooleanField(),
-        )
-        # float8, so the value read back into a cursor compares exactly (float4 text does not).
-        rank = RawSQL(  # noqa: S611  (same)
-            f"ts_rank({vector}, {tsquery})::float8", params, output_field=FloatField()
-        )
-        return queryset.filter(matches).annotate(relevance=rank), RELEVANCE_SORT_PG
+        if ranked:
+            window = queryset.order_by().values("pk")[: conf.SEARCH_RANK_WINDOW]
+            queryset = queryset.filter(pk__in=window)
+        return queryset.annotate(relevance=_pg_relevance(q)), RELEVANCE_SORT_PG
 
     relevance = Case(
         When(name__icontains=q, then=Value(2)),
         default=Value(1),
         output_field=IntegerField(),
     )
-    queryset = queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
     return queryset.annotate(relevance=relevance), RELEVANCE_SORT_OTHER
+
+
+def _search_matches(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
+    """The products ``q`` finds (see :func:`_search`), unranked.
+
+    PostgreSQL: misspellings are looked for only when the exact matches are fewer than
+    ``FUZZY_WHEN_FEWER_THAN``, which one probe of at most that many rows tells. A word
+    that is spelt right and common then does not pay for a trigram similarity scan of
+    every name that shares letters with it (tens of thousands of rows to re-check).
+    """
+    if connection.vendor != "postgresql":
+        return queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    exact = queryset.filter(_pg_matches(q, fuzzy=False))
+    if not _fuzzy(q):
+        return exact
+    probe = exact.order_by().values_list("pk", flat=True)[:FUZZY_WHEN_FEWER_THAN]
+    if len(probe) >= FUZZY_WHEN_FEWER_THAN:
+        return exact
+    return queryset.filter(_pg_matches(q, fuzzy=True))
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fuzzy(q: str) -> bool:
+    """Whether to look for misspellings of ``q``: plain words, enough letters for trigrams."""
+    words = q.lower().split()
+    return (
+        '"' not in q
+        and "or" not in words
+        and not any(word.startswith("-") for word in words)
+        and sum(ch.isalnum() for ch in q) >= FUZZY_MIN_LENGTH
+    )
+
+
+def _pg_matches(q: str, *, fuzzy: bool) -> RawSQL:
+    tsquery, params = _tsquery(q)
+    sql = f"{SEARCH_VECTOR_SQL} @@ {tsquery} OR {NAME_SQL} ILIKE %s"
+    params = [*params, _like(q)]
+    if fuzzy:
+        sql += f" OR %s <%% {NAME_SQL}"  # word_similarity(q, name) >= FUZZY_THRESHOLD
+        params.append(q)
+    return ProductSQL(sql, params, output_field=BooleanField())
+
+
+def _pg_relevance(q: str) -> RawSQL:
+    tsquery, params = _tsquery(q)
+    # ts_rank(..., 32) is rank / (rank + 1): the same order, and below 1 so the tiers hold.
+    # float8, so the value read back into a cursor compares exactly (float4 text does not).
+    sql = (
+        f"(CASE WHEN {SEARCH_VECTOR_SQL} @@ {tsquery} "
+        f"THEN 2 + ts_rank({SEARCH_VECTOR_SQL}, {tsquery}, 32) "
+        f"WHEN {NAME_SQL} ILIKE %s THEN 1 "
+        f"ELSE word_similarity(%s, {NAME_SQL}) * 0.999 END)::float8"
+    )
+    return ProductSQL(sql, [*params, *params, _like(q), q], output_field=FloatField())
 
 
 def _tsquery(q: str) -> tuple[str, list[Any]]:
@@ -243,3 +406,146 @@ def _tsquery(q: str) -> tuple[str, list[Any]]:
             )
         return "to_tsquery('english', %s)", [f"{word}:*"]
     return "websearch_to_tsquery('english', %s)", [q]
+
+
+# Facets ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryFacet:
+    id: int
+    name: str
+    slug: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CategorySubtreeFacet(CategoryFacet):
+    children: list[CategoryFacet]
+
+
+@dataclass(frozen=True)
+class PriceBucket:
+    min: Decimal
+    max: Decimal | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ProductFacets:
+    count: int
+    count_exact: bool
+    categories: list[CategoryFacet]
+    subtree: CategorySubtreeFacet | None
+    uncategorized: int
+    price_buckets: list[PriceBucket]
+
+
+def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> ProductFacets:
+    """Counts of the products the same filters and ``q`` list: per category, per price bucket.
+
+    A pure function of ``params`` and the viewer's visibility, so it can be cached like the
+    list. One statement whatever the tree's size (two when ``q`` may be misspelt: see
+    :func:`_search_matches`), the ``UNION ALL`` of
+
+    1. an aggregate over the matches, grouped by category path and price bucket. Like the
+       list's ``count``, it stops at ``NEXUS_SHOP_EXACT_COUNT_LIMIT`` matches: past that,
+       ``count_exact`` is false and the counts are those of the first matches found
+       (their shape, not totals); and
+    2. the categories to name: the top level, and the filtered category with its children.
+
+    Counts roll up the tree: a category counts its own products and its descendants'.
+    """
+    queryset = _filtered_products(filters=params, viewer=viewer)
+    limit = conf.EXACT_COUNT_LIMIT
+    bounds = conf.FACET_PRICE_BUCKETS
+
+    searching = _search_plans() if params.q else contextlib.nullcontext()
+    with searching:
+        if params.q:
+            queryset = _search_matches(queryset, params.q)
+        groups, named = _facet_rows(queryset, category=params.category, bounds=bounds, limit=limit)
+    return _facets(groups, named, params=params, bounds=bounds, limit=limit)
+
+
+def _facet_rows(
+    queryset: QuerySet[Product], *, category: str | None, bounds: tuple[Decimal, ...], limit: int
+) -> tuple[list[list[Any]], list[Category]]:
+    """``[category path or None, price bucket, count]`` over the first ``limit + 1`` matches,
+    and the categories to name, in one statement."""
+    bucket = Case(
+        *[When(price__lt=bound, then=Value(i)) for i, bound in enumerate(bounds)],
+        default=Value(len(bounds)),
+        output_field=IntegerField(),
+    )
+    matches = queryset.order_by().annotate(bucket=bucket).values("category_id", "bucket")
+    inner_sql, inner_params = matches[: limit + 1].query.sql_with_params()
+    table = connection.ops.quote_name(Category._meta.db_table)
+    # SQL built by the ORM and constants; every value is bound.
+    sql = (
+        f"SELECT c.path, m.bucket, COUNT(*), NULL, NULL, NULL, NULL FROM ({inner_sql}) m "  # noqa: S608
+        f"LEFT JOIN {table} c ON c.id = m.category_id GROUP BY c.path, m.bucket "
+        f"UNION ALL SELECT path, NULL, NULL, id, name, slug, parent_id FROM {table} "
+        f"WHERE parent_id IS NULL OR slug = %s OR parent_id IN "
+        f"(SELECT id FROM {table} WHERE slug = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, category, category])
+        rows = cursor.fetchall()
+    groups = [[path, bucket, n] for path, bucket, n, pk, *_ in rows if pk is None]
+    named = [
+        Category(pk=pk, path=path, name=name, slug=slug, parent_id=parent_id)
+        for path, _, _, pk, name, slug, parent_id in rows
+        if pk is not None
+    ]
+    named.sort(key=lambda c: c.path)
+    return groups, named
+
+
+def _facets(
+    groups: list[list[Any]],
+    named: list[Category],
+    *,
+    params: ProductFacetsParams,
+    bounds: tuple[Decimal, ...],
+    limit: int,
+) -> ProductFacets:
+    total = sum(n for _, _, n in groups)
+    exact = total <= limit
+    if not exact:  # one row past the limit: leave it out, so the counts add up to `limit`
+        max(groups, key=lambda group: group[2])[2] -= 1
+        total = limit
+
+    def count_under(path: str) -> int:
+        return sum(n for p, _, n in groups if p is not None and p.startswith(path))
+
+    def facet(category: Category) -> CategoryFacet:
+        return CategoryFacet(
+            id=category.pk, name=category.name, slug=category.slug, count=count_under(category.path)
+        )
+
+    roots = [facet(c) for c in named if c.parent_id is None]
+    subtree = None
+    chosen = next((c for c in named if c.slug == params.category), None)
+    if chosen is not None:
+        children = [facet(c) for c in named if c.parent_id == chosen.pk]
+        subtree = CategorySubtreeFacet(
+            **vars(facet(chosen)), children=[c for c in children if c.count]
+        )
+
+    per_bucket = [0] * (len(bounds) + 1)
+    for _, index, n in groups:
+        per_bucket[index] += n
+    lows = (Decimal(0), *bounds)
+    highs = (*bounds, None)
+    return ProductFacets(
+        count=total,
+        count_exact=exact,
+        categories=[root for root in roots if root.count],
+        subtree=subtree,
+        uncategorized=sum(n for p, _, n in groups if p is None),
+        price_buckets=[
+            PriceBucket(min=low, max=high, count=n)
+            for low, high, n in zip(lows, highs, per_bucket, strict=True)
+        ],
+    )

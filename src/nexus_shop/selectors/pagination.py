@@ -4,12 +4,24 @@ Page mode runs two queries (COUNT and the page). Cursor mode runs one: an index 
 ``(sort key, id) > (last value, last id)`` with no OFFSET and no COUNT. Both modes hand back
 ``next_cursor``, pointing just after the page's last item, so a client can switch from page
 mode to cursor mode at any point.
+
+Why not ninja's paginators (``PageNumberPagination``, ``CursorPagination``): the cursors
+here are *signed* (``django.core.signing``, bound to the list and the sort order), so a
+client cannot forge a position or replay it against another list, where ninja's cursor
+is plain base64; they seek on ``(sort key, id)`` for every sort order the client may
+choose, where ninja's uses the first ordering field plus an OFFSET for ties; and page
+and cursor mode share one envelope with ``next_cursor`` in both.
+
+Page mode is bounded on big tables: the COUNT stops at ``NEXUS_SHOP_EXACT_COUNT_LIMIT``
+matches (``count`` is then that limit and ``count_exact`` false), and a page reaching past
+``NEXUS_SHOP_PAGE_MODE_MAX_ITEMS`` items is a 422 pointing to cursors, since an OFFSET
+reads every row it skips.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +33,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Expression, F, Value
 from django.db.models.sql.compiler import SQLCompiler
 
+from nexus_shop.conf import conf
 from nexus_shop.exceptions import ValidationFailed
 
 _M = TypeVar("_M", bound=models.Model)
@@ -52,6 +65,7 @@ class PageRequest:
 class Page(Generic[_M]):
     items: list[_M]
     count: int | None
+    count_exact: bool | None
     page: int | None
     page_size: int
     next_cursor: str | None
@@ -148,11 +162,14 @@ def paginate(
     sort: SortKey,
     request: PageRequest,
     scope: str,
+    after_count: Callable[[int | None], None] | None = None,
 ) -> Page[_M]:
     """Order ``queryset`` by ``sort`` then id, and cut one page in page or cursor mode.
 
     ``scope`` names the list ("products", "categories"); a cursor is only valid for
-    the list and the sort order it was issued for.
+    the list and the sort order it was issued for. ``after_count``, if given, is called
+    between the count and the page query with the count (None in cursor mode), to tune
+    how the page is fetched.
     """
     direction = "-" if sort.descending else ""
     queryset = queryset.order_by(f"{direction}{sort.field}", f"{direction}pk")
@@ -174,13 +191,24 @@ def paginate(
             [Value(value, output_field=output_field), Value(payload["id"], output_field=field)],
             descending=sort.descending,
         )
+        if after_count is not None:
+            after_count(None)
         rows = list(queryset.filter(seek)[: size + 1])
-        count = None
-        page = None
+        count = exact = page = None
     else:
         offset = (request.page - 1) * size
-        count = queryset.order_by().count()
-        rows = list(queryset[offset : offset + size + 1]) if offset < count else []
+        max_items = conf.PAGE_MODE_MAX_ITEMS
+        if offset + size > max_items:
+            raise ValidationFailed(
+                f"Page mode reaches the first {max_items:,} items (page x page_size); "
+                "follow next_cursor to go further.",
+                extra={"field": "page"},
+            )
+        count, exact = count_up_to(queryset, conf.EXACT_COUNT_LIMIT)
+        if after_count is not None:
+            after_count(count)
+        # Past a capped count there may be more rows: look, rather than answer empty.
+        rows = list(queryset[offset : offset + size + 1]) if offset < count or not exact else []
         page = request.page
 
     items = rows[:size]
@@ -190,7 +218,26 @@ def paginate(
         next_cursor = encode_cursor(
             scope=scope, sort=sort, value=getattr(last, sort.field), pk=last.pk
         )
-    return Page(items=items, count=count, page=page, page_size=size, next_cursor=next_cursor)
+    return Page(
+        items=items,
+        count=count,
+        count_exact=exact,
+        page=page,
+        page_size=size,
+        next_cursor=next_cursor,
+    )
+
+
+def count_up_to(queryset: models.QuerySet[Any], limit: int) -> tuple[int, bool]:
+    """``(count, exact)``: the number of rows, or ``(limit, False)`` when there are more.
+
+    ``SELECT COUNT(*) FROM (SELECT ... LIMIT limit + 1)``: the scan stops after
+    ``limit + 1`` rows, however many match.
+    """
+    count = queryset.order_by().values("pk")[: limit + 1].count()
+    if count > limit:
+        return limit, False
+    return count, True
 
 
 def _output_field(queryset: models.QuerySet[Any], name: str) -> Any:

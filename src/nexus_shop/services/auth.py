@@ -15,6 +15,7 @@ change.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,6 @@ from django.utils import timezone
 from ninja_jwt import settings as jwt_settings
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from ninja_jwt.tokens import UntypedToken
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import (
@@ -37,7 +37,7 @@ from nexus_shop.exceptions import (
     ValidationFailed,
 )
 from nexus_shop.services.locks import advisory_lock
-from nexus_shop.tokens import AccessToken, RefreshToken, token_pair_for
+from nexus_shop.tokens import AccessToken, RefreshToken, UntypedToken, token_pair_for
 
 __all__ = [
     "BAD_CREDENTIALS",
@@ -88,7 +88,10 @@ def user_register(*, username: str, email: str, password: str) -> AbstractBaseUs
     if not conf.REGISTRATION_ENABLED:
         raise FeatureDisabled("Registration is closed.")
     user_model = get_user_model()
-    email = user_model.objects.normalize_email(email)
+    # As AbstractUser.clean() does (NFKC), so fullwidth "root" is "root"; then compared
+    # case-insensitively below. The email too: its domain may be written in fullwidth.
+    username = user_model.normalize_username(username)
+    email = user_model.objects.normalize_email(unicodedata.normalize("NFKC", email))
     user = user_model(**{user_model.USERNAME_FIELD: username, "email": email})
     _password_errors(password, user=user, field="password")
     advisory_lock(f"username:{username.casefold()}", f"email:{email.casefold()}")
@@ -190,6 +193,8 @@ def token_obtain(*, username: str, password: str) -> TokenPair:
     does not tell which accounts exist. (Django's ``ModelBackend`` also runs the password
     hasher for unknown users, so timing does not tell either.)
     """
+    # NFKC, as registration stored it (and as Django's login form does).
+    username = get_user_model().normalize_username(username)
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
         raise AuthenticationFailed(BAD_CREDENTIALS)

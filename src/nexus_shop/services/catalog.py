@@ -13,12 +13,14 @@ Services take ids, lock what they change, and answer domain errors
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Max, ProtectedError, QuerySet, Value
+from django.db.models.functions import Concat, Length, Replace, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,6 +40,8 @@ class _Unset:
 UNSET: Final = _Unset()
 
 CENT = Decimal("0.01")
+# How often a create whose derived slug was taken meanwhile tries the next one.
+_SAVE_ATTEMPTS = 5
 _TREE_LOCK = "nexus_shop:category-tree"
 
 
@@ -52,17 +56,67 @@ def _slug_base(text: str, *, fallback: str, max_length: int) -> str:
     return slug or fallback
 
 
-def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever is not in ``taken``."""
-    if base not in taken:
-        return base
+def _slug_candidates(base: str, *, max_length: int) -> Iterator[str]:
+    """``base``, ``base-2``, ``base-3``... (``base`` cut short to fit the suffix)."""
+    yield base
     n = 2
     while True:
         suffix = f"-{n}"
-        candidate = f"{base[: max_length - len(suffix)]}{suffix}"
-        if candidate not in taken:
-            return candidate
+        yield f"{base[: max_length - len(suffix)]}{suffix}"
         n += 1
+
+
+def _free_slug(base: str, taken: set[str], *, max_length: int) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not in ``taken``."""
+    return next(c for c in _slug_candidates(base, max_length=max_length) if c not in taken)
+
+
+def _unused_slug(base: str, rows: QuerySet[Any], *, max_length: int) -> str:
+    """The first of ``base``, ``base-2``, ... that no row of ``rows`` has.
+
+    Looks the candidates up by exact slug, 20 at a time (an index probe each), rather than
+    reading every slug that starts with ``base``: a product named "A" would read every
+    slug starting with "a".
+    """
+    candidates = _slug_candidates(base, max_length=max_length)
+    while True:
+        batch = list(islice(candidates, 20))
+        taken = set(rows.filter(slug__in=batch).values_list("slug", flat=True))
+        for candidate in batch:
+            if candidate not in taken:
+                return candidate
+
+
+def _lock_slug_base(model: type[Any], base: str) -> None:
+    """Serialise the derivation of slugs from the same ``base`` until the transaction ends.
+
+    Without it, concurrent creates of the same name all saw ``base`` free and all but one
+    failed on the unique constraint: a 409 "slug already exists" for a slug the client
+    never sent.
+    """
+    advisory_lock(f"nexus_shop:slug:{model._meta.label_lower}:{base}")
+
+
+def _depth(path: str) -> int:
+    """Levels in a materialised path: ``"/1/5/12/"`` is 3."""
+    return path.count("/") - 1
+
+
+def _check_depth(depth: int) -> None:
+    limit = conf.CATEGORY_MAX_DEPTH
+    if depth > limit:
+        raise ValidationFailed(
+            f"Categories nest at most {limit} levels deep (NEXUS_SHOP_CATEGORY_MAX_DEPTH); "
+            f"this would make {depth}.",
+            extra={"field": "parent_id"},
+        )
+
+
+def _subtree_height(path: str) -> int:
+    """Levels from the category at ``path`` down to its deepest descendant (1 for a leaf)."""
+    slashes = Length("path") - Length(Replace("path", Value("/"), Value("")))
+    deepest = Category.objects.filter(path__startswith=path).aggregate(deepest=Max(slashes))
+    return int(deepest["deepest"] or path.count("/")) - path.count("/") + 1
 
 
 def _referenced_category(category_id: int | None, *, field: str) -> Category | None:
@@ -87,20 +141,30 @@ def category_create(
 ) -> Category:
     """Create a category. A slug left out is derived from the name and made unique."""
     parent = _referenced_category(parent_id, field="parent_id")
+    _check_depth(_depth(parent.path) + 1 if parent else 1)
+    derived = slug is None
+    base = ""
     if slug is None:
         base = _slug_base(name, fallback="category", max_length=200)
-        taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-        slug = _free_slug(base, taken, max_length=200)
+        _lock_slug_base(Category, base)
+        slug = _unused_slug(base, Category.objects.all(), max_length=200)
     elif Category.objects.filter(slug=slug).exists():
         raise Conflict(f"A category with slug {slug!r} already exists.", extra={"field": "slug"})
     category = Category(name=name, slug=slug, description=description, parent=parent)
-    try:
-        with transaction.atomic():
-            category.save()
-    except IntegrityError:
-        raise Conflict(
-            f"A category with slug {slug!r} already exists.", extra={"field": "slug"}
-        ) from None
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                category.save()
+            break
+        except IntegrityError:
+            # A client-sent slug that a concurrent write took: 409. A derived slug that a
+            # concurrent write with an explicit slug took: derive the next one.
+            if not derived or attempt == _SAVE_ATTEMPTS - 1:
+                raise Conflict(
+                    f"A category with slug {category.slug!r} already exists.",
+                    extra={"field": "slug"},
+                ) from None
+            category.slug = _unused_slug(base, Category.objects.all(), max_length=200)
     category.path = f"{parent.path if parent else '/'}{category.pk}/"
     category.save(update_fields=["path"])
     return category
@@ -141,6 +205,7 @@ def category_update(
             raise ValidationFailed(
                 "A category cannot be its own ancestor.", extra={"field": "parent_id"}
             )
+        _check_depth((_depth(parent.path) if parent else 0) + _subtree_height(old_path))
         category.parent = parent
         category.path = f"{parent.path if parent else '/'}{category.pk}/"
 
@@ -192,22 +257,30 @@ def _check_live_unique(*, slug: str | None, sku: str | None, exclude_pk: int | N
         raise Conflict(f"A product with slug {slug!r} already exists.", extra={"field": "slug"})
 
 
-def _derived_product_slug(name: str, sku: str) -> str:
-    base = _slug_base(name, fallback="", max_length=240) or _slug_base(
+def _product_slug_base(name: str, sku: str) -> str:
+    return _slug_base(name, fallback="", max_length=240) or _slug_base(
         sku, fallback="product", max_length=240
     )
-    taken = set(Product.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    return _free_slug(base, taken, max_length=255)
 
 
-def _save_product(product: Product) -> None:
-    try:
-        with transaction.atomic():
-            product.save()
-    except IntegrityError:
-        # Lost a race with a concurrent write of the same slug or sku.
-        _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
-        raise Conflict("A product with this slug or sku already exists.") from None
+def _save_product(product: Product, *, derived_slug_base: str | None = None) -> None:
+    """Save; a lost race on the slug or sku is a :class:`Conflict`.
+
+    With ``derived_slug_base`` (the slug was derived, not sent), losing the slug to a
+    concurrent write derives the next free one instead.
+    """
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                product.save()
+            return
+        except IntegrityError:
+            # Lost a race with a concurrent write of the same slug or sku.
+            if derived_slug_base is None or attempt == _SAVE_ATTEMPTS - 1:
+                _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
+                raise Conflict("A product with this slug or sku already exists.") from None
+            _check_live_unique(slug=None, sku=product.sku, exclude_pk=product.pk)
+            product.slug = _unused_slug(derived_slug_base, Product.objects.all(), max_length=255)
 
 
 def _product_for_update(product_id: int, *, deleted_too: bool = False) -> Product:
@@ -243,9 +316,14 @@ def product_create(
     """
     category = _referenced_category(category_id, field="category_id")
     _check_live_unique(slug=slug, sku=sku, exclude_pk=None)
+    base = None
+    if slug is None:
+        base = _product_slug_base(name, sku)
+        _lock_slug_base(Product, base)
+        slug = _unused_slug(base, Product.objects.all(), max_length=255)
     product = Product(
         name=name,
-        slug=slug or _derived_product_slug(name, sku),
+        slug=slug,
         sku=sku,
         description=description,
         price=money(price),
@@ -254,7 +332,7 @@ def product_create(
         category=category,
         is_active=is_active,
     )
-    _save_product(product)
+    _save_product(product, derived_slug_base=base)
     return product
 
 
