@@ -104,7 +104,15 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     project.mkdir()
     uv = uv_binary()
     if uv is not None:
-        build = ["build", "--wheel", "--out-dir", dist, "--python", sys.executable, ROOT]
+        build: list[str | Path] = [
+            "build",
+            "--wheel",
+            "--out-dir",
+            dist,
+            "--python",
+            sys.executable,
+            ROOT,
+        ]
         processes.run(uv, *build, cwd=tmp_path, env={**env, "UV_PYTHON_DOWNLOADS": "never"})
     else:
         pip = [sys.executable, "-m", "pip", "--quiet"]

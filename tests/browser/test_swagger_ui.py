@@ -118,7 +118,7 @@ def test_swagger_ui_renders_offline_in_a_host_without_ninja_in_installed_apps(
             or None
         )
     )
-    assert status.startswith("200")
+    assert str(status).startswith("200")
     loaded = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
     )
