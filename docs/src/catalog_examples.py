@@ -127,8 +127,9 @@ def page_mode(client: Client) -> None:
     response = client.get("/api/products", {"page": 1, "page_size": 2})
     assert response.status_code == 200
     page = response.json()
-    assert set(page) == {"items", "count", "page", "page_size", "next_cursor"}
+    assert set(page) == {"items", "count", "count_exact", "page", "page_size", "next_cursor"}
     assert page["count"] == 4  # the inactive product is not counted
+    assert page["count_exact"] is True  # below NEXUS_SHOP_EXACT_COUNT_LIMIT
     assert page["page"] == 1
     assert page["page_size"] == 2
     # Newest first (ordering=-created_at is the default).

@@ -124,7 +124,8 @@ from django.test import Client, override_settings
 response = Client().get("/api/products")
 assert response.status_code == 200, response.content
 assert response.json() == {
-    "items": [], "count": 0, "page": 1, "page_size": 20, "next_cursor": None
+    "items": [], "count": 0, "count_exact": True, "page": 1, "page_size": 20,
+    "next_cursor": None,
 }, response.json()
 assert Client().get("/api/nowhere").json()["detail"].startswith("No endpoint")
 print("quickstart ok")
