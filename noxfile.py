@@ -33,9 +33,11 @@ BACKENDS = ["sqlite", "postgres"]
 # Branch coverage of nexus_shop that each tests session must reach (percent), set at the
 # figure measured when the gate was added, rounded down; raise it as tests grow. Per
 # backend, because each runs code the other cannot (COPY, row locks and advisory locks on
-# PostgreSQL; the INSERT loader on SQLite), and every Python/Django pair of the matrix
-# runs the same tests, so one floor per backend holds across the matrix.
-COVERAGE_FLOOR = {"sqlite": 0, "postgres": 0}
+# PostgreSQL; the INSERT loader on SQLite). src/ has no Python- or Django-version branches
+# and every pair of the matrix runs the same tests, so one floor per backend holds across
+# the matrix. Measured 2026-11-29 (3.11, Django 5.2): SQLite 94.46%, PostgreSQL 95.61%
+# (both combined: 96.75%).
+COVERAGE_FLOOR = {"sqlite": 94, "postgres": 95}
 
 
 # What each run of `nox -s tests` did, keyed "3.11-django5.2-sqlite": printed at the end by
@@ -284,30 +286,39 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def demo(session: nox.Session) -> None:
-    """Migrate, seed a demo catalogue, create a demo staff account, serve on :8000."""
+    """Migrate, seed a demo catalogue, create a demo staff account, serve on :8000.
+
+    Served over WSGI by granian, as the Docker image does (docs/deployment.md says why);
+    ``DEMO_SERVER=uvicorn`` serves the ASGI entry point instead. Extra arguments go to the
+    server.
+    """
     session.install(".[postgres,redis,cache]", *_group("example"))
     # The example settings refuse to start without real keys unless DEBUG is on.
     env = {"DEBUG": os.environ.get("DEBUG", "1")}
     host = os.environ.get("DEMO_HOST", "127.0.0.1")
     port = os.environ.get("DEMO_PORT", "8000")
+    server = os.environ.get("DEMO_SERVER", "granian")
     manage = ["python", "example_project/manage.py"]
     session.run(*manage, "migrate", "--noinput", env=env)
     session.run(*manage, "demo_setup", "--base-url", f"http://{host}:{port}", env=env)
     session.log(f"Swagger UI: http://{host}:{port}/api/docs")
-    session.run(
-        "uvicorn",
-        "example_project.asgi:application",
-        "--app-dir",
-        "example_project",
-        "--host",
-        host,
-        "--port",
-        port,
-        "--lifespan",
-        "off",  # Django has no lifespan handler; without this uvicorn logs that it is unsupported
-        *session.posargs,
-        env=env,
-    )
+    if server == "granian":
+        command = [
+            "granian",
+            "--interface",
+            "wsgi",
+            "example_project.wsgi:application",
+            "--working-dir",
+            "example_project",
+            "--no-ws",
+        ]
+    elif server == "uvicorn":
+        command = ["uvicorn", "example_project.asgi:application", "--app-dir", "example_project"]
+        # Django has no lifespan handler; without this uvicorn logs that it is unsupported.
+        command += ["--lifespan", "off"]
+    else:
+        session.error(f"DEMO_SERVER={server!r}: use granian (WSGI, the default) or uvicorn (ASGI)")
+    session.run(*command, "--host", host, "--port", port, *session.posargs, env=env)
 
 
 @nox.session(python="3.11")

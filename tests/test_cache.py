@@ -19,7 +19,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.test import override_settings
 
-from nexus_shop.cache import RedisCache
+from nexus_shop.cache import RedisCache, _recovery_hooks, on_recovery
 from tests.support.race import race_n
 from tests.support.redis_server import RedisServer, running_redis
 
@@ -120,7 +120,7 @@ def test_every_read_and_write_fails_open_when_redis_is_down(
         cache.set("kept", "new")  # dropped, no exception
         assert cache.add("new", 1) is False
         assert cache.get_many(["kept", "x"]) == {}
-        assert cache.set_many({"x": 1}) == []
+        assert cache.set_many({"x": 1}) == ["x"]  # Django's contract: the keys not stored
         assert cache.has_key("kept") is False
         assert cache.touch("kept") is False
         assert cache.delete("kept") is False
@@ -183,7 +183,11 @@ def test_breaker_skips_redis_for_retry_after_then_tries_again(redis_server: Redi
     assert available(cache)
     cache.set("k", "v")
     assert cache.get("k") == "v"
-    assert len(redis_server.raw().keys("*")) == 1
+    # Before that first use, the recovery hooks re-versioned what the outage may have left
+    # stale: cachalot's table keys (and the response cache, when it is on).
+    from cachalot.utils import get_table_cache_key
+
+    assert isinstance(cache.get(get_table_cache_key("default", "nexus_shop_product")), float)
 
 
 def test_an_open_breaker_costs_no_connection_attempts(redis_server: RedisServer) -> None:
@@ -238,3 +242,95 @@ def test_without_the_redis_extra_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` sees without it
     with pytest.raises(ImproperlyConfigured, match=r'pip install "nexus-shop\[redis\]"'):
         RedisCache("redis://127.0.0.1:6379/0", {})
+
+
+# Lost writes never leave stale values (issue 8, faults) -------------------------------------
+
+
+def _fill(server: RedisServer) -> None:
+    """Put Redis over its memory limit (noeviction): every write is refused with OOM."""
+    raw = server.raw()
+    blob = b"x" * 64 * 1024
+    for n in range(40):
+        raw.set(f"junk:{n}", blob)
+    raw.config_set("maxmemory-policy", "noeviction")
+    raw.config_set("maxmemory", "1mb")
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        raw.set("one-more", b"x")
+
+
+def test_a_refused_overwrite_deletes_the_old_value() -> None:
+    with running_redis() as server:
+        cache = make_cache(server.url, RETRY_AFTER=60)
+        cache.set("price", "10.00")
+        cache.set_many({"table-a": 1.0, "table-b": 1.0})
+        _fill(server)
+        cache.set("price", "12.00")  # refused: OOM
+        assert cache.get("price") is None  # never the old "10.00"
+        assert cache.set_many({"table-a": 2.0, "table-b": 2.0}) == ["table-a", "table-b"]
+        assert cache.get_many(["table-a", "table-b"]) == {}
+        assert cache.is_available  # Redis answered: no breaker, no dirty cache
+        assert not cache.is_dirty
+        assert cache.probe() == "degraded"
+
+
+def test_probe_reports_ok_and_down(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    assert cache.probe() == "ok"
+    redis_server.stop()
+    assert cache.probe() == "down"
+
+
+def test_incr_respects_the_open_breaker(redis_server: RedisServer) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    cache.set("hits", 0)
+    redis_server.stop()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.incr("hits")  # the real failure opens the breaker
+    assert not cache.is_available
+    with socket.socket() as listener:  # a port that never answers: a try would take 0.5 s
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", redis_server.port))
+        listener.listen()
+        started = time.monotonic()
+        for _ in range(20):
+            with pytest.raises(redis.exceptions.ConnectionError, match="breaker open"):
+                cache.incr("hits")
+        assert time.monotonic() - started < 0.5
+
+
+def test_after_an_outage_the_cache_is_re_versioned_before_use(redis_server: RedisServer) -> None:
+    """A write lost while Redis was away: the recovery hooks run before the next read.
+
+    (They re-version cachalot's tables and the response cache; tests/http_cache/test_faults.py
+    shows the end result through the API.)
+    """
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    cache.set("name", "old")
+    redis_server.pause()  # frozen: the overwrite below times out, its fate unknown
+    try:
+        cache.set("name", "new")
+    finally:
+        redis_server.resume()
+    assert cache.is_dirty
+    RedisCache._breakers[cache._breaker_key] = time.monotonic() - 1  # the window ends
+    hooks_ran: list[RedisCache] = []
+    on_recovery(hooks_ran.append)
+    try:
+        cache.get("name")
+    finally:
+        _recovery_hooks.remove(hooks_ran.append)
+    assert hooks_ran == [cache]  # re-versioned before the first read
+    assert not cache.is_dirty
+
+
+def test_an_invalidation_is_tried_even_with_the_breaker_open(redis_server: RedisServer) -> None:
+    """cachalot invalidates with timestamps only: skipping it would leave stale rows elsewhere."""
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    redis_server.stop()
+    cache.get("k")  # opens the breaker for a minute
+    redis_server.start()  # back, but this process does not know yet
+    cache.set_many({"query": (1.0, ["old rows"])})  # a cached result: skipped
+    assert cache.set_many({"table": 2.0}) == []  # an invalidation: written
+    assert available(cache)  # and Redis answering closed the breaker
+    assert cache.get("table") == 2.0

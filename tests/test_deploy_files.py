@@ -234,8 +234,8 @@ def test_dockerfile_builds_the_package_with_extras_and_runs_as_non_root() -> Non
     assert instructions[0] == ("FROM", "python:3.11-slim")
     installs = " ".join(rest for kw, rest in instructions if kw == "RUN" and "pip install" in rest)
     assert '".[postgres,redis,cache]"' in installs
-    assert "uvicorn" in installs
-    assert "dj-database-url" in installs
+    for package in ("granian", "whitenoise", "uvicorn", "dj-database-url"):
+        assert package in installs
     users = [rest for kw, rest in instructions if kw == "USER"]
     assert users
     assert users[-1] not in {"root", "0"}
@@ -243,15 +243,27 @@ def test_dockerfile_builds_the_package_with_extras_and_runs_as_non_root() -> Non
     assert keywords.index("USER") < keywords.index("CMD")
 
 
-def test_dockerfile_migrates_then_serves_with_uvicorn() -> None:
+def test_dockerfile_migrates_then_serves_wsgi_with_granian() -> None:
+    """The default serving mode (docs/deployment.md); tests/test_serving_modes.py runs it."""
     cmd = [rest for kw, rest in dockerfile_instructions() if kw == "CMD"][-1]
     script = yaml.safe_load(cmd)[-1]  # JSON exec form: ["sh", "-c", "..."]
     migrate, _, serve = script.partition("&&")
     assert shlex.split(migrate) == ["python", "example_project/manage.py", "migrate", "--noinput"]
     serve_args = shlex.split(serve)
-    assert serve_args[:4] == ["exec", "uvicorn", "example_project.asgi:application", "--app-dir"]
-    assert serve_args[4] == "example_project"
+    assert serve_args[:5] == [
+        "exec",
+        "granian",
+        "--interface",
+        "wsgi",
+        "example_project.wsgi:application",
+    ]
+    assert serve_args[serve_args.index("--working-dir") + 1] == "example_project"
     assert serve_args[serve_args.index("--host") + 1] == "0.0.0.0"  # noqa: S104  (in a container)
+
+
+def test_dockerfile_collects_static_files_for_whitenoise() -> None:
+    runs = [rest for kw, rest in dockerfile_instructions() if kw == "RUN"]
+    assert any("manage.py collectstatic --noinput" in rest for rest in runs)
 
 
 def test_dockerfile_copies_what_the_build_needs() -> None:

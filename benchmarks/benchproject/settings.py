@@ -8,6 +8,12 @@ Environment:
 * ``BENCH_CACHE_PREFIX``: the cache key prefix (default ``nexus-bench-<database name>``).
 * ``BENCH_ONLY``: ``nexus`` or ``drf`` mounts one API only (so each server process's memory
   is its own framework's); empty mounts both.
+* ``BENCH_RESPONSE_CACHE``: ``1`` turns nexus_shop's response cache on (needs ``REDIS_URL``):
+  the "hot" stacks.
+
+Both frameworks run behind the example project's middleware chain (sessions, CSRF, auth,
+messages, clickjacking, WhiteNoise), as a Django site deploys them; ``/hello`` is a plain
+view through the same chain, the Django ceiling.
 """
 
 from __future__ import annotations
@@ -27,10 +33,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 BENCH_ONLY = os.environ.get("BENCH_ONLY", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
+RESPONSE_CACHE = os.environ.get("BENCH_RESPONSE_CACHE", "") == "1"
+if RESPONSE_CACHE and not REDIS_URL:
+    raise RuntimeError("BENCH_RESPONSE_CACHE=1 needs REDIS_URL")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "nexus_shop",
@@ -40,10 +52,29 @@ if BENCH_ONLY != "nexus":
 if REDIS_URL:
     INSTALLED_APPS.append("cachalot")
 
-# The same (minimal) middleware in front of both frameworks.
+# The example project's chain, in front of both frameworks.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+if RESPONSE_CACHE:
+    # As in the example project: first, so a hit skips the rest of the chain (WSGI).
+    MIDDLEWARE.insert(0, "nexus_shop.http_cache.ResponseCacheMiddleware")
+    NEXUS_SHOP_RESPONSE_CACHE = "default"
+STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = True
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.contrib.messages.context_processors.messages"]},
+    }
 ]
 
 DATABASES = {
@@ -70,7 +101,7 @@ if REDIS_URL:
         }
     }
     CACHALOT_TIMEOUT = 300
-    CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes"]
+    CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
 else:
     # No query cache: cachalot is not installed. The throttle counts here.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -53,3 +53,4 @@ class ProductQuerySerializer(serializers.Serializer):
     )
     in_stock = serializers.BooleanField(required=False, allow_null=True, default=None)
     ordering = serializers.ChoiceField(choices=ORDERINGS, default="-created_at")
+    q = serializers.CharField(max_length=200, required=False)

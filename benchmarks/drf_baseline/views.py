@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import BasePagination
@@ -68,6 +68,11 @@ class ProductList(ListAPIView):
             queryset = (
                 queryset.filter(stock__gt=0) if params["in_stock"] else queryset.filter(stock=0)
             )
+        if params.get("q"):
+            # What DRF's SearchFilter does with search_fields = ["name", "description"]:
+            # a case-insensitive substring match, no ranking (DRF has no full-text search).
+            q = params["q"]
+            queryset = queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
         ordering: str = params["ordering"]
         tie = "-pk" if ordering.startswith("-") else "pk"
         return queryset.order_by(ordering, tie)

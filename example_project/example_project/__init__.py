@@ -1,1 +1,1 @@
-"""The example host of nexus_shop: settings from the environment, served by uvicorn."""
+"""The example host of nexus_shop: settings from the environment, served over WSGI by granian."""

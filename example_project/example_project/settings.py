@@ -226,7 +226,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # first: its headers go on every answer
+    # Answers cached public reads before the rest of the chain (WSGI; under ASGI the
+    # wrapper in asgi.py answers them and this one stands by).
+    "nexus_shop.http_cache.ResponseCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /static/ (Swagger UI's assets, the admin's CSS) in every serving mode: WSGI servers
+    # serve no files, and Django's own static view is for DEBUG only.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -252,6 +258,10 @@ TEMPLATES = [
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves what `collectstatic` gathered into STATIC_ROOT (the Docker image runs it
+# at build time) and, without it, finds the files in the apps as Django's finders do, so
+# `nox -s demo` and a fresh checkout need no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -267,6 +277,9 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 
 REDIS_URL = env("REDIS_URL")
 CACHES = caches_from_url(REDIS_URL, DATABASES["default"])
+
+# The response cache for public reads (docs/caching.md): exact, invalidated on every write.
+NEXUS_SHOP_RESPONSE_CACHE = "default"
 
 CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 3600  # bounded: an invalidation lost during a Redis outage expires

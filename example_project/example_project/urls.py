@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 
 from nexus_shop.api import api
@@ -15,5 +14,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
-# The admin's CSS and JS under uvicorn in development; empty unless DEBUG is on.
-urlpatterns += staticfiles_urlpatterns()
+# /static/ is served by WhiteNoise's middleware (settings.MIDDLEWARE), in WSGI and ASGI alike.

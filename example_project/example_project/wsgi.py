@@ -1,4 +1,9 @@
-"""WSGI entry point, for hosts that serve Django with a WSGI server."""
+"""WSGI entry point, the example project's default way to be served.
+
+``granian --interface wsgi example_project.wsgi:application`` from ``example_project/``
+(the Docker image and ``nox -s demo`` do so), or any WSGI server (gunicorn ``-k gthread``).
+Measured against ASGI in docs/deployment.md; WhiteNoise serves /static/.
+"""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from ninja.parser import Parser
 
 import nexus_shop
 from nexus_shop import exceptions as exc
+from nexus_shop.http_cache.core import default_cache_control, finish_response
 from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
 from nexus_shop.schemas.common import input_depth_ok
 from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view
@@ -284,6 +285,26 @@ class NexusShopAPI(NinjaAPI):
             urls.append(path(assets, asset_view, name=ASSET_URL_NAME))
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
+
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        """Every answer gets its caching headers here (see :mod:`nexus_shop.http_cache`)."""
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+        return finish_response(request, response)
+
+    def create_temporal_response(self, request: HttpRequest) -> HttpResponse:
+        # A 204 is this response as is (it never reaches create_response): default it here.
+        response = super().create_temporal_response(request)
+        response["Cache-Control"] = default_cache_control(request)
+        return response
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         """ninja's document, with optional authentication said as such.

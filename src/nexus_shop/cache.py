@@ -17,12 +17,21 @@ It fixes two things that bite a Django API served under ASGI with django-cachalo
   outage costs one timeout per process every few seconds, not one per query. Any other
   error Redis answers with (``OOM`` when full, ``READONLY`` on a replica) is logged and
   fails open for that call only. ``incr``/``decr`` are the exception: they have no "miss"
-  to answer with, so they raise and their caller decides.
+  to answer with, so they raise and their caller decides; with the breaker open they
+  raise at once, without a connection attempt.
+* **No stale reads after a lost write.** A failing-open cache can still serve stale data:
+  an invalidation (cachalot writes new table timestamps) that Redis refused or never got
+  leaves the old entries alive. So a write that fails is followed by a ``DEL`` of the same
+  keys (Redis allows ``DEL`` even at its memory limit, and a missing cachalot table key
+  means "run the query"). If that fails too, or whenever the breaker has opened, the
+  cache is *dirty*: reads answer "miss", and before it is used again the recovery hooks
+  re-version everything (:func:`on_recovery`; nexus_shop registers cachalot's
+  ``invalidate()`` and the response cache's new epoch). ``set_many`` reports the keys it
+  could not store, as Django's contract says.
 
-Caveat: an invalidation that cachalot could not write while Redis was unreachable is
-lost. If Redis kept its data through the outage, cached queries may be stale until they
-expire, so keep ``CACHALOT_TIMEOUT`` bounded. A Redis without persistence (as in the
-example project) restarts empty and has no such window.
+Left: a process that saw no failure itself learns nothing of another's lost write; it
+relies on the writer's ``DEL`` (Redis refusing writes) or on the re-versioning the writer
+(or any process) does when Redis answers again (Redis unreachable).
 
 Why extend Django's backend rather than use django-redis: cachalot and Django already
 speak to Django's own client, and what was missing from it is narrow (pool sharing under
@@ -40,7 +49,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
@@ -59,6 +68,41 @@ _pools: dict[tuple[str, str], Any] = {}
 _pools_lock = threading.Lock()
 
 DEFAULT_SOCKET_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+RecoveryHook = Callable[["RedisCache"], None]
+_recovery_hooks: list[RecoveryHook] = []
+
+
+def on_recovery(hook: RecoveryHook) -> None:
+    """Call ``hook(cache)`` before a dirty cache is used again (idempotent per hook).
+
+    A hook re-versions something stored in the cache (all of cachalot's tables, the
+    response cache). Its cache calls raise on failure; if it raises, the cache stays dirty.
+    """
+    if hook not in _recovery_hooks:
+        _recovery_hooks.append(hook)
+
+
+def reversion_cachalot(cache: RedisCache) -> None:
+    """Give every table of every database a new cachalot timestamp in ``cache``.
+
+    What ``cachalot.api.invalidate()`` does, written straight to this cache: no database
+    query to list tables (the models know them) and no deferral inside a transaction.
+    """
+    try:
+        from cachalot.settings import cachalot_settings
+    except ImportError:  # cachalot is optional
+        return
+    from django.apps import apps
+    from django.conf import settings
+
+    keygen = cachalot_settings.CACHALOT_TABLE_KEYGEN
+    tables = {model._meta.db_table for model in apps.get_models(include_auto_created=True)}
+    now = time.time()
+    data = {keygen(alias, table): now for alias in settings.DATABASES for table in tables}
+    failed = cache.set_many(data, cachalot_settings.CACHALOT_TIMEOUT)
+    if failed:
+        raise RuntimeError(f"{len(failed)} cachalot table keys not written")
 
 
 class SharedPoolRedisCacheClient(RedisCacheClient):
@@ -116,6 +160,9 @@ class RedisCache(DjangoRedisCache):
 
     # One breaker per server list, shared across the per-request instances.
     _breakers: dict[str, float] = {}
+    # Server lists whose cache may hold entries a lost write should have replaced.
+    _dirty: set[str] = set()
+    _recovering = threading.local()
 
     @property
     def _breaker_key(self) -> str:
@@ -128,21 +175,114 @@ class RedisCache(DjangoRedisCache):
 
     def _open_breaker(self, exc: BaseException) -> None:
         self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
+        self._mark_dirty()
         logger.warning(
             "Redis unreachable (%s); serving without cache for %.1fs", exc, self.retry_after
         )
 
-    def _guard(self, operation: Callable[[], _T], default: _T) -> _T:
+    _recoverers: set[str] = set()
+
+    def _mark_dirty(self) -> None:
+        """Dirty; and a thread re-versions as soon as Redis answers, even with no traffic.
+
+        Other processes may read this Redis meanwhile: the sooner the writer that lost an
+        invalidation re-versions, the shorter their window.
+        """
+        key = self._breaker_key
+        self._dirty.add(key)
+        if key in self._recoverers:
+            return
+        self._recoverers.add(key)
+
+        def run() -> None:
+            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
+            try:
+                while key in self._dirty and time.monotonic() < give_up:
+                    time.sleep(max(0.5, self._breakers.get(key, 0.0) - time.monotonic()))
+                    if self.ping():  # closes the breaker when Redis answers
+                        self._recover()
+            finally:
+                self._recoverers.discard(key)
+
+        threading.Thread(target=run, name="nexus-shop-cache-recovery", daemon=True).start()
+
+    @property
+    def is_dirty(self) -> bool:
+        """True until the recovery hooks have run after a breaker trip or a lost write."""
+        return self._breaker_key in self._dirty
+
+    def _recover(self) -> bool:
+        """Run the recovery hooks if dirty; True when the cache may be used."""
+        if not self.is_dirty:
+            return True
+        if getattr(self._recovering, "active", False):
+            return True  # the hooks' own cache calls
+        self._recovering.active = True
+        try:
+            for hook in list(_recovery_hooks):
+                hook(self)
+        except Exception as exc:  # still failing: stay dirty, try again after the breaker
+            logger.warning("Cache recovery failed (%s); staying without cache", exc)
+            self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
+            return False
+        finally:
+            self._recovering.active = False
+        self._dirty.discard(self._breaker_key)
+        logger.info("Cache re-versioned after an outage or a lost write")
+        return True
+
+    def _guard(self, operation: Callable[[], _T], default: _T, *, force: bool = False) -> _T:
+        forced = False
         if not self.is_available:
+            if not force:
+                return default
+            forced = True  # an invalidation: try Redis even with the breaker open
+        elif not self._recover():
             return default
         try:
-            return operation()
+            result = operation()
+            if forced:  # Redis answered: close the breaker, re-version what the outage left
+                self._breakers.pop(self._breaker_key, None)
+                self._recover()
+            return result
         except self._errors as exc:
             self._open_breaker(exc)
+            if getattr(self._recovering, "active", False):
+                raise  # a recovery hook must know it did not land
             return default
         except self._refusals as exc:
             logger.warning("Redis refused a cache operation (%s); serving without cache", exc)
+            if getattr(self._recovering, "active", False):
+                raise
             return default
+
+    def _guard_write(
+        self,
+        keys: list[Any],
+        version: int | None,
+        operation: Callable[[], Any],
+        *,
+        delete_instead: bool = True,
+        force: bool = False,
+    ) -> bool:
+        """Run a write; if it fails, delete ``keys`` instead, or mark the cache dirty."""
+        marker = object()
+        result = self._guard(operation, marker, force=force)
+        if result is not marker:
+            return True
+        if not keys:
+            return False
+        if delete_instead and self.is_available and not getattr(self._recovering, "active", False):
+            try:
+                # DEL is allowed at maxmemory: the old values cannot outlive the failed write.
+                super().delete_many(keys, version)
+                return False
+            except self._errors as exc:
+                self._open_breaker(exc)
+            except self._refusals as exc:
+                logger.warning("Redis refused to delete keys it could not overwrite (%s)", exc)
+        self._mark_dirty()
+        return False
 
     def ping(self) -> bool:
         """Ask Redis directly, bypassing the breaker. Used by the health endpoint.
@@ -162,20 +302,56 @@ class RedisCache(DjangoRedisCache):
             self._breakers.pop(self._breaker_key, None)
         return answered
 
+    def probe(self) -> Literal["ok", "degraded", "down"]:
+        """Ping, then write and delete a throwaway key, past the breaker (for ``/health``).
+
+        "degraded" when Redis answers but refuses writes (``OOM`` at ``maxmemory`` with
+        ``noeviction``, ``READONLY``): reads would work, invalidations would not.
+        """
+        if not self.ping():
+            return "down"
+        client = self._cache.get_client(write=True)
+        key = self.make_and_validate_key("nexus_shop:health:probe")
+        try:
+            client.set(key, b"1", ex=5)
+            client.delete(key)
+        except self._errors as exc:
+            self._open_breaker(exc)
+            return "down"
+        except self._refusals as exc:
+            logger.warning("Redis refuses writes (%s)", exc)
+            return "degraded"
+        return "ok"
+
     def add(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> bool:
-        return self._guard(lambda: super(RedisCache, self).add(key, value, timeout, version), False)
+        added: list[bool] = []
+        self._guard_write(
+            [key],
+            version,
+            lambda: added.append(super(RedisCache, self).add(key, value, timeout, version)),
+        )
+        return bool(added and added[0])
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         return self._guard(lambda: super(RedisCache, self).get(key, default, version), default)
 
     def set(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> None:
-        self._guard(lambda: super(RedisCache, self).set(key, value, timeout, version), None)
+        self._guard_write(
+            [key], version, lambda: super(RedisCache, self).set(key, value, timeout, version)
+        )
 
     def touch(self, key: Any, timeout: Any = None, version: int | None = None) -> bool:
         return self._guard(lambda: super(RedisCache, self).touch(key, timeout, version), False)
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        return self._guard(lambda: super(RedisCache, self).delete(key, version), False)
+        deleted: list[bool] = []
+        self._guard_write(
+            [key],
+            version,
+            lambda: deleted.append(super(RedisCache, self).delete(key, version)),
+            delete_instead=False,
+        )
+        return bool(deleted and deleted[0])
 
     def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
         return self._guard(lambda: super(RedisCache, self).get_many(keys, version), {})
@@ -185,15 +361,44 @@ class RedisCache(DjangoRedisCache):
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
         # incr() has no "miss" to fall back on: let the caller decide (the throttle fails open).
-        return super().incr(key, delta, version)
+        # With the breaker open it raises at once rather than wait out a connect timeout.
+        if not self.is_available:
+            import redis
+
+            raise redis.exceptions.ConnectionError("Redis breaker open; incr() not attempted")
+        try:
+            return super().incr(key, delta, version)
+        except self._errors as exc:
+            self._open_breaker(exc)
+            raise
 
     def set_many(
         self, data: dict[Any, Any], timeout: Any = None, version: int | None = None
     ) -> list[Any]:
-        return self._guard(lambda: super(RedisCache, self).set_many(data, timeout, version), [])
+        """Store ``data``; the keys that could not be stored (all of them on a failure).
+
+        A write of timestamps only is how cachalot invalidates tables: it is attempted even
+        while the breaker is open (a skipped invalidation is a stale read in another
+        process), at the price of one timeout per write during a real outage.
+        """
+        keys = list(data)
+        invalidation = bool(data) and all(type(value) is float for value in data.values())
+        stored = self._guard_write(
+            keys,
+            version,
+            lambda: super(RedisCache, self).set_many(data, timeout, version),
+            force=invalidation,
+        )
+        return [] if stored else keys
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
-        self._guard(lambda: super(RedisCache, self).delete_many(keys, version), None)
+        keys = list(keys)
+        self._guard_write(
+            keys,
+            version,
+            lambda: super(RedisCache, self).delete_many(keys, version),
+            delete_instead=False,
+        )
 
     def clear(self) -> None:
         self._guard(lambda: super(RedisCache, self).clear(), None)

@@ -250,3 +250,43 @@ def check_throttle_cache(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.caches)
+def check_http_cache(**kwargs: Any) -> list[CheckMessage]:
+    """The response cache's alias and the CDN purge backend (``nexus_shop.E040``/``E041``)."""
+    errors: list[CheckMessage] = []
+    alias: object = conf.RESPONSE_CACHE
+    caches: dict[str, Any] = getattr(settings, "CACHES", {}) or {}
+    if alias is not None and (not isinstance(alias, str) or alias not in caches):
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_RESPONSE_CACHE names the cache {alias!r}, which is not in CACHES.",
+                hint="Name a configured cache alias (Redis for more than one process), "
+                "or None to switch the response cache off.",
+                id="nexus_shop.E040",
+            )
+        )
+    path: object = conf.CDN_PURGE_BACKEND
+    if path is not None:
+        from nexus_shop.http_cache.purge import PurgeBackend
+
+        problem = None
+        try:
+            backend = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            backend = None
+        if backend is None:
+            problem = "cannot be imported"
+        elif not (isinstance(backend, type) and issubclass(backend, PurgeBackend)):
+            problem = "is not a nexus_shop.http_cache.purge.PurgeBackend subclass"
+        if problem:
+            errors.append(
+                Error(
+                    f"NEXUS_SHOP_CDN_PURGE_BACKEND {path!r} {problem}.",
+                    hint="Use e.g. 'nexus_shop.http_cache.purge.VarnishPurge', or your own "
+                    "PurgeBackend subclass.",
+                    id="nexus_shop.E041",
+                )
+            )
+    return errors

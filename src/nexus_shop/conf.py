@@ -158,6 +158,60 @@ class Settings:
         value: str = getattr(settings, "NEXUS_SHOP_HEALTH_CACHE", "default")
         return value
 
+    @property
+    def RESPONSE_CACHE(self) -> str | None:  # noqa: N802
+        """Cache alias of the response cache for public reads; ``None`` (default) turns it off.
+
+        ``NEXUS_SHOP_RESPONSE_CACHE``, e.g. ``"default"``. A Redis alias
+        (``nexus_shop.cache.RedisCache`` or Django's) is used through redis-py directly and
+        is exact across processes; any other backend works within one process only.
+        """
+        value: str | None = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE", None)
+        return value
+
+    @property
+    def RESPONSE_CACHE_TIMEOUT(self) -> int:  # noqa: N802
+        """Seconds an entry lives at most (memory bound; freshness comes from versions).
+
+        ``NEXUS_SHOP_RESPONSE_CACHE_TIMEOUT``, default 3600.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE_TIMEOUT", 3600)
+        return value
+
+    @property
+    def RESPONSE_CACHE_URL_NAMESPACE(self) -> str:  # noqa: N802
+        """URL namespace of the mounted API, to find the cached paths.
+
+        ``NEXUS_SHOP_RESPONSE_CACHE_URL_NAMESPACE``, default "nexus_shop" (``create_api``'s).
+        """
+        value: str = getattr(settings, "NEXUS_SHOP_RESPONSE_CACHE_URL_NAMESPACE", "nexus_shop")
+        return value
+
+    @property
+    def CDN_PURGE_BACKEND(self) -> str | None:  # noqa: N802
+        """Dotted path of a purge backend class (see :mod:`nexus_shop.http_cache.purge`).
+
+        ``NEXUS_SHOP_CDN_PURGE_BACKEND``, default ``None`` (no CDN). When set, public reads
+        also carry ``s-maxage``, ``Surrogate-Control``, ``Surrogate-Key`` and ``Cache-Tag``.
+        """
+        value: str | None = getattr(settings, "NEXUS_SHOP_CDN_PURGE_BACKEND", None)
+        return value
+
+    @property
+    def CDN_PURGE_OPTIONS(self) -> dict[str, Any]:  # noqa: N802
+        """Keyword arguments for the purge backend. ``NEXUS_SHOP_CDN_PURGE_OPTIONS``, default {}."""
+        value: dict[str, Any] = getattr(settings, "NEXUS_SHOP_CDN_PURGE_OPTIONS", {}) or {}
+        return value
+
+    @property
+    def CDN_MAX_AGE(self) -> int:  # noqa: N802
+        """Seconds a CDN keeps a public read (it is purged on change).
+
+        ``NEXUS_SHOP_CDN_MAX_AGE``, default 86400.
+        """
+        value: int = getattr(settings, "NEXUS_SHOP_CDN_MAX_AGE", 86400)
+        return value
+
     # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict.
     # ninja-jwt freezes its own defaults (5 minutes / 1 day) at import; nexus_shop's tokens read
     # these properties on each use, with defaults of 10 minutes / 7 days.

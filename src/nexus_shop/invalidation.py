@@ -32,12 +32,16 @@ class Change:
     have changed. ``membership`` is True when the change can move rows into or out of a
     filtered list (a price, category, ``is_active`` or deletion change, or stock crossing
     zero); False for a change that only alters what the rows' own entries show (a stock
-    change that stays on the same side of zero, a description).
+    change that stays on the same side of zero, a sku).
+
+    ``everything`` is True for a bulk load or wipe (:func:`catalogue_changed`): listeners
+    drop all they hold for the catalogue; the id sets are then empty.
     """
 
     product_ids: frozenset[int] = field(default_factory=frozenset)
     category_ids: frozenset[int] = field(default_factory=frozenset)
     membership: bool = True
+    everything: bool = False
 
 
 Listener = Callable[[Change], None]
@@ -75,3 +79,12 @@ def categories_changed(*, category_ids: Collection[int]) -> None:
     if category_ids:
         change = Change(category_ids=frozenset(category_ids), membership=True)
         transaction.on_commit(lambda: _dispatch(change))
+
+
+def catalogue_changed() -> None:
+    """Anything in the catalogue may have changed (a bulk load, ``COPY``, a wipe); notify on commit.
+
+    Outside a transaction the listeners run at once.
+    """
+    change = Change(membership=True, everything=True)
+    transaction.on_commit(lambda: _dispatch(change))

@@ -145,11 +145,12 @@ def test_every_cursor_the_api_issues_is_accepted_back(anon: Client) -> None:
     # (Characters JSON escapes as \u00XX, 6 bytes each; \t, \n... take 2.)
     for i in range(3):
         ProductFactory(name="".join(chr(14 + (i + k) % 18) for k in range(255)))
-    cursor = anon.get("/api/products", {"ordering": "name", "page_size": 1}).json()["next_cursor"]
+    params = {"ordering": "name", "page_size": "1"}
+    cursor: str | None = anon.get("/api/products", params).json()["next_cursor"]
     seen = 1
     while cursor is not None:
         assert len(cursor) > 2048
-        response = anon.get("/api/products", {"ordering": "name", "page_size": 1, "cursor": cursor})
+        response = anon.get("/api/products", {**params, "cursor": cursor})
         assert response.status_code == 200, response.content
         seen += len(response.json()["items"])
         cursor = response.json()["next_cursor"]

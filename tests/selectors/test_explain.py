@@ -159,8 +159,8 @@ SELECTIVE_SEARCHES = [
 def test_searches_read_the_stored_vector_through_its_index(big_catalogue: Any) -> None:
     client = Client()
     for url in SELECTIVE_SEARCHES:
-        plans = "\n".join(plan for _, plan in _plans(client, url))
-        assert "nexus_shop_prod_search_vec_idx" in plans, (url, plans)
+        text = "\n".join(plan for _, plan in _plans(client, url))
+        assert "nexus_shop_prod_search_vec_idx" in text, (url, text)
     for url in SEARCHES:
         plans = _plans(client, url)
         assert plans, url

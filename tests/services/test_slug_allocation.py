@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -22,14 +23,13 @@ ONE = Decimal(1)
 
 def _race_posts(path: str, bodies: list[dict[str, Any]]) -> list[Any]:
     headers = bearer(StaffFactory())
-    return race(
-        [
-            lambda body=body: Client(headers=headers, raise_request_exception=False).post(
-                path, body, content_type="application/json"
-            )
-            for body in bodies
-        ]
-    )
+
+    def post(body: dict[str, Any]) -> Any:
+        return Client(headers=headers, raise_request_exception=False).post(
+            path, body, content_type="application/json"
+        )
+
+    return race([functools.partial(post, body) for body in bodies])
 
 
 @pytest.mark.postgres

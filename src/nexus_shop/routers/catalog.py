@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
+from ninja.params.functions import Header
+from pydantic import TypeAdapter
 
+from nexus_shop import versions
+from nexus_shop.http_cache.core import finish_response, mark_public_read, parse_if_match
 from nexus_shop.schemas.catalog import (
     CategoryIn,
     CategoryOut,
@@ -37,10 +41,48 @@ WRITE_ERRORS: dict[int, Any] = {
 }
 # Operations with a JSON body: 400 when it cannot be parsed (or nests too deeply).
 BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **WRITE_ERRORS}
+# Writes to one existing row also take If-Match: 412 when it names an older version.
+CONDITIONAL_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: ErrorOut}
+CONDITIONAL_BODY_ERRORS: dict[int, Any] = {**BODY_ERRORS, 412: ErrorOut}
+
+IF_MATCH = Header(None, alias="If-Match", description="Entity tag(s) from an earlier ETag.")
+IF_MATCH_DOC = (
+    " Send `If-Match` with the `ETag` of your last read to make the write conditional: "
+    "412 if the resource changed since, and nothing is written."
+)
 
 
 def _viewer(request: HttpRequest) -> Any:
     return getattr(request, "auth", None)
+
+
+class _Rendered:
+    """A 200 body in one pass: validate from attributes, then pydantic's ``dump_json``.
+
+    ninja validates the view's result, dumps it to Python objects, and encodes those with
+    the stdlib's ``json`` and Django's encoder (a Python call per ``Decimal`` and datetime):
+    about 0.24 ms of CPU for a 20-product page, against 0.09 ms here, where pydantic-core
+    does both steps in Rust. The output is the same JSON: ``Decimal`` becomes a string,
+    never a float, and timestamps keep the renderer's format (``schemas.catalog.Timestamp``).
+    The operation's ``response`` map still documents (and types) the body.
+    """
+
+    def __init__(self, schema: Any) -> None:
+        self.adapter: TypeAdapter[Any] = TypeAdapter(schema)
+
+    def __call__(self, request: HttpRequest, value: Any, response: HttpResponse) -> HttpResponse:
+        """``response`` is ninja's temporal response (headers a view set, e.g. ``ETag``);
+        it gets its caching headers as ``NexusShopAPI.create_response`` would give them."""
+        response.content = self.adapter.dump_json(
+            self.adapter.validate_python(value, from_attributes=True)
+        )
+        return finish_response(request, response)
+
+
+_category_page = _Rendered(PageOut[CategoryOut])
+_category = _Rendered(CategoryOut)
+_product_page = _Rendered(PageOut[ProductOut])
+_product = _Rendered(ProductOut)
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -57,8 +99,10 @@ def _viewer(request: HttpRequest) -> Any:
     "pagination modes as the product list. `product_count` counts live, active products "
     "in the category and its descendants.",
 )
-def category_list(request: HttpRequest, params: Query[PageParams]) -> Any:
-    return selectors.category_list(params=params)
+def category_list(request: HttpRequest, response: HttpResponse, params: Query[PageParams]) -> Any:
+    page = selectors.category_list(params=params)
+    mark_public_read(request, kind="category-list")
+    return _category_page(request, page, response)
 
 
 @router.get(
@@ -69,8 +113,11 @@ def category_list(request: HttpRequest, params: Query[PageParams]) -> Any:
     url_name="category-detail",
     summary="Get a category",
 )
-def category_get(request: HttpRequest, category_id: int) -> Any:
-    return selectors.category_get(category_id=category_id)
+def category_get(request: HttpRequest, response: HttpResponse, category_id: int) -> Any:
+    category = selectors.category_get(category_id=category_id)
+    mark_public_read(request, kind="category-detail", category_ids=[category.pk])
+    response["ETag"] = versions.etag(versions.category_version(category))
+    return _category(request, category, response)
 
 
 @router.post(
@@ -91,31 +138,44 @@ def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
 @router.patch(
     "/categories/{category_id}",
     auth=write_auth,
-    response={200: CategoryOut, **BODY_ERRORS},
+    response={200: CategoryOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="category_update",
     url_name="category-update",
     summary="Update a category",
     description="Needs `nexus_shop.change_category`. Changing `parent_id` moves the subtree; "
-    "a category cannot become its own ancestor (422).",
+    "a category cannot become its own ancestor (422)." + IF_MATCH_DOC,
 )
-def category_update(request: HttpRequest, category_id: int, payload: CategoryPatch) -> Any:
+def category_update(
+    request: HttpRequest,
+    response: HttpResponse,
+    category_id: int,
+    payload: CategoryPatch,
+    if_match: str | None = IF_MATCH,
+) -> Any:
     require_perm(request, "nexus_shop.change_category")
-    services.category_update(category_id=category_id, **payload.model_dump(exclude_unset=True))
-    return selectors.category_get(category_id=category_id)  # with its product_count
+    services.category_update(
+        category_id=category_id,
+        if_match=parse_if_match(if_match),
+        **payload.model_dump(exclude_unset=True),
+    )
+    category = selectors.category_get(category_id=category_id)  # with its product_count
+    response["ETag"] = versions.etag(versions.category_version(category))
+    return category
 
 
 @router.delete(
     "/categories/{category_id}",
     auth=write_auth,
-    response={204: None, **WRITE_ERRORS},
+    response={204: None, **CONDITIONAL_WRITE_ERRORS},
     operation_id="category_delete",
     url_name="category-delete",
     summary="Delete a category",
-    description="Needs `nexus_shop.delete_category`. 409 while it has children or products.",
+    description="Needs `nexus_shop.delete_category`. 409 while it has children or products."
+    + IF_MATCH_DOC,
 )
-def category_delete(request: HttpRequest, category_id: int) -> Any:
+def category_delete(request: HttpRequest, category_id: int, if_match: str | None = IF_MATCH) -> Any:
     require_perm(request, "nexus_shop.delete_category")
-    services.category_delete(category_id=category_id)
+    services.category_delete(category_id=category_id, if_match=parse_if_match(if_match))
     return Status(204, None)
 
 
@@ -138,8 +198,17 @@ def category_delete(request: HttpRequest, category_id: int) -> Any:
     "matches. Staff (holders of `nexus_shop.change_product`) also see inactive products, and "
     "deleted ones with `include_deleted=true`.",
 )
-def product_list(request: HttpRequest, filters: Query[ProductFilter]) -> Any:
-    return selectors.product_list(filters=filters, viewer=_viewer(request))
+def product_list(
+    request: HttpRequest, response: HttpResponse, filters: Query[ProductFilter]
+) -> Any:
+    page = selectors.product_list(filters=filters, viewer=_viewer(request))
+    mark_public_read(
+        request,
+        kind="product-list",
+        product_ids=[p.pk for p in page.items],
+        category_ids={p.category_id for p in page.items if p.category_id is not None},
+    )
+    return _product_page(request, page, response)
 
 
 @router.get(
@@ -156,7 +225,10 @@ def product_list(request: HttpRequest, filters: Query[ProductFilter]) -> Any:
     "they are taken over the first matches found.",
 )
 def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> Any:
-    return selectors.product_facets(params=params, viewer=_viewer(request))
+    facets = selectors.product_facets(params=params, viewer=_viewer(request))
+    # Counts follow list membership (and category names, which bump it too).
+    mark_public_read(request, kind="product-facets")
+    return facets
 
 
 @router.get(
@@ -169,10 +241,23 @@ def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> 
     description="404 if missing, soft-deleted or inactive. Staff see inactive products, and "
     "deleted ones with `include_deleted=true`.",
 )
-def product_get(request: HttpRequest, product_id: int, params: Query[ProductDetailParams]) -> Any:
-    return selectors.product_get(
+def product_get(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    params: Query[ProductDetailParams],
+) -> Any:
+    product = selectors.product_get(
         product_id=product_id, viewer=_viewer(request), include_deleted=params.include_deleted
     )
+    mark_public_read(
+        request,
+        kind="product-detail",
+        product_ids=[product.pk],
+        category_ids=[product.category_id] if product.category_id is not None else [],
+    )
+    response["ETag"] = versions.etag(versions.product_version(product))
+    return _product(request, product, response)
 
 
 @router.post(
@@ -193,57 +278,85 @@ def product_create(request: HttpRequest, payload: ProductIn) -> Any:
 @router.put(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **BODY_ERRORS},
+    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_replace",
     url_name="product-replace",
     summary="Replace a product",
     description="Needs `nexus_shop.change_product`. Fields left out take their defaults; "
-    "a slug left out keeps the current one.",
+    "a slug left out keeps the current one." + IF_MATCH_DOC,
 )
-def product_replace(request: HttpRequest, product_id: int, payload: ProductIn) -> Any:
+def product_replace(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    payload: ProductIn,
+    if_match: str | None = IF_MATCH,
+) -> Any:
     require_perm(request, "nexus_shop.change_product")
-    return services.product_update(product_id=product_id, **payload.model_dump())
+    product = services.product_update(
+        product_id=product_id, if_match=parse_if_match(if_match), **payload.model_dump()
+    )
+    response["ETag"] = versions.etag(versions.product_version(product))
+    return _product(request, product, response)
 
 
 @router.patch(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **BODY_ERRORS},
+    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_update",
     url_name="product-update",
     summary="Update some fields of a product",
-    description="Needs `nexus_shop.change_product`.",
+    description="Needs `nexus_shop.change_product`." + IF_MATCH_DOC,
 )
-def product_update(request: HttpRequest, product_id: int, payload: ProductPatch) -> Any:
+def product_update(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    payload: ProductPatch,
+    if_match: str | None = IF_MATCH,
+) -> Any:
     require_perm(request, "nexus_shop.change_product")
-    return services.product_update(product_id=product_id, **payload.model_dump(exclude_unset=True))
+    product = services.product_update(
+        product_id=product_id,
+        if_match=parse_if_match(if_match),
+        **payload.model_dump(exclude_unset=True),
+    )
+    response["ETag"] = versions.etag(versions.product_version(product))
+    return _product(request, product, response)
 
 
 @router.delete(
     "/products/{product_id}",
     auth=write_auth,
-    response={204: None, **WRITE_ERRORS},
+    response={204: None, **CONDITIONAL_WRITE_ERRORS},
     operation_id="product_delete",
     url_name="product-delete",
     summary="Soft-delete a product",
-    description="Needs `nexus_shop.delete_product`. The row is kept and can be restored.",
+    description="Needs `nexus_shop.delete_product`. The row is kept and can be restored."
+    + IF_MATCH_DOC,
 )
-def product_delete(request: HttpRequest, product_id: int) -> Any:
+def product_delete(request: HttpRequest, product_id: int, if_match: str | None = IF_MATCH) -> Any:
     require_perm(request, "nexus_shop.delete_product")
-    services.product_soft_delete(product_id=product_id)
+    services.product_soft_delete(product_id=product_id, if_match=parse_if_match(if_match))
     return Status(204, None)
 
 
 @router.post(
     "/products/{product_id}/restore",
     auth=write_auth,
-    response={200: ProductOut, **WRITE_ERRORS},
+    response={200: ProductOut, **CONDITIONAL_WRITE_ERRORS},
     operation_id="product_restore",
     url_name="product-restore",
     summary="Restore a soft-deleted product",
     description="Needs `nexus_shop.delete_product`. 409 if a live product took its slug or "
-    "sku meanwhile.",
+    "sku meanwhile. `If-Match` compares with the deleted product's `ETag` (staff read it "
+    "with `include_deleted=true`)." + IF_MATCH_DOC,
 )
-def product_restore(request: HttpRequest, product_id: int) -> Any:
+def product_restore(
+    request: HttpRequest, response: HttpResponse, product_id: int, if_match: str | None = IF_MATCH
+) -> Any:
     require_perm(request, "nexus_shop.delete_product")
-    return services.product_restore(product_id=product_id)
+    product = services.product_restore(product_id=product_id, if_match=parse_if_match(if_match))
+    response["ETag"] = versions.etag(versions.product_version(product))
+    return _product(request, product, response)

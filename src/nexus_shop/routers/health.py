@@ -20,7 +20,8 @@ router = Router(tags=["health"])
     url_name="health",
     summary="Liveness of the API and its backing services",
     description="503 when the database is unreachable. A cache outage answers 200 with "
-    '`"cache": "down"`: the API keeps serving without its cache.',
+    '`"cache": "down"`, a cache that refuses writes (full) with `"cache": "degraded"`: '
+    "the API keeps serving without its cache.",
 )
 def health(request: HttpRequest) -> Any:
     report = health_report()

@@ -12,6 +12,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    PlainSerializer,
     StrictBool,
     StrictInt,
     StringConstraints,
@@ -89,6 +90,31 @@ Description = Annotated[str, StringConstraints(max_length=20_000), _refuse(_TEXT
 
 ProductOrdering = Literal[
     "price", "-price", "created_at", "-created_at", "name", "-name", "relevance"
+]
+
+
+def _json_datetime(value: datetime) -> str:
+    """A datetime as ninja's renderer (Django's ``DjangoJSONEncoder``) writes it.
+
+    ISO 8601 with milliseconds and ``Z`` for UTC. The read endpoints serialise with
+    pydantic's ``dump_json`` (see ``nexus_shop.routers.catalog``), whose own format keeps
+    microseconds: this keeps every endpoint's timestamps alike, whichever path rendered
+    them.
+    """
+    text = value.isoformat()
+    if value.microsecond:
+        text = text[:23] + text[26:]
+    if text.endswith("+00:00"):
+        text = text.removesuffix("+00:00") + "Z"
+    return text
+
+
+# In JSON mode only: ``model_dump()`` (ninja's path) still hands the datetime to the renderer.
+# The OpenAPI document keeps describing it as a date-time string.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_json_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
 
@@ -261,8 +287,8 @@ class ProductOut(OutputSchema):
     in_stock: bool
     is_active: bool
     category: CategoryRef | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class ProductFilterBase(RefusesNul):

@@ -9,8 +9,9 @@ from ninja import Schema
 
 # No docstring on purpose: ninja would publish it in the OpenAPI document.
 # ``status`` is "ok" when everything is up, "degraded" when the API serves without its
-# cache, and "down" when the database is unreachable (the rule: selectors.health).
+# cache (or with a cache that refuses writes: ``cache`` "degraded"), and "down" when the
+# database is unreachable (the rule: selectors.health).
 class HealthOut(Schema):
     status: Literal["ok", "degraded", "down"]
     database: Literal["ok", "down"]
-    cache: Literal["ok", "down"]
+    cache: Literal["ok", "degraded", "down"]

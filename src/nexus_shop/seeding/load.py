@@ -183,3 +183,4 @@ def analyze() -> None:
         from cachalot.api import invalidate  # optional dependency
 
         invalidate(Category, Product)
+    invalidation.catalogue_changed()  # the response cache and CDNs: drop the whole catalogue

@@ -128,7 +128,7 @@ def _visible_products(*, viewer: Viewer | None, include_deleted: bool = False) -
 # Categories -----------------------------------------------------------------------------------
 
 
-def _attach_product_counts(categories: Sequence[Category]) -> None:
+def attach_product_counts(categories: Sequence[Category]) -> None:
     """Set ``product_count``: public products in each category and all its descendants.
 
     One aggregate query for the whole page: public products of the page's subtrees,
@@ -166,7 +166,7 @@ def category_list(*, params: PageParams) -> Page[Category]:
         request=_page_request(params),
         scope="categories",
     )
-    _attach_product_counts(page.items)
+    attach_product_counts(page.items)
     return page
 
 
@@ -183,7 +183,7 @@ def category_get(*, category_id: int) -> Category:
         category = Category.objects.get(pk=category_id)
     except Category.DoesNotExist:
         raise NotFound(f"No category with id {category_id}.") from None
-    _attach_product_counts([category])
+    attach_product_counts([category])
     return category
 
 

@@ -20,6 +20,7 @@ from nexus_shop.conf import conf
 logger = logging.getLogger("nexus_shop.health")
 
 ServiceState = Literal["ok", "down"]
+CacheState = Literal["ok", "degraded", "down"]  # degraded: answers, but refuses writes
 OverallState = Literal["ok", "degraded", "down"]
 
 
@@ -29,7 +30,7 @@ class HealthReport:
 
     status: OverallState
     database: ServiceState
-    cache: ServiceState
+    cache: CacheState
 
 
 def health_report() -> HealthReport:
@@ -60,18 +61,20 @@ def database_status() -> ServiceState:
     return "ok"
 
 
-def cache_status() -> ServiceState:
-    """Ping the ``NEXUS_SHOP_HEALTH_CACHE`` cache.
+def cache_status() -> CacheState:
+    """Probe the ``NEXUS_SHOP_HEALTH_CACHE`` cache.
 
-    A backend with a ``ping()`` (``nexus_shop.cache.RedisCache``) is asked directly, past
-    its fail-open breaker. Any other backend gets a throwaway key written and read back:
-    any error, or a lost value, is "down".
+    A backend with a ``probe()`` (``nexus_shop.cache.RedisCache``) is asked directly, past
+    its fail-open breaker: "degraded" when Redis answers but refuses writes (at its memory
+    limit), since invalidations would then be lost. Any other backend gets a throwaway key
+    written and read back: any error, or a lost value, is "down".
     """
     cache = caches[conf.HEALTH_CACHE]
-    ping = getattr(cache, "ping", None)
+    probe = getattr(cache, "probe", None)
     try:
-        if callable(ping):
-            return "ok" if ping() else "down"
+        if callable(probe):
+            result: CacheState = probe()
+            return result
         key = f"nexus_shop:health:{uuid.uuid4().hex}"
         cache.set(key, "1", timeout=5)
         value = cache.get(key)

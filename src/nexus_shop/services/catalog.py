@@ -9,11 +9,17 @@ Services take ids, lock what they change, and answer domain errors
   category", or 409 "it has products") instead of a foreign-key error at commit.
 * Moves in the category tree are serialised by one advisory lock, so two moves can neither
   deadlock nor, between them, make a cycle.
+
+Every write tells :mod:`nexus_shop.invalidation` what it changed, inside its transaction
+(caches and CDN purges follow on commit). Writes to one existing row take ``if_match``:
+the entity tags of the client's ``If-Match`` header, compared with the row's current
+version (:mod:`nexus_shop.versions`) while it is locked; a stale one is
+:class:`~nexus_shop.exceptions.PreconditionFailed` and nothing changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Final
@@ -24,6 +30,7 @@ from django.db.models.functions import Concat, Length, Replace, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
+from nexus_shop import invalidation, versions
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Category, Product
@@ -167,7 +174,17 @@ def category_create(
             category.slug = _unused_slug(base, Category.objects.all(), max_length=200)
     category.path = f"{parent.path if parent else '/'}{category.pk}/"
     category.save(update_fields=["path"])
+    invalidation.categories_changed(category_ids=[category.pk])
     return category
+
+
+def _check_category_version(category: Category, if_match: Sequence[str] | None) -> None:
+    if if_match is None:
+        return
+    from nexus_shop.selectors.catalog import attach_product_counts
+
+    attach_product_counts([category])
+    versions.check(versions.category_version(category), if_match)
 
 
 @transaction.atomic
@@ -178,6 +195,7 @@ def category_update(
     slug: str | _Unset | None = UNSET,
     description: str | _Unset | None = UNSET,
     parent_id: int | _Unset | None = UNSET,
+    if_match: Sequence[str] | None = None,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
     moving = not isinstance(parent_id, _Unset)
@@ -186,6 +204,7 @@ def category_update(
     category = Category.objects.select_for_update(no_key=True).filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
+    _check_category_version(category, if_match)
     if not isinstance(name, _Unset):
         category.name = name
     if not isinstance(description, _Unset):
@@ -221,15 +240,17 @@ def category_update(
         Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk).update(
             path=Concat(Value(category.path), Substr("path", len(old_path) + 1))
         )
+    invalidation.categories_changed(category_ids=[category.pk])
     return category
 
 
 @transaction.atomic
-def category_delete(*, category_id: int) -> None:
+def category_delete(*, category_id: int, if_match: Sequence[str] | None = None) -> None:
     """Delete a leaf category with no products (soft-deleted ones count: they may be restored)."""
     category = Category.objects.select_for_update().filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
+    _check_category_version(category, if_match)
     if Category.objects.filter(parent_id=category_id).exists():
         raise Conflict("This category has child categories; move or delete them first.")
     if Product.all_objects.filter(category_id=category_id).exists():
@@ -242,6 +263,7 @@ def category_delete(*, category_id: int) -> None:
             category.delete()
     except (ProtectedError, IntegrityError):  # a reference that appeared without our lock
         raise Conflict("This category is still in use.") from None
+    invalidation.categories_changed(category_ids=[category_id])
 
 
 # Products -------------------------------------------------------------------------------------
@@ -333,7 +355,12 @@ def product_create(
         is_active=is_active,
     )
     _save_product(product, derived_slug_base=base)
+    invalidation.products_changed(product_ids=[product.pk], membership=True)
     return product
+
+
+# Fields that decide which filtered, searched or sorted lists a product appears in, and where.
+_MEMBERSHIP_FIELDS = ("name", "description", "price", "category_id", "is_active", "deleted_at")
 
 
 @transaction.atomic
@@ -348,9 +375,13 @@ def product_update(
     stock: int | _Unset = UNSET,
     category_id: int | _Unset | None = UNSET,
     is_active: bool | _Unset = UNSET,
+    if_match: Sequence[str] | None = None,
 ) -> Product:
     """Change the given fields of a live product. A slug left out (or null) stays as it is."""
     product = _product_for_update(product_id)
+    versions.check(versions.product_version(product), if_match)
+    before = {name: getattr(product, name) for name in _MEMBERSHIP_FIELDS}
+    was_in_stock = product.stock > 0
     changes: dict[str, Any] = {
         key: value
         for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
@@ -372,27 +403,36 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_product(product)
+    membership = (product.stock > 0) != was_in_stock or any(
+        getattr(product, name) != value for name, value in before.items()
+    )
+    invalidation.products_changed(product_ids=[product.pk], membership=membership)
     return product
 
 
 @transaction.atomic
-def product_soft_delete(*, product_id: int) -> None:
+def product_soft_delete(*, product_id: int, if_match: Sequence[str] | None = None) -> None:
     """Hide the product everywhere public. The row stays; see :func:`product_restore`."""
+    if if_match is not None:
+        versions.check(versions.product_version(_product_for_update(product_id)), if_match)
     now = timezone.now()
     if not Product.objects.filter(pk=product_id).update(deleted_at=now, updated_at=now):
         raise NotFound(f"No product with id {product_id}.")
+    invalidation.products_changed(product_ids=[product_id], membership=True)
 
 
 @transaction.atomic
-def product_restore(*, product_id: int) -> Product:
+def product_restore(*, product_id: int, if_match: Sequence[str] | None = None) -> Product:
     """Bring a soft-deleted product back. Restoring a live product is a no-op.
 
     Raises :class:`Conflict` if a live product took its slug or sku meanwhile.
     """
     product = _product_for_update(product_id, deleted_too=True)
+    versions.check(versions.product_version(product), if_match)
     if product.deleted_at is None:
         return product
     _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
     product.deleted_at = None
     _save_product(product)
+    invalidation.products_changed(product_ids=[product.pk], membership=True)
     return product

@@ -1,0 +1,450 @@
+"""Where the response cache keeps its entries and the version numbers that make them exact.
+
+Layout (every key under one prefix, ``<KEY_PREFIX>:nexus_shop:rc:``):
+
+``seq``
+    A counter, incremented once by every committed catalogue change.
+``epoch``
+    A random token. Replacing it drops every entry at once (a bulk load, a recovery after
+    Redis was unreachable or refused a write).
+``plist`` / ``cat`` / ``p:<id>`` / ``c:<id>``
+    The ``seq`` value of the last change to: product-list membership, anything a category
+    response shows, product ``<id>``, category ``<id>``. Written with the ``seq`` increment
+    in one Lua script, so they never go backwards.
+``e:<hash>``
+    An entry: the response, the ``seq`` and ``epoch`` read *before* the database was
+    queried, and the names of the version keys it depends on.
+
+An entry is fresh when its epoch is current and none of its version keys is newer than
+its ``seq``. Reading ``seq`` before the query makes this exact: a write that commits
+while the response is being built has a larger ``seq``, so the entry is stale at once.
+A hit is one ``MGET`` (entry, ``seq``, ``epoch``) when nothing changed since the entry
+was stored, and one more ``MGET`` of its version keys otherwise.
+
+Version keys have no expiry; entries do. Use a ``maxmemory-policy`` of ``noeviction`` or
+``volatile-*`` (never ``allkeys-*``), so Redis never evicts a version key while an entry
+that depends on it lives.
+
+Failures: any Redis error opens a breaker (reads and writes skip Redis for a few
+seconds, the API answers from the database). A failed invalidation, or the breaker
+closing again, replaces the ``epoch`` before any entry is served again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger("nexus_shop.http_cache")
+
+SOCKET_TIMEOUT = 0.5
+RETRY_AFTER = 2.0
+
+# KEYS[1] = seq, KEYS[2..] = version keys to set to the new seq. Returns the new seq.
+_BUMP_LUA = """
+local n = redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], n) end
+return n
+"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """``seq`` and ``epoch`` as read before a miss goes to the database."""
+
+    seq: int
+    epoch: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored response."""
+
+    seq: int
+    epoch: str
+    deps: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+    etag: str
+    body: bytes
+
+    def encode(self) -> bytes:
+        meta = {
+            "s": self.seq,
+            "e": self.epoch,
+            "d": list(self.deps),
+            "h": [list(h) for h in self.headers],
+            "t": self.etag,
+        }
+        return json.dumps(meta, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Entry | None:
+        head, sep, body = raw.partition(b"\n")
+        if not sep:
+            return None
+        try:
+            meta = json.loads(head)
+            return cls(
+                seq=int(meta["s"]),
+                epoch=str(meta["e"]),
+                deps=tuple(meta["d"]),
+                headers=tuple((str(k), str(v)) for k, v in meta["h"]),
+                etag=str(meta["t"]),
+                body=body,
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def _int(value: Any) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1 << 62  # unreadable: newer than anything, so the entry is stale
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection failure or timeout (as opposed to an error Redis answered with)."""
+    try:
+        import redis
+    except ImportError:  # only the Django-cache store runs without redis-py
+        return isinstance(exc, OSError)
+    return isinstance(
+        exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError
+    )
+
+
+class Breaker:
+    """Skip the store for a while after a failure; re-version it before using it again."""
+
+    def __init__(self, retry_after: float = RETRY_AFTER) -> None:
+        self.retry_after = retry_after
+        self.open_until = 0.0
+        self.dirty = False  # entries may be stale: a new epoch is due before the next hit
+        self.lock = threading.Lock()
+
+    def trip(self, exc: BaseException) -> None:
+        with self.lock:
+            self.open_until = time.monotonic() + self.retry_after
+            self.dirty = True
+        logger.warning(
+            "Response cache unavailable (%s); serving from the database for %.1fs",
+            exc,
+            self.retry_after,
+        )
+
+    @property
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+
+class Store:
+    """The interface both stores implement; see the module doc for what the keys mean."""
+
+    breaker: Breaker
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = f"{prefix}:nexus_shop:rc:" if prefix else "nexus_shop:rc:"
+        self.breaker = Breaker()
+        self._retrying = False
+
+    def k(self, name: str) -> str:
+        return self.prefix + name
+
+    # Implemented by each store -------------------------------------------------------------
+
+    def _mget(self, keys: Sequence[str]) -> list[Any]:
+        raise NotImplementedError
+
+    async def _amget(self, keys: Sequence[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def _set(self, key: str, value: bytes | str, ttl: int | None) -> None:
+        raise NotImplementedError
+
+    async def _aset(self, key: str, value: bytes, ttl: int) -> None:
+        raise NotImplementedError
+
+    def _setnx(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    async def _asetnx(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def _bump(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release connections held for the running event loop (nothing to do here)."""
+
+    # Reads -----------------------------------------------------------------------------------
+
+    def _usable(self) -> bool:
+        if not self.breaker.closed:
+            return False
+        if self.breaker.dirty:
+            return self.new_epoch()
+        return True
+
+    async def _ausable(self) -> bool:
+        if not self.breaker.closed:
+            return False
+        if self.breaker.dirty:
+            return await asyncio.to_thread(self.new_epoch)
+        return True
+
+    def _judge(self, raw: list[Any]) -> tuple[Entry | None, Snapshot | None, list[str]]:
+        """(entry if fresh on the first look, snapshot for a miss, deps still to check)."""
+        raw_entry, seq, epoch = raw
+        epoch_text = _text(epoch)
+        snapshot = Snapshot(_int(seq), epoch_text) if epoch_text else None
+        if raw_entry is None or epoch_text is None:
+            return None, snapshot, []
+        entry = Entry.decode(raw_entry if isinstance(raw_entry, bytes) else raw_entry.encode())
+        if entry is None or entry.epoch != epoch_text:
+            return None, snapshot, []
+        if entry.seq == _int(seq):
+            return entry, snapshot, []
+        return entry, snapshot, [self.k(d) for d in entry.deps]
+
+    def lookup(self, key: str) -> tuple[Entry | None, Snapshot | None]:
+        """A fresh entry, or ``None`` and the snapshot to store a miss with (``None``: don't)."""
+        if not self._usable():
+            return None, None
+        try:
+            raw = self._mget([self.k(key), self.k("seq"), self.k("epoch")])
+            entry, snapshot, deps = self._judge(raw)
+            if snapshot is None:
+                self._setnx(self.k("epoch"), os.urandom(8).hex())
+                return None, None
+            if entry is not None and deps:
+                versions = self._mget(deps)
+                if any(_int(v) > entry.seq for v in versions):
+                    entry = None
+        except Exception as exc:  # any store failure: fail open, to the database
+            self.breaker.trip(exc)
+            return None, None
+        return entry, snapshot
+
+    async def alookup(self, key: str) -> tuple[Entry | None, Snapshot | None]:
+        if not await self._ausable():
+            return None, None
+        try:
+            raw = await self._amget([self.k(key), self.k("seq"), self.k("epoch")])
+            entry, snapshot, deps = self._judge(raw)
+            if snapshot is None:
+                await self._asetnx(self.k("epoch"), os.urandom(8).hex())
+                return None, None
+            if entry is not None and deps:
+                versions = await self._amget(deps)
+                if any(_int(v) > entry.seq for v in versions):
+                    entry = None
+        except Exception as exc:  # any store failure: fail open, to the database
+            self.breaker.trip(exc)
+            return None, None
+        return entry, snapshot
+
+    # Writes ----------------------------------------------------------------------------------
+
+    def store(self, key: str, entry: Entry, ttl: int) -> None:
+        if not self.breaker.closed or self.breaker.dirty:
+            return
+        try:
+            self._set(self.k(key), entry.encode(), ttl)
+        except Exception as exc:  # a refused write (OOM...) loses one entry, nothing more
+            logger.warning("Response cache refused an entry (%s)", exc)
+
+    async def astore(self, key: str, entry: Entry, ttl: int) -> None:
+        if not self.breaker.closed or self.breaker.dirty:
+            return
+        try:
+            await self._aset(self.k(key), entry.encode(), ttl)
+        except Exception as exc:  # same
+            logger.warning("Response cache refused an entry (%s)", exc)
+
+    def invalidate(self, names: Iterable[str]) -> None:
+        """Bump ``seq`` and set the version keys ``names`` to it. Never raises.
+
+        If Redis cannot take it, the epoch is replaced as soon as it can (a thread retries),
+        and until then this process serves nothing from the cache.
+        """
+        keys = [self.k("seq"), *(self.k(n) for n in names)]
+        # Tried even with the breaker open: a skipped invalidation is a stale read elsewhere.
+        try:
+            self._bump(keys)
+        except Exception as exc:  # an invalidation that did not land: re-version
+            self.breaker.trip(exc)
+            if not _unreachable(exc) and self.new_epoch():
+                return  # Redis refuses writes but still deletes: the epoch is gone
+        else:
+            if not self.breaker.dirty:
+                return
+            if self.new_epoch():  # back after an outage: drop what it may have left stale
+                return
+        self._retry_new_epoch()
+
+    def new_epoch(self) -> bool:
+        """Drop every entry: a new epoch, or none at all. True if Redis took either.
+
+        When Redis refuses the write (``OOM`` at ``maxmemory``), the epoch is deleted
+        instead: ``DEL`` is still allowed, and without an epoch nothing is served.
+        """
+        try:
+            self._set(self.k("epoch"), os.urandom(8).hex(), None)
+        except Exception as exc:  # unreachable, or refusing writes
+            if _unreachable(exc):
+                self.breaker.trip(exc)
+                return False
+            try:
+                self._delete(self.k("epoch"))
+            except Exception as exc2:  # not even a DEL: stay dirty
+                self.breaker.trip(exc2)
+                return False
+        with self.breaker.lock:
+            self.breaker.dirty = False
+            self.breaker.open_until = 0.0
+        logger.info("Response cache re-versioned (new epoch)")
+        return True
+
+    def _retry_new_epoch(self) -> None:
+        """Keep trying to replace the epoch, in the background, until Redis takes it."""
+        with self.breaker.lock:
+            if self._retrying:
+                return
+            self._retrying = True
+
+        def run() -> None:
+            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
+            try:
+                while self.breaker.dirty and time.monotonic() < give_up:
+                    time.sleep(0.25)
+                    if self.new_epoch():
+                        return
+            finally:
+                self._retrying = False
+
+        threading.Thread(target=run, name="nexus-shop-rc-epoch", daemon=True).start()
+
+
+class RedisStore(Store):
+    """Redis through redis-py: one sync client and one asyncio client per event loop."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        super().__init__(prefix)
+        import redis
+
+        self.url = url
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
+        self._bump_script = self.client.register_script(_BUMP_LUA)
+        self._aclients: dict[int, Any] = {}
+
+    def _aclient(self) -> Any:
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(id(loop))
+        if client is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+            )
+            self._aclients = {id(loop): client}  # one loop per process in practice
+        return client
+
+    async def aclose(self) -> None:
+        """Close this event loop's asyncio client (a server's shutdown, a test's end)."""
+        client = self._aclients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.aclose()
+
+    def _mget(self, keys: Sequence[str]) -> list[Any]:
+        return list(self.client.mget(keys))
+
+    async def _amget(self, keys: Sequence[str]) -> list[Any]:
+        return list(await self._aclient().mget(keys))
+
+    def _set(self, key: str, value: bytes | str, ttl: int | None) -> None:
+        self.client.set(key, value, ex=ttl)
+
+    async def _aset(self, key: str, value: bytes, ttl: int) -> None:
+        await self._aclient().set(key, value, ex=ttl)
+
+    def _setnx(self, key: str, value: str) -> None:
+        self.client.set(key, value, nx=True)
+
+    async def _asetnx(self, key: str, value: str) -> None:
+        await self._aclient().set(key, value, nx=True)
+
+    def _bump(self, keys: Sequence[str]) -> None:
+        self._bump_script(keys=list(keys))
+
+    def _delete(self, key: str) -> None:
+        self.client.delete(key)
+
+
+class DjangoCacheStore(Store):
+    """Any Django cache backend (local memory, memcached...): exact within one process only.
+
+    Each process of a multi-process server has its own local-memory cache and sees only
+    its own invalidations; use Redis (:class:`RedisStore`) for more than one process.
+    """
+
+    def __init__(self, alias: str, prefix: str) -> None:
+        super().__init__(prefix)
+        self.alias = alias
+        self._lock = threading.Lock()
+
+    @property
+    def cache(self) -> Any:
+        from django.core.cache import caches
+
+        return caches[self.alias]
+
+    def _mget(self, keys: Sequence[str]) -> list[Any]:
+        found = self.cache.get_many(keys)
+        return [found.get(k) for k in keys]
+
+    async def _amget(self, keys: Sequence[str]) -> list[Any]:
+        return self._mget(keys)
+
+    def _set(self, key: str, value: bytes | str, ttl: int | None) -> None:
+        self.cache.set(key, value, timeout=ttl)
+
+    async def _aset(self, key: str, value: bytes, ttl: int) -> None:
+        self._set(key, value, ttl)
+
+    def _setnx(self, key: str, value: str) -> None:
+        self.cache.add(key, value, timeout=None)
+
+    async def _asetnx(self, key: str, value: str) -> None:
+        self._setnx(key, value)
+
+    def _bump(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            seq, *names = keys
+            self.cache.add(seq, 0, timeout=None)
+            n = self.cache.incr(seq)
+            if names:
+                self.cache.set_many(dict.fromkeys(names, n), timeout=None)
+
+    def _delete(self, key: str) -> None:
+        self.cache.delete(key)

@@ -1,0 +1,239 @@
+"""``Cache-Control`` on every operation of the OpenAPI document (docs/caching.md's table).
+
+The table is keyed by ``operationId``: an operation added without a row fails
+:func:`test_every_operation_is_classified`, so each new one must say how it may be cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from nexus_shop.api import api
+from tests.conftest import bearer
+from tests.factories import (
+    PASSWORD,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    refresh_token_for,
+)
+
+PUBLIC = "public, max-age=0, must-revalidate"
+PRIVATE = "private, max-age=0, must-revalidate"
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class World:
+    anon: Client
+    staff: Client
+    customer: Client
+    customer_user: Any
+    product: Any
+    category: Any
+    empty_category: Any
+
+
+Call = Callable[[World], Any]
+
+
+def _json(client: Client, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    return getattr(client, method)(url, data=body or {}, content_type="application/json")
+
+
+def _refresh(world: World) -> str:
+    return str(refresh_token_for(world.customer_user))
+
+
+# operationId -> (how to call it successfully, the Cache-Control class of that answer).
+# Classes: "public" (anonymous public read), "private" (the same read with credentials),
+# "no-store" (everything else: writes, auth, health; "private, no-store" when authenticated).
+TABLE: dict[str, list[tuple[Call, str]]] = {
+    "health": [(lambda w: w.anon.get("/api/health"), "no-store")],
+    "category_list": [
+        (lambda w: w.anon.get("/api/categories"), "public"),
+        (lambda w: w.staff.get("/api/categories"), "private"),
+    ],
+    "category_get": [
+        (lambda w: w.anon.get(f"/api/categories/{w.category.pk}"), "public"),
+        (lambda w: w.customer.get(f"/api/categories/{w.category.pk}"), "private"),
+    ],
+    "category_create": [
+        (lambda w: _json(w.staff, "post", "/api/categories", {"name": "New"}), "no-store")
+    ],
+    "category_update": [
+        (
+            lambda w: _json(w.staff, "patch", f"/api/categories/{w.category.pk}", {"name": "X"}),
+            "no-store",
+        )
+    ],
+    "category_delete": [
+        (lambda w: w.staff.delete(f"/api/categories/{w.empty_category.pk}"), "no-store")
+    ],
+    "product_list": [
+        (lambda w: w.anon.get("/api/products"), "public"),
+        (lambda w: w.staff.get("/api/products"), "private"),
+    ],
+    "product_facets": [
+        (lambda w: w.anon.get("/api/products/facets"), "public"),
+        (lambda w: w.staff.get("/api/products/facets"), "private"),
+    ],
+    "product_get": [
+        (lambda w: w.anon.get(f"/api/products/{w.product.pk}"), "public"),
+        (lambda w: w.staff.get(f"/api/products/{w.product.pk}"), "private"),
+    ],
+    "product_create": [
+        (
+            lambda w: _json(
+                w.staff,
+                "post",
+                "/api/products",
+                {"name": "N", "sku": "N-1", "price": "1", "stock": 1},
+            ),
+            "no-store",
+        )
+    ],
+    "product_replace": [
+        (
+            lambda w: _json(
+                w.staff,
+                "put",
+                f"/api/products/{w.product.pk}",
+                {"name": "R", "sku": w.product.sku, "price": "2", "stock": 2},
+            ),
+            "no-store",
+        )
+    ],
+    "product_update": [
+        (
+            lambda w: _json(w.staff, "patch", f"/api/products/{w.product.pk}", {"stock": 3}),
+            "no-store",
+        )
+    ],
+    "product_delete": [(lambda w: w.staff.delete(f"/api/products/{w.product.pk}"), "no-store")],
+    "product_restore": [
+        (lambda w: w.staff.post(f"/api/products/{w.product.pk}/restore"), "no-store")
+    ],
+    "auth_register": [
+        (
+            lambda w: _json(
+                w.anon,
+                "post",
+                "/api/auth/register",
+                {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD},
+            ),
+            "no-store",
+        )
+    ],
+    "auth_token_obtain": [
+        (
+            lambda w: _json(
+                w.anon,
+                "post",
+                "/api/auth/token",
+                {"username": w.customer_user.username, "password": PASSWORD},
+            ),
+            "no-store",
+        )
+    ],
+    "auth_token_refresh": [
+        (
+            lambda w: _json(w.anon, "post", "/api/auth/token/refresh", {"refresh": _refresh(w)}),
+            "no-store",
+        )
+    ],
+    "auth_token_verify": [
+        (
+            lambda w: _json(w.anon, "post", "/api/auth/token/verify", {"token": _refresh(w)}),
+            "no-store",
+        )
+    ],
+    "auth_logout": [
+        (
+            lambda w: _json(w.anon, "post", "/api/auth/logout", {"refresh": _refresh(w)}),
+            "no-store",
+        )
+    ],
+    "auth_me": [(lambda w: w.customer.get("/api/auth/me"), "no-store")],
+    "auth_password_change": [
+        (
+            lambda w: _json(
+                w.customer,
+                "post",
+                "/api/auth/password",
+                {"old_password": PASSWORD, "new_password": "another-long-passphrase-42"},
+            ),
+            "no-store",
+        )
+    ],
+}
+
+
+def _operations() -> list[tuple[str, str, str]]:
+    schema = api.get_openapi_schema()
+    return [
+        (op["operationId"], method.upper(), path)
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+    ]
+
+
+def test_every_operation_is_classified() -> None:
+    unclassified = sorted({op for op, _, _ in _operations()} - set(TABLE))
+    assert not unclassified, f"add these operations to TABLE (and docs/caching.md): {unclassified}"
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    customer_user = UserFactory()
+    category = CategoryFactory()
+    return World(
+        anon=Client(),
+        staff=Client(headers=bearer(StaffFactory())),
+        customer=Client(headers=bearer(customer_user)),
+        customer_user=customer_user,
+        product=ProductFactory(category=category),
+        category=category,
+        empty_category=CategoryFactory(),
+    )
+
+
+@pytest.mark.parametrize("operation_id", sorted(TABLE))
+def test_cache_control_of_successes(world: World, operation_id: str) -> None:
+    for call, expected in TABLE[operation_id]:
+        response = call(world)
+        assert response.status_code < 300, (operation_id, response.status_code, response.content)
+        header = response["Cache-Control"]
+        if expected == "public":
+            assert header == PUBLIC
+            assert response["Vary"] == "Authorization"
+            assert response["ETag"].startswith('"')
+        elif expected == "private":
+            assert header == PRIVATE
+            assert response["Vary"] == "Authorization"
+        else:
+            assert "no-store" in header, (operation_id, header)
+            assert "public" not in header
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path"),
+    # /health has no error answer short of a database outage: tests/routers/test_health.py.
+    [op for op in _operations() if op[0] != "health"],
+)
+def test_errors_are_never_cached(world: World, operation_id: str, method: str, path: str) -> None:
+    url = path.replace("{product_id}", "999999999").replace("{category_id}", "999999999")
+    client = Client(headers={"Authorization": "Bearer not-a-token"})
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = getattr(client, method.lower())(url, data="{", content_type="application/json")
+    assert response.status_code >= 400, (operation_id, response.status_code)
+    assert response["Cache-Control"] == "no-store"

@@ -1,0 +1,91 @@
+"""The response cache's Redis store on a private redis-server: freshness, faults, recovery."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from nexus_shop.http_cache.store import Entry, RedisStore, Snapshot
+from tests.support.redis_server import RedisServer, running_redis
+
+
+def _entry(snapshot: Snapshot, deps: tuple[str, ...], body: bytes = b"{}") -> Entry:
+    return Entry(
+        seq=snapshot.seq,
+        epoch=snapshot.epoch,
+        deps=deps,
+        headers=(("Content-Type", "application/json"),),
+        etag='"x"',
+        body=body,
+    )
+
+
+def _stored(store: RedisStore, key: str, deps: tuple[str, ...], body: bytes = b"{}") -> None:
+    store.lookup(key)  # the first lookup on an empty Redis sets the epoch
+    entry, snapshot = store.lookup(key)
+    assert entry is None
+    assert snapshot is not None
+    store.store(key, _entry(snapshot, deps, body), 60)
+
+
+def test_fresh_until_a_dependency_changes(redis_server: RedisServer) -> None:
+    store = RedisStore(redis_server.url, "t")
+    _stored(store, "e:detail", ("p:1", "c:7"))
+    assert store.lookup("e:detail")[0] is not None
+    store.invalidate(["p:2"])  # another product: one more round trip, still fresh
+    assert store.lookup("e:detail")[0] is not None
+    store.invalidate(["c:7"])
+    assert store.lookup("e:detail")[0] is None
+
+
+def test_a_write_during_the_miss_makes_the_entry_stale(redis_server: RedisServer) -> None:
+    """The version is read before the database: a write in between is never hidden."""
+    store = RedisStore(redis_server.url, "t")
+    store.lookup("e:x")
+    _, snapshot = store.lookup("e:x")  # the miss reads seq, then "queries the database"
+    assert snapshot is not None
+    store.invalidate(["p:1"])  # a write commits meanwhile
+    store.store("e:x", _entry(snapshot, ("p:1",), b"old"), 60)
+    assert store.lookup("e:x")[0] is None
+
+
+def test_redis_down_fails_open_and_a_lost_invalidation_drops_everything() -> None:
+    with running_redis() as server:
+        store = RedisStore(server.url, "t")
+        store.breaker.retry_after = 0.2
+        _stored(store, "e:list", ("plist", "p:1"), b"old")
+        other = RedisStore(server.url, "t")  # another process
+        assert other.lookup("e:list")[0] is not None
+
+        server.pause()  # frozen: the entry survives, the invalidation cannot land
+        try:
+            started = time.monotonic()
+            store.invalidate(["p:1"])
+            assert time.monotonic() - started < 2
+            assert store.lookup("e:list") == (None, None)  # breaker open: straight to the DB
+        finally:
+            server.resume()
+        # The writer re-versions in the background as soon as Redis answers again.
+        deadline = time.monotonic() + 5
+        while store.breaker.dirty and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not store.breaker.dirty
+        assert other.lookup("e:list")[0] is None  # the old entry is gone for everyone
+
+
+def test_redis_refusing_writes_deletes_the_epoch() -> None:
+    with running_redis() as server:
+        store, other = RedisStore(server.url, "t"), RedisStore(server.url, "t")
+        _stored(store, "e:detail", ("p:1",), b"old")
+        raw = server.raw()
+        for n in range(40):
+            raw.set(f"junk:{n}", b"x" * 65536)
+        raw.config_set("maxmemory-policy", "noeviction")
+        raw.config_set("maxmemory", "1mb")
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            raw.set("more", b"x")
+        store.invalidate(["p:1"])  # INCR refused: OOM
+        assert raw.get("t:nexus_shop:rc:epoch") is None  # but DEL was allowed
+        assert other.lookup("e:detail")[0] is None
