@@ -276,8 +276,8 @@ def load() -> str:
 
 
 def vocabulary(client: Any, rng: random.Random) -> Vocabulary:
-    from nexus_shop.management.commands._seed_words import DEPARTMENTS
     from nexus_shop.models import Category, Product
+    from nexus_shop.seeding.words import DEPARTMENTS
 
     words: set[str] = set()
     for department in DEPARTMENTS:
@@ -355,13 +355,23 @@ def measure(
 
 
 def explain(sql_list: list[str]) -> str:
-    from django.db import connection
+    """EXPLAIN ANALYZE each query as the request ran it: its planner settings replayed."""
+    from django.db import connection, transaction
+
+    from nexus_shop.selectors.catalog import PLAN_SETTING
 
     plans = []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for sql in sql_list:
+            if PLAN_SETTING in sql:
+                cursor.execute(sql)
+                plans.append(sql)
+                continue
+            if sql.split(" ", 1)[0] in {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}:
+                continue
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
             plans.append(sql + "\n" + "\n".join(row[0] for row in cursor.fetchall()))
+        transaction.set_rollback(True)
     return "\n\n".join(plans)
 
 

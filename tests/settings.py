@@ -87,6 +87,15 @@ else:
 CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 600
 CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+# Carts, orders and idempotency records are never read back from the cache (nexus_shop.E041).
+CACHALOT_UNCACHABLE_TABLES = [
+    "nexus_shop_cart",
+    "nexus_shop_cartline",
+    "nexus_shop_order",
+    "nexus_shop_orderline",
+    "nexus_shop_orderevent",
+    "nexus_shop_idempotencyrecord",
+]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast: tests log in a lot
 AUTH_PASSWORD_VALIDATORS = [

@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from django.test import Client
 from django.utils import timezone
 
 from nexus_shop.api import api
+from nexus_shop.models import Cart, CartLine, Order
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -81,6 +83,23 @@ class World:
         if self.user is not None:
             self.account = self.user
         self.refresh = str(refresh_token_for(self.account))
+        # The purchase path: the caller's own cart (when signed in), and a bystander's cart
+        # line and order that no caller but staff may see.
+        if self.user is not None:
+            cart = Cart.objects.create(user=self.user)
+            CartLine.objects.create(cart=cart, product=self.product, quantity=1)
+        bystander = UserFactory(username=f"bystander-{uuid.uuid4().hex[:8]}")
+        their_cart = Cart.objects.create(user=bystander)
+        self.their_line = CartLine.objects.create(cart=their_cart, product=self.product, quantity=1)
+        self.their_order = Order.objects.create(
+            number=self.unique("9"),
+            user=bystander,
+            subtotal=Decimal("1.00"),
+            shipping=Decimal("0.00"),
+            tax=Decimal("0.00"),
+            total=Decimal("1.00"),
+            currency="USD",
+        )
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -103,10 +122,16 @@ class Row:
     body: Callable[[World], dict[str, Any] | None] = lambda world: None
     query: Callable[[World], dict[str, Any]] = lambda world: {}
     expect: dict[str, int] = field(default_factory=dict)  # per-role overrides
+    headers: Callable[[World], dict[str, str]] = lambda world: {}
 
 
 CATEGORY = {"category_id": lambda w: w.category.pk}
 PRODUCT = {"product_id": lambda w: w.product.pk}
+
+
+NOT_THEIRS = {"anonymous": 404, "customer": 404, "staff_without": 404, "staff_with": 404}
+THEIR_LINE = {"line_id": lambda w: w.their_line.pk}
+THEIR_ORDER = {"number": lambda w: w.their_order.number}
 
 
 def _path(**params: Callable[[World], Any]) -> Callable[[World], dict[str, Any]]:
@@ -138,7 +163,9 @@ MATRIX: dict[str, Row] = {
     "category_list": Row(PUBLIC),
     "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
     "product_list": Row(PUBLIC),
+    "product_facets": Row(PUBLIC),
     "product_get": Row(PUBLIC, path=_path(**PRODUCT)),
+    "product_facets": Row(PUBLIC, query=lambda w: {"category": w.category.pk}),
     # Catalogue writes: Django model permissions.
     "category_create": Row(
         Perm("nexus_shop.add_category"), body=lambda w: {"name": w.unique("Lighting")}
@@ -163,6 +190,42 @@ MATRIX: dict[str, Row] = {
     "product_restore": Row(
         Perm("nexus_shop.delete_product"),
         path=_path(product_id=lambda w: w.deleted_product.pk),
+    ),
+    # Carts: anyone may start one; each holder sees only their own (anonymous callers here
+    # send no X-Cart-Token, so they hold none). Another holder's line is a 404.
+    "cart_create": Row(PUBLIC, expect={"anonymous": 201}),  # users already have one: 200
+    "cart_get": Row(PUBLIC, expect={"anonymous": 404}),
+    "cart_clear": Row(PUBLIC, expect={"anonymous": 404}),
+    "cart_add_item": Row(
+        PUBLIC,
+        body=lambda w: {"product_id": w.product.pk, "quantity": 1},
+        expect={"anonymous": 404},
+    ),
+    "cart_update_item": Row(
+        PUBLIC, path=_path(**THEIR_LINE), body=lambda w: {"quantity": 2}, expect=NOT_THEIRS
+    ),
+    "cart_remove_item": Row(PUBLIC, path=_path(**THEIR_LINE), expect=NOT_THEIRS),
+    # Checkout and orders: signed in; another user's order is a 404, whoever asks.
+    "checkout": Row(
+        SIGNED_IN, body=lambda w: {}, headers=lambda w: {"Idempotency-Key": w.unique("key")}
+    ),
+    "order_list": Row(SIGNED_IN),
+    "order_get": Row(
+        SIGNED_IN,
+        path=_path(**THEIR_ORDER),
+        expect={"customer": 404, "staff_without": 404, "staff_with": 404},
+    ),
+    "order_cancel": Row(
+        SIGNED_IN,
+        path=_path(**THEIR_ORDER),
+        expect={"customer": 404, "staff_without": 404, "staff_with": 404},
+    ),
+    "staff_order_list": Row(Perm("nexus_shop.view_order")),
+    "staff_order_get": Row(Perm("nexus_shop.view_order"), path=_path(**THEIR_ORDER)),
+    "staff_order_transition": Row(
+        Perm("nexus_shop.change_order"),
+        path=_path(**THEIR_ORDER),
+        body=lambda w: {"status": "paid"},
     ),
 }
 
@@ -223,7 +286,7 @@ def test_access(operation_id: str, role: str) -> None:
 
     path = template.format(**row.path(world))
     headers = bearer(world.user) if world.user is not None else {}
-    client = Client(headers=headers)
+    client = Client(headers={**headers, **row.headers(world)})
     body = row.body(world)
     kwargs: dict[str, Any] = {"content_type": "application/json"} if body is not None else {}
     if method == "get":

@@ -71,14 +71,14 @@ def test_cachalot_knows_our_redis_backend(settings: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "error"),
     [
-        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", 0, "nexus_shop.E030"),
-        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", "many", "nexus_shop.E030"),
-        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", -5, "nexus_shop.E031"),
-        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", True, "nexus_shop.E032"),
-        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (50, 10), "nexus_shop.E033"),
-        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (), "nexus_shop.E033"),
-        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", ("cheap",), "nexus_shop.E033"),
-        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (0, 10), "nexus_shop.E033"),
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", 0, "nexus_shop.E050"),
+        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", "many", "nexus_shop.E050"),
+        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", -5, "nexus_shop.E051"),
+        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", True, "nexus_shop.E052"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (50, 10), "nexus_shop.E053"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (), "nexus_shop.E053"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", ("cheap",), "nexus_shop.E053"),
+        ("NEXUS_SHOP_FACET_PRICE_BUCKETS", (0, 10), "nexus_shop.E053"),
     ],
 )
 def test_bad_search_settings_are_reported(settings: Any, name: str, value: Any, error: str) -> None:

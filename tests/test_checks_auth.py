@@ -122,3 +122,20 @@ def test_w002_when_the_throttle_cache_is_a_dummy(settings: Any) -> None:
     }
     settings.NEXUS_SHOP_THROTTLE_CACHE = "dummy"
     assert ids(check_throttle_cache()) == ["nexus_shop.W002"]
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        "ninja_jwt.authentication.JWTAuth",
+        ["myproject.ApiKeyAuth", "ninja_jwt.authentication.AsyncJWTAuth"],
+    ],
+)
+def test_w030_when_ninja_jwts_own_jwtauth_is_named(settings: Any, auth: Any) -> None:
+    settings.NEXUS_SHOP_AUTH = auth
+    assert ids(check_jwt()) == ["nexus_shop.W030"]
+
+
+def test_no_w030_for_the_default_authenticator(settings: Any) -> None:
+    settings.NEXUS_SHOP_AUTH = "nexus_shop.security.JWTAuth"
+    assert check_jwt() == []

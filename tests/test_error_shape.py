@@ -136,6 +136,12 @@ def test_the_number_of_reported_errors_is_capped(staff_client: Client) -> None:
     assert len(response.content) < 5_000
 
 
+def test_too_many_query_fields_is_a_json_400_not_a_500(anon: Client, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    response = anon.get("/api/products?" + "&".join(f"f{i}=1" for i in range(20)))
+    assert assert_error_shape(response, 400)["detail"] == "Bad request."
+
+
 def test_too_deep_json_is_a_400_on_anonymous_endpoints(anon: Client) -> None:
     # A few hundred levels once overflowed the stack in the NUL check (a 500).
     nested = "[" * 400 + "]" * 400
@@ -198,6 +204,14 @@ def test_domain_errors(error: exc.NexusShopError, status: int) -> None:
     assert body["detail"] == error.message
 
 
+def test_extra_keys_add_to_the_shape_but_never_replace_it() -> None:
+    error = exc.Conflict("Not enough stock.", extra={"lines": [{"id": 1}], "errors": "x"})
+    response = _handled(error, "post")
+    assert response.status_code == 409
+    body = json.loads(response.content)  # "lines" is the purchase path's documented extra
+    assert body == {"detail": "Not enough stock.", "errors": [], "lines": [{"id": 1}]}
+
+
 def test_ninja_jwt_api_exceptions_keep_their_status() -> None:
     from ninja_extra.exceptions import ValidationError as ExtraValidationError
     from ninja_jwt.exceptions import InvalidToken
@@ -235,7 +249,12 @@ def test_every_error_response_in_openapi_is_the_error_schema(anon: Client) -> No
                 if int(code) < 400 or path == "/api/health":
                     continue
                 schema = response["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, code)
+                # ``Error`` itself, or a schema that extends it with documented keys.
+                name = schema["$ref"].removeprefix("#/components/schemas/")
+                component = spec["components"]["schemas"][name]
+                assert {"detail", "errors"} <= set(component["required"]), (path, method, code)
+                assert component["properties"]["errors"] == error["properties"]["errors"]
+                assert component["properties"]["detail"]["type"] == "string"
                 seen += 1
     assert seen > 40
 

@@ -14,8 +14,13 @@ from typing import Any
 from tests.support.ports import free_port
 from tests.test_example_settings import ASGI_PROBE, ENV_VARS, ROOT
 
+# The suite's ASGI probe, with a Host header of the caller's choice (argv[1]).
+PROBE = ASGI_PROBE.replace('(b"host", b"localhost")', '(b"host", sys.argv[1].encode())').replace(
+    "sys.argv[1:]", "sys.argv[2:]"
+)
 
-def _probe(*paths: str, **env: str) -> list[tuple[int, str]]:
+
+def _probe(*paths: str, host: str = "localhost", **env: str) -> list[tuple[int, str]]:
     environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     environ.pop("DJANGO_SETTINGS_MODULE")
     environ.update(
@@ -26,7 +31,7 @@ def _probe(*paths: str, **env: str) -> list[tuple[int, str]]:
         **env,
     )
     result = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", ASGI_PROBE, *paths],
+        [sys.executable, "-c", PROBE, host, *paths],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -58,3 +63,15 @@ def test_an_unreachable_database_is_a_json_503_under_the_api() -> None:
     assert "database" in body["detail"].lower()
     assert unknown[0] == 404
     assert json.loads(unknown[1])["detail"].startswith("No endpoint")
+
+
+def test_errors_django_answers_around_the_api_are_json_under_it(tmp_path: Any) -> None:
+    # A Host not in ALLOWED_HOSTS: Django's 400 (DisallowedHost), before the API runs.
+    database = f"sqlite:///{tmp_path / 'db'}"
+    ((api_status, api_body), (admin_status, admin_body)) = _probe(
+        "/api/products", "/admin/login/", host="evil.example", DATABASE_URL=database
+    )
+    assert api_status == 400
+    assert json.loads(api_body) == {"detail": "Bad request.", "errors": []}
+    assert admin_status == 400
+    assert not admin_body.startswith("{")  # outside the API, Django's own page

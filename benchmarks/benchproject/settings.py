@@ -102,6 +102,14 @@ if REDIS_URL:
     }
     CACHALOT_TIMEOUT = 300
     CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+    CACHALOT_UNCACHABLE_TABLES = [
+        "nexus_shop_cart",
+        "nexus_shop_cartline",
+        "nexus_shop_order",
+        "nexus_shop_orderline",
+        "nexus_shop_orderevent",
+        "nexus_shop_idempotencyrecord",
+    ]  # the purchase path (nexus_shop.E041)
 else:
     # No query cache: cachalot is not installed. The throttle counts here.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

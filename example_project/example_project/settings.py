@@ -285,6 +285,15 @@ CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 3600  # bounded: an invalidation lost during a Redis outage expires
 # Never serve users, permissions, tokens or sessions from the cache (nexus_shop.E020).
 CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions", "admin"]
+# Carts, orders and idempotency records are always read from the database (nexus_shop.E041).
+CACHALOT_UNCACHABLE_TABLES = [
+    "nexus_shop_cart",
+    "nexus_shop_cartline",
+    "nexus_shop_order",
+    "nexus_shop_orderline",
+    "nexus_shop_orderevent",
+    "nexus_shop_idempotencyrecord",
+]
 
 # JWT ----------------------------------------------------------------------------------------------
 

@@ -7,8 +7,13 @@ keeps this list, the docs and the code in step):
 - ``nexus_shop.api``: ``api``, ``create_api``, ``register_exception_handlers``,
   ``NexusShopAPI``
 - ``nexus_shop.routers``: ``router``, ``catalog_router``, ``auth_router``,
-  ``health_router``
-- ``nexus_shop.models``: ``Category``, ``Product``
+  ``health_router``, ``cart_router``, ``orders_router``, ``staff_orders_router``
+- ``nexus_shop.models``: ``Category``, ``Product``, ``Cart``, ``CartLine``, ``Order``,
+  ``OrderLine``, ``OrderEvent``, ``OrderStatus``, ``IdempotencyRecord``
+- ``nexus_shop.services.orders.order_transition`` (payment webhooks mark orders paid)
+- ``nexus_shop.payments``: ``PaymentProvider``, ``ManualPayment``
+- ``nexus_shop.pricing``: ``Calculator``, ``PricedLine``, ``zero_shipping``, ``zero_tax``
+- ``nexus_shop.exceptions``: ``ValidationFailed`` (a calculator refusing a checkout)
 - ``nexus_shop.conf.conf`` and the ``NEXUS_SHOP_*`` settings it reads
 - ``nexus_shop.cache.RedisCache``, the cache backend named in ``CACHES``
 - ``nexus_shop.throttling.throttle_login_view``, the login throttle for Django login views

@@ -25,8 +25,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from nexus_shop.exceptions import NexusShopError, NotFound
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Order, OrderEvent, OrderLine, OrderStatus, Product
 from nexus_shop.services import catalog as services
+from nexus_shop.services import orders as order_services
 
 # A service names the input it refuses by its keyword; the form names it by model field.
 _FORM_FIELDS = {"parent_id": "parent", "category_id": "category"}
@@ -279,3 +280,91 @@ class ProductAdmin(_SavedByServiceAdmin):
                 restored += 1
         if restored:
             self.message_user(request, f"Restored {restored} product(s).", messages.SUCCESS)
+
+
+# Orders ---------------------------------------------------------------------------------------
+
+
+class OrderLineInline(admin.TabularInline):  # type: ignore[type-arg]  # generic in stubs only
+    """What was bought, as snapshotted at checkout: never edited."""
+
+    model = OrderLine
+    fields = ("product", "name", "sku", "unit_price", "quantity", "line_total")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderEventInline(admin.TabularInline):  # type: ignore[type-arg]  # same
+    model = OrderEvent
+    fields = ("status", "actor", "note", "at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # same
+    """Orders are read here; their status changes only through the actions below, which
+    call :func:`nexus_shop.services.orders.order_transition` (so cancelling returns the
+    stock and calls the refund hook, exactly as the API does)."""
+
+    list_display = ("number", "status", "user", "total", "currency", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("number", "email", "user__username", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    inlines = (OrderLineInline, OrderEventInline)
+    actions = ("mark_paid", "mark_fulfilled", "cancel")
+    fields = (
+        "number",
+        "status",
+        "user",
+        "email",
+        "shipping_address",
+        "subtotal",
+        "shipping",
+        "tax",
+        "total",
+        "currency",
+        "cart",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from checkout only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False  # history is kept; cancel instead
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Order], to: str) -> None:
+        done = 0
+        for number in queryset.values_list("number", flat=True):
+            try:
+                order_services.order_transition(number=number, to=to, actor=request.user)
+            except NexusShopError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} order(s) now {to}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected orders paid", permissions=["change"])
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, OrderStatus.PAID)
+
+    @admin.action(description="Mark selected orders fulfilled", permissions=["change"])
+    def mark_fulfilled(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, OrderStatus.FULFILLED)
+
+    @admin.action(description="Cancel selected orders (stock returns)", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, OrderStatus.CANCELLED)

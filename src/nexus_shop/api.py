@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -68,7 +68,9 @@ def _status_for(error: exc.NexusShopError) -> int:
 
 
 def error_body(
-    detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The one shape of every error answer: ``{"detail": str, "errors": [...], ...extra}``.
 
@@ -86,7 +88,8 @@ def error_body(
     body: dict[str, Any] = {"detail": detail, "errors": items}
     if errors is not None and len(errors) > MAX_REPORTED_ERRORS:
         body["error_count"] = len(errors)
-    body.update(extra)
+    # Extra keys add to the shape, never replace its two keys.
+    body.update((key, value) for key, value in (extra or {}).items() if key not in body)
     return body
 
 
@@ -96,9 +99,10 @@ def error_response(
     status: int,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    **extra: Any,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    response = api.create_response(request, error_body(detail, errors, **extra), status=status)
+    response = api.create_response(request, error_body(detail, errors, extra), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
@@ -155,7 +159,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
         if isinstance(field, str):
             source = "query" if request.method in {"GET", "HEAD"} else "body"
             errors.append({"loc": [source, field], "msg": error.message, "type": error.error_type})
-        response = error_response(api, request, status, error.message, errors, **error.extra)
+        response = error_response(api, request, status, error.message, errors, extra=error.extra)
         if isinstance(error, exc.Throttled):
             response["Retry-After"] = str(error.retry_after)
         return response
@@ -172,6 +176,12 @@ def register_exception_handlers(api: NinjaAPI) -> None:
 
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
         return error_response(api, request, 404, "Not found.")
+
+    def suspicious(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+        # As Django answers it (a 400, logged to django.security.<class name>), in JSON: for
+        # example a query string with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields.
+        logging.getLogger(f"django.security.{type(error).__name__}").error(str(error))
+        return error_response(api, request, 400, "Bad request.")
 
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
         return error_response(api, request, 413, "Request body is too large.")
@@ -217,6 +227,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Http404, not_found)  # type: ignore[arg-type]
     api.add_exception_handler(AuthenticationError, no_credentials)  # type: ignore[arg-type]
+    api.add_exception_handler(SuspiciousOperation, suspicious)  # type: ignore[arg-type]
     api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]
     api.add_exception_handler(OperationalError, database_down)  # type: ignore[arg-type]
     api.add_exception_handler(InterfaceError, database_down)  # type: ignore[arg-type]
@@ -313,8 +324,18 @@ class NexusShopAPI(NinjaAPI):
         but need none (staff see more with one): OpenAPI says that with an empty
         requirement, ``security: [{}, {"ConfiguredAuth": []}]``, so clients and fuzzers
         neither show a lock nor insist on a token.
+
+        While ``NEXUS_SHOP_PURCHASE_ENABLED`` is False, the purchase path's operations (and
+        the schemas only they use) are left out.
         """
         schema = super().get_openapi_schema(**kwargs)
+        from nexus_shop.conf import conf
+
+        if not conf.PURCHASE_ENABLED:
+            from nexus_shop.routers import PURCHASE_ROUTERS
+            from nexus_shop.routers.purchase import drop_operations, operation_ids
+
+            drop_operations(schema, operation_ids(*PURCHASE_ROUTERS))
         optional = {
             operation.operation_id
             for _prefix, router in self._routers

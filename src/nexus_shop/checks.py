@@ -15,6 +15,10 @@ from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
 
+_UNCHECKED_JWT_AUTH = {
+    "ninja_jwt.authentication.JWTAuth",
+    "ninja_jwt.authentication.AsyncJWTAuth",
+}
 _ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 
 
@@ -98,19 +102,38 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+def _whole_at_least_one(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 @register(Tags.compatibility)
 def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Count, page-depth, ranking and facet limits (``nexus_shop.E030``-``E033``)."""
+    """Count, page-depth, ranking and facet limits (``nexus_shop.E050``-``E053``)."""
     errors: list[CheckMessage] = []
-    limits = [
-        ("NEXUS_SHOP_EXACT_COUNT_LIMIT", conf.EXACT_COUNT_LIMIT, "nexus_shop.E030"),
-        ("NEXUS_SHOP_PAGE_MODE_MAX_ITEMS", conf.PAGE_MODE_MAX_ITEMS, "nexus_shop.E031"),
-        ("NEXUS_SHOP_SEARCH_RANK_WINDOW", conf.SEARCH_RANK_WINDOW, "nexus_shop.E032"),
-    ]
-    for name, value, check_id in limits:
-        limit: object = value  # typed int, but a host can set anything
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            errors.append(Error(f"{name} must be a whole number >= 1, not {limit!r}.", id=check_id))
+    if not _whole_at_least_one(conf.EXACT_COUNT_LIMIT):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_EXACT_COUNT_LIMIT must be a whole number >= 1, "
+                f"not {conf.EXACT_COUNT_LIMIT!r}.",
+                id="nexus_shop.E050",
+            )
+        )
+    if not _whole_at_least_one(conf.PAGE_MODE_MAX_ITEMS):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_PAGE_MODE_MAX_ITEMS must be a whole number >= 1, "
+                f"not {conf.PAGE_MODE_MAX_ITEMS!r}.",
+                id="nexus_shop.E051",
+            )
+        )
+    if not _whole_at_least_one(conf.SEARCH_RANK_WINDOW):
+        errors.append(
+            Error(
+                "NEXUS_SHOP_SEARCH_RANK_WINDOW must be a whole number >= 1, "
+                f"not {conf.SEARCH_RANK_WINDOW!r}.",
+                id="nexus_shop.E052",
+            )
+        )
     try:
         bounds = conf.FACET_PRICE_BUCKETS
     except (TypeError, ValueError, ArithmeticError):
@@ -125,7 +148,7 @@ def check_search_settings(**kwargs: Any) -> list[CheckMessage]:
                 "NEXUS_SHOP_FACET_PRICE_BUCKETS must be a non-empty, strictly ascending "
                 "sequence of positive prices.",
                 hint="e.g. (10, 25, 50, 100, 250, 500, 1000)",
-                id="nexus_shop.E033",
+                id="nexus_shop.E053",
             )
         )
     return errors
@@ -166,6 +189,16 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E011",
             )
         )
+    for path in conf.AUTH:
+        if path in _UNCHECKED_JWT_AUTH:
+            errors.append(
+                Warning(
+                    f"NEXUS_SHOP_AUTH names {path!r}, which trusts a signed token's claims: "
+                    "a user_id of true or 1.0 is looked up as user 1, an exp of 1e20 is a 500.",
+                    hint="Use 'nexus_shop.security.JWTAuth' (the same, with the claims checked).",
+                    id="nexus_shop.W030",
+                )
+            )
     return errors
 
 
@@ -290,3 +323,88 @@ def check_http_cache(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+_PLUGGABLE = (
+    ("NEXUS_SHOP_PAYMENT_PROVIDER", "PAYMENT_PROVIDER", "a payment provider class"),
+    ("NEXUS_SHOP_SHIPPING_CALCULATOR", "SHIPPING_CALCULATOR", "a shipping calculator"),
+    ("NEXUS_SHOP_TAX_CALCULATOR", "TAX_CALCULATOR", "a tax calculator"),
+)
+_DURATIONS = (
+    ("NEXUS_SHOP_ANONYMOUS_CART_TTL", "ANONYMOUS_CART_TTL"),
+    ("NEXUS_SHOP_IDEMPOTENCY_KEY_TTL", "IDEMPOTENCY_KEY_TTL"),
+    ("NEXUS_SHOP_ORDER_PAYMENT_TIMEOUT", "ORDER_PAYMENT_TIMEOUT"),
+)
+
+
+@register(Tags.compatibility)
+def check_purchase_settings(**kwargs: Any) -> list[CheckMessage]:
+    """The purchase path's pluggable parts import, its durations are positive."""
+    from datetime import timedelta
+
+    from nexus_shop.conf import CHECKOUT_FIELDS
+
+    errors: list[CheckMessage] = []
+    for name, attribute, what in _PLUGGABLE:
+        path: object = getattr(conf, attribute)
+        try:
+            loaded = import_string(path) if isinstance(path, str) else None
+        except ImportError:
+            loaded = None
+        if not callable(loaded):
+            errors.append(
+                Error(
+                    f"{name} = {path!r} does not name {what} that can be imported.",
+                    hint="Give the dotted path of a class or function, e.g. "
+                    "'nexus_shop.pricing.zero_tax' (see the settings page of the docs).",
+                    id="nexus_shop.E040",
+                )
+            )
+    for name, attribute in _DURATIONS:
+        value: object = getattr(conf, attribute)
+        if not isinstance(value, timedelta) or value <= timedelta(0):
+            errors.append(
+                Error(
+                    f"{name} must be a positive datetime.timedelta, not {value!r}.",
+                    id="nexus_shop.E042",
+                )
+            )
+    unknown = sorted(set(conf.CHECKOUT_REQUIRED_FIELDS) - set(CHECKOUT_FIELDS))
+    if unknown:
+        errors.append(
+            Error(
+                f"NEXUS_SHOP_CHECKOUT_REQUIRED_FIELDS names unknown fields {unknown}.",
+                hint=f"Choose from {list(CHECKOUT_FIELDS)}.",
+                id="nexus_shop.E043",
+            )
+        )
+    return errors
+
+
+@register(Tags.caches)
+def check_cachalot_purchase(**kwargs: Any) -> list[CheckMessage]:
+    """Carts, orders and idempotency records must never come from cachalot's cache.
+
+    A cached cart or order read could show another moment's stock or status, and a cached
+    idempotency record could let a retry place a second order.
+    """
+    if not apps.is_installed("cachalot"):
+        return []
+    from cachalot.settings import cachalot_settings
+
+    from nexus_shop.models.orders import purchase_tables
+
+    uncached: set[str] = set(cachalot_settings.CACHALOT_UNCACHABLE_TABLES)
+    only: set[str] = set(cachalot_settings.CACHALOT_ONLY_CACHABLE_TABLES)
+    cached = sorted(t for t in purchase_tables() if t not in uncached and (not only or t in only))
+    if cached:
+        return [
+            Error(
+                f"django-cachalot caches the purchase tables {', '.join(cached)}.",
+                hint="Add them to CACHALOT_UNCACHABLE_TABLES (nexus_shop.models.orders."
+                "purchase_tables() lists them), so carts, orders and idempotency records "
+                "are always read from the database.",
+                id="nexus_shop.E041",
+            )
+        ]
+    return []

@@ -27,6 +27,13 @@ CATEGORY_DEPTH_LIMIT = (1024 - 1) // 20
 DEFAULT_PRICE_BUCKETS = (10, 25, 50, 100, 250, 500, 1000)
 DEFAULT_ACCESS_TOKEN_LIFETIME = timedelta(minutes=10)
 DEFAULT_REFRESH_TOKEN_LIFETIME = timedelta(days=7)
+DEFAULT_ANONYMOUS_CART_TTL = timedelta(days=30)
+DEFAULT_IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+DEFAULT_ORDER_PAYMENT_TIMEOUT = timedelta(hours=1)
+DEFAULT_PAYMENT_PROVIDER = "nexus_shop.payments.ManualPayment"
+DEFAULT_SHIPPING_CALCULATOR = "nexus_shop.pricing.zero_shipping"
+DEFAULT_TAX_CALCULATOR = "nexus_shop.pricing.zero_tax"
+CHECKOUT_FIELDS = ("email", "shipping_address")
 
 
 class Settings:
@@ -211,6 +218,91 @@ class Settings:
         """
         value: int = getattr(settings, "NEXUS_SHOP_CDN_MAX_AGE", 86400)
         return value
+
+    # Purchase path ------------------------------------------------------------------------
+
+    @property
+    def PURCHASE_ENABLED(self) -> bool:  # noqa: N802
+        """Whether carts, checkout and orders exist at all.
+
+        ``NEXUS_SHOP_PURCHASE_ENABLED``, default True. When False their endpoints answer 404
+        and are left out of the OpenAPI document.
+        """
+        return bool(getattr(settings, "NEXUS_SHOP_PURCHASE_ENABLED", True))
+
+    @property
+    def ANONYMOUS_CART_TTL(self) -> timedelta:  # noqa: N802
+        """Anonymous carts untouched this long are deleted by ``nexus_shop_prune_carts``.
+
+        ``NEXUS_SHOP_ANONYMOUS_CART_TTL``, default 30 days.
+        """
+        value: timedelta = getattr(
+            settings, "NEXUS_SHOP_ANONYMOUS_CART_TTL", DEFAULT_ANONYMOUS_CART_TTL
+        )
+        return value
+
+    @property
+    def IDEMPOTENCY_KEY_TTL(self) -> timedelta:  # noqa: N802
+        """How long an ``Idempotency-Key`` and its stored answer are kept.
+
+        ``NEXUS_SHOP_IDEMPOTENCY_KEY_TTL``, default 24 hours.
+        """
+        value: timedelta = getattr(
+            settings, "NEXUS_SHOP_IDEMPOTENCY_KEY_TTL", DEFAULT_IDEMPOTENCY_KEY_TTL
+        )
+        return value
+
+    @property
+    def ORDER_PAYMENT_TIMEOUT(self) -> timedelta:  # noqa: N802
+        """``pending_payment`` orders older than this are cancelled by
+        ``nexus_shop_expire_orders`` (their stock returns).
+
+        ``NEXUS_SHOP_ORDER_PAYMENT_TIMEOUT``, default 1 hour.
+        """
+        value: timedelta = getattr(
+            settings, "NEXUS_SHOP_ORDER_PAYMENT_TIMEOUT", DEFAULT_ORDER_PAYMENT_TIMEOUT
+        )
+        return value
+
+    @property
+    def PAYMENT_PROVIDER(self) -> str:  # noqa: N802
+        """Dotted path of the payment provider class (see :mod:`nexus_shop.payments`).
+
+        ``NEXUS_SHOP_PAYMENT_PROVIDER``, default ``"nexus_shop.payments.ManualPayment"``.
+        """
+        value: str = getattr(settings, "NEXUS_SHOP_PAYMENT_PROVIDER", DEFAULT_PAYMENT_PROVIDER)
+        return value
+
+    @property
+    def SHIPPING_CALCULATOR(self) -> str:  # noqa: N802
+        """Dotted path of the shipping calculator (see :mod:`nexus_shop.pricing`).
+
+        ``NEXUS_SHOP_SHIPPING_CALCULATOR``, default ``"nexus_shop.pricing.zero_shipping"``.
+        """
+        value: str = getattr(
+            settings, "NEXUS_SHOP_SHIPPING_CALCULATOR", DEFAULT_SHIPPING_CALCULATOR
+        )
+        return value
+
+    @property
+    def TAX_CALCULATOR(self) -> str:  # noqa: N802
+        """Dotted path of the tax calculator (see :mod:`nexus_shop.pricing`).
+
+        ``NEXUS_SHOP_TAX_CALCULATOR``, default ``"nexus_shop.pricing.zero_tax"``.
+        """
+        value: str = getattr(settings, "NEXUS_SHOP_TAX_CALCULATOR", DEFAULT_TAX_CALCULATOR)
+        return value
+
+    @property
+    def CHECKOUT_REQUIRED_FIELDS(self) -> tuple[str, ...]:  # noqa: N802
+        """Which of ``"email"`` and ``"shipping_address"`` a checkout must send (else 422).
+
+        ``NEXUS_SHOP_CHECKOUT_REQUIRED_FIELDS``, default ``()``.
+        """
+        value = getattr(settings, "NEXUS_SHOP_CHECKOUT_REQUIRED_FIELDS", ())
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value)
 
     # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict.
     # ninja-jwt freezes its own defaults (5 minutes / 1 day) at import; nexus_shop's tokens read

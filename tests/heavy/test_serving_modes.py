@@ -81,7 +81,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], i
         ALLOWED_HOSTS="127.0.0.1",
         **KEYS,
     )
-    manage = [sys.executable, EXAMPLE / "manage.py"]
+    manage: list[str | Path] = [sys.executable, EXAMPLE / "manage.py"]
     processes.run(*manage, "migrate", "--noinput", "-v", "0", env=env)
     processes.run(*manage, "nexus_shop_seed", "--products", "30", "--categories", "3", env=env)
     with sqlite3.connect(database) as conn:

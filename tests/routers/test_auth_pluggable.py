@@ -60,7 +60,7 @@ def test_swapped_auth_accepts_the_api_key_and_rejects_jwt() -> None:
 
 
 @pytest.mark.django_db
-@override_settings(NEXUS_SHOP_AUTH=[API_KEY_AUTH, "ninja_jwt.authentication.JWTAuth"])
+@override_settings(NEXUS_SHOP_AUTH=[API_KEY_AUTH, "nexus_shop.security.JWTAuth"])
 def test_several_authenticators_each_work() -> None:
     staff = StaffFactory()
 

@@ -91,6 +91,14 @@ class ErrorItem(Schema):
     type: str = Field(..., description='A stable machine code, e.g. `"missing"`, `"conflict"`.')
 
 
+class StockShortfall(Schema):
+    """A cart line that lacks stock at checkout."""
+
+    product_id: int
+    requested: int = Field(..., description="The quantity in the cart.")
+    available: int = Field(..., description="What is in stock now (0 if no longer for sale).")
+
+
 class Error(Schema):
     """The body of every 4xx and 5xx answer under the API.
 
@@ -118,6 +126,11 @@ class Error(Schema):
     )
     retry_after: int | None = Field(
         None, description="429 only: seconds to wait, as in the `Retry-After` header."
+    )
+    lines: list[StockShortfall] | None = Field(
+        None,
+        description="409 from checkout only: each cart line lacking stock. Nothing was "
+        "ordered and no stock changed.",
     )
 
 

@@ -1,0 +1,350 @@
+"""Checkout: a cart becomes an order, stock is taken, all or nothing, exactly once.
+
+How each promise is kept (PostgreSQL, READ COMMITTED):
+
+* **No oversell.** Each line takes its stock with one conditional statement,
+  ``UPDATE product SET stock = stock - n WHERE id = %s AND stock >= n ...``, whose row
+  count decides. Nothing is read first, so no cache (cachalot, the response cache) can be
+  behind the decision; the row lock it takes holds until commit, and the ``stock >= 0``
+  check constraint backs it up.
+* **All or nothing, no deadlock.** Lines are taken in product-id order, so two carts
+  holding the same products lock them in the same order. Every line is tried (to report
+  every shortfall); if any fell short, :class:`~nexus_shop.exceptions.Conflict` is raised
+  and the whole transaction, decrements and the order included, rolls back.
+* **Short locks on hot products.** The order, its lines and the stored answer are written
+  first; the stock UPDATEs come last, so a product's row lock is held from its UPDATE to
+  the commit only, not through the rest of the checkout.
+* **Idempotency.** The ``(user, key)`` record is inserted first with
+  ``ON CONFLICT DO NOTHING``: a duplicate sent while the first is still running waits on
+  that insert until the first commits (then replays its stored answer) or rolls back (then
+  runs itself). Answers are stored in the same transaction as the order, so there is never
+  a stored answer without an order or an order without its answer.
+* **One cart, one order.** The cart row is locked and closed by the transaction that
+  creates the order; ``Order.cart`` is unique as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from nexus_shop import invalidation
+from nexus_shop.conf import conf
+from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
+from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, Product
+from nexus_shop.models.orders import OrderStatus
+from nexus_shop.payments import payment_provider
+from nexus_shop.pricing import PricedLine, load_calculator
+from nexus_shop.services.cart import Holder, open_anonymous_cart, open_user_cart, resolve_cart
+from nexus_shop.services.catalog import money
+
+MAX_MONEY = Decimal("9999999999.99")  # Decimal(12, 2)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """The answer to send: ``status`` and JSON ``body``, fresh or replayed."""
+
+    status: int
+    body: dict[str, Any]
+    order_id: int | None
+    replayed: bool
+
+
+Renderer = Callable[[Order], dict[str, Any]]
+
+
+def fingerprint(*, email: str | None, shipping_address: dict[str, Any] | None) -> str:
+    """What a retry with the same key must repeat: the request body, canonical."""
+    canonical = json.dumps(
+        {"email": email, "shipping_address": shipping_address},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim_key(*, user: Any, key: str, print_: str) -> IdempotencyRecord:
+    """The locked record of ``(user, key)``; ours and empty unless it already has an answer.
+
+    Waits for a concurrent request holding the same key to finish.
+    """
+    ttl = conf.IDEMPOTENCY_KEY_TTL
+    for _attempt in range(5):
+        now = timezone.now()
+        IdempotencyRecord.objects.bulk_create(
+            [IdempotencyRecord(user=user, key=key, fingerprint=print_, created_at=now)],
+            ignore_conflicts=True,
+        )
+        record = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
+        if record is None:
+            continue  # an expired record was replaced by a concurrent request: look again
+        if record.response_status is not None and record.created_at < now - ttl:
+            record.delete()  # expired: the key is free again
+            continue
+        return record
+    raise Conflict("This Idempotency-Key is being reused concurrently; retry.")
+
+
+def _check_same_request(record: IdempotencyRecord, *, holder: Holder, print_: str) -> None:
+    if record.fingerprint != print_:
+        raise ValidationFailed(
+            "This Idempotency-Key was already used with a different request body.",
+            extra={"field": "Idempotency-Key"},
+        )
+    # The cart the key checked out is closed now; an open cart with lines is another cart.
+    candidates = [open_user_cart(holder.user, lock=False)]
+    if holder.token:
+        candidates.append(open_anonymous_cart(holder.token, lock=False))
+    for cart in candidates:
+        if cart is not None and cart.pk != record.cart_id and cart.lines.exists():
+            raise ValidationFailed(
+                "This Idempotency-Key was already used to check out a different cart.",
+                extra={"field": "Idempotency-Key"},
+            )
+
+
+def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
+    """The cart's lines at today's prices (and the products' names), in product-id order.
+
+    Read straight from the database with a plain cursor (never from a query cache). Nothing
+    is decided from these rows: the stock is taken later by :func:`_take_stock`, which
+    also refuses a product that became inactive or deleted meanwhile.
+    """
+    table = connection.ops.quote_name(Product._meta.db_table)
+    quantities = dict(cart.lines.values_list("product_id", "quantity"))
+    if not quantities:
+        return [], {}
+    ids = sorted(quantities)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, name, sku, price FROM {table} WHERE id IN ({marks})",  # noqa: S608  (our table name; values bound)
+            ids,
+        )
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    lines: list[PricedLine] = []
+    names: dict[int, str] = {}
+    for product_id in ids:
+        name, sku, price = rows[product_id]  # a cart line's product row always exists
+        unit_price = money(Decimal(price))
+        quantity = quantities[product_id]
+        names[product_id] = name
+        lines.append(
+            PricedLine(
+                product_id=product_id,
+                sku=sku,
+                unit_price=unit_price,
+                quantity=quantity,
+                line_total=money(unit_price * quantity),
+            )
+        )
+    return lines, names
+
+
+def _take_stock(lines: list[PricedLine]) -> None:
+    """Decrement every line's stock, in product-id order; ``Conflict`` if any falls short.
+
+    Runs last in the checkout transaction, so the row locks these UPDATEs take (a hot
+    product's is the one every checkout queues on) are held only until the commit.
+    """
+    table = connection.ops.quote_name(Product._meta.db_table)
+    now = timezone.now()
+    shortfalls: list[dict[str, int]] = []
+    crossed_zero: list[int] = []
+    taken: list[int] = []
+    with connection.cursor() as cursor:
+        for line in sorted(lines, key=lambda line: line.product_id):
+            cursor.execute(
+                f"UPDATE {table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (our table name; values bound)
+                "WHERE id = %s AND stock >= %s AND deleted_at IS NULL AND is_active = %s "
+                "RETURNING stock",
+                [line.quantity, now, line.product_id, line.quantity, True],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                taken.append(line.product_id)
+                if int(row[0]) == 0:
+                    crossed_zero.append(line.product_id)
+                continue
+            cursor.execute(
+                f"SELECT stock, deleted_at IS NULL AND is_active = %s FROM {table} "  # noqa: S608  (same)
+                "WHERE id = %s",
+                [True, line.product_id],
+            )
+            found = cursor.fetchone()
+            available = int(found[0]) if found and found[1] else 0
+            shortfalls.append(
+                {"product_id": line.product_id, "requested": line.quantity, "available": available}
+            )
+    if shortfalls:
+        noun = "product" if len(shortfalls) == 1 else "products"
+        raise Conflict(
+            f"Not enough stock for {len(shortfalls)} {noun} in your cart; nothing was ordered.",
+            extra={"lines": shortfalls},
+        )
+    stayed = [product_id for product_id in taken if product_id not in crossed_zero]
+    invalidation.products_changed(product_ids=stayed, membership=False)
+    invalidation.products_changed(product_ids=crossed_zero, membership=True)
+
+
+def _calculated(path: str, what: str, **kwargs: Any) -> Decimal:
+    value: object = load_calculator(path)(**kwargs)  # a host's code: check what it returns
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise TypeError(f"The {what} calculator {path!r} returned {value!r}, not a Decimal >= 0.")
+    return money(value)
+
+
+def _order_number(order: Order) -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('nexus_shop_order_number_seq')")
+            row = cursor.fetchone()
+            assert row is not None  # noqa: S101  (nextval always answers)
+            return str(row[0])
+    # Elsewhere: from the primary key, unique by construction (SQLite writes one at a time).
+    return str(100000 + order.pk)
+
+
+def _check_required(*, email: str | None, shipping_address: dict[str, Any] | None) -> None:
+    given = {"email": email, "shipping_address": shipping_address}
+    for field in conf.CHECKOUT_REQUIRED_FIELDS:
+        if not given.get(field):
+            raise ValidationFailed(f"{field} is required to check out.", extra={"field": field})
+
+
+def _place_order(
+    *,
+    cart: Cart,
+    user: Any,
+    email: str | None,
+    shipping_address: dict[str, Any] | None,
+) -> tuple[Order, list[PricedLine]]:
+    """Create the order, its lines and first event from the cart, and close the cart.
+
+    Everything but the stock: the caller takes it last, and its transaction commits the
+    order only if that succeeds.
+    """
+    lines, names = _priced_lines(cart)
+    if not lines:
+        raise ValidationFailed("Your cart is empty.")
+    _check_required(email=email, shipping_address=shipping_address)
+    subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
+    context: dict[str, Any] = {
+        "lines": lines,
+        "subtotal": subtotal,
+        "currency": conf.CURRENCY,
+        "shipping_address": shipping_address,
+        "user": user,
+    }
+    shipping = _calculated(conf.SHIPPING_CALCULATOR, "shipping", **context)
+    tax = _calculated(conf.TAX_CALCULATOR, "tax", **context)
+    total = subtotal + shipping + tax
+    if total > MAX_MONEY or any(line.line_total > MAX_MONEY for line in lines):
+        raise ValidationFailed("This order's total is too large for one order.")
+    now = timezone.now()
+    order = Order(
+        number=f"pending-{cart.pk}",  # replaced below, before anyone can see the row
+        user=user,
+        status=OrderStatus.PENDING_PAYMENT,
+        subtotal=subtotal,
+        shipping=shipping,
+        tax=tax,
+        total=total,
+        currency=conf.CURRENCY,
+        cart=cart,
+        email=email or "",
+        shipping_address=shipping_address,
+    )
+    if connection.vendor == "postgresql":
+        order.number = _order_number(order)
+        order.save()
+    else:
+        order.save()
+        order.number = _order_number(order)
+        order.save(update_fields=["number"])
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product_id=line.product_id,
+                name=names[line.product_id],
+                sku=line.sku,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+            )
+            for line in lines
+        ]
+    )
+    OrderEvent.objects.create(order=order, status=order.status, actor=user, at=now)
+    Cart.objects.filter(pk=cart.pk).update(closed_at=now, updated_at=now)
+    return order, lines
+
+
+@transaction.atomic
+def checkout(
+    *,
+    user: Any,
+    cart_token: str | None,
+    idempotency_key: str,
+    render: Renderer,
+    email: str | None = None,
+    shipping_address: dict[str, Any] | None = None,
+) -> CheckoutResult:
+    """Turn the user's cart (with the anonymous cart of ``cart_token`` merged in) into an
+    order, once per ``idempotency_key``.
+
+    ``render(order)`` makes the JSON body that is returned and stored for retries.
+    Raises ``ValidationFailed`` (empty cart, a required field missing, the key reused for
+    another request or cart) and ``Conflict`` (stock short: ``extra["lines"]``).
+    """
+    holder = Holder(user=user, token=cart_token)
+    print_ = fingerprint(email=email, shipping_address=shipping_address)
+    record = _claim_key(user=user, key=idempotency_key, print_=print_)
+    if record.response_status is not None:
+        _check_same_request(record, holder=holder, print_=print_)
+        return CheckoutResult(
+            status=record.response_status,
+            body=record.response_body or {},
+            order_id=record.order_id,
+            replayed=True,
+        )
+    try:
+        cart = resolve_cart(holder=holder)
+    except NotFound:
+        raise ValidationFailed("Your cart is empty.") from None
+    order, lines = _place_order(
+        cart=cart, user=user, email=email, shipping_address=shipping_address
+    )
+    body = render(order)
+    record.cart = cart
+    record.order = order
+    record.response_status = 201
+    record.response_body = body
+    record.save(update_fields=["cart", "order", "response_status", "response_body"])
+    # Last: take the stock (row locks held from here to the commit only), then tell the
+    # payment provider about an order that is now certain to commit with its stock.
+    _take_stock(lines)
+    payment_provider().order_placed(order=order)
+    return CheckoutResult(status=201, body=body, order_id=order.pk, replayed=False)
+
+
+def idempotency_records_prune(*, now: datetime | None = None) -> int:
+    """Delete stored answers older than ``NEXUS_SHOP_IDEMPOTENCY_KEY_TTL``; how many.
+
+    Expired records are already ignored (and replaced) by checkout; this only frees the
+    space. ``nexus_shop_prune_carts`` calls it.
+    """
+    cutoff = (now or timezone.now()) - conf.IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
