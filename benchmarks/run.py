@@ -882,7 +882,7 @@ def performance_markdown(report: dict[str, Any], plot: str | None) -> str:
         "## Reproduce",
         "",
         "```console",
-        "$ nox -s bench                       # everything above, ~12 minutes on 2 cores",
+        "$ nox -s bench                       # everything above: 19 minutes on 2 busy cores",
         "$ nox -s bench -- --help             # sizes, durations, connections, stacks",
         "$ nox -s bench -- --products 20000 --duration 1s --rounds 1 --stale-trials 100",
         "```",

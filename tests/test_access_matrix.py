@@ -163,9 +163,7 @@ MATRIX: dict[str, Row] = {
     "category_list": Row(PUBLIC),
     "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
     "product_list": Row(PUBLIC),
-    "product_facets": Row(PUBLIC),
     "product_get": Row(PUBLIC, path=_path(**PRODUCT)),
-    "product_facets": Row(PUBLIC, query=lambda w: {"category": w.category.pk}),
     # Catalogue writes: Django model permissions.
     "category_create": Row(
         Perm("nexus_shop.add_category"), body=lambda w: {"name": w.unique("Lighting")}

@@ -52,6 +52,32 @@ def _refresh(world: World) -> str:
     return str(refresh_token_for(world.customer_user))
 
 
+def _customer_cart(world: World) -> int:
+    """Put the product in the customer's cart; the line's id."""
+    response = _json(world.customer, "post", "/api/cart/items", {"product_id": world.product.pk})
+    line_id: int = response.json()["lines"][0]["id"]
+    return line_id
+
+
+def _checkout(world: World) -> Any:
+    _customer_cart(world)
+    return world.customer.post(
+        "/api/checkout",
+        data={},
+        content_type="application/json",
+        headers={"Idempotency-Key": "cache-control-test"},
+    )
+
+
+def _order(world: World) -> str:
+    number: str = _checkout(world).json()["number"]
+    return number
+
+
+def _order_staff() -> Client:
+    return Client(headers=bearer(StaffFactory(perms=["view_order", "change_order"])))
+
+
 # operationId -> (how to call it successfully, the Cache-Control class of that answer).
 # Classes: "public" (anonymous public read), "private" (the same read with credentials),
 # "no-store" (everything else: writes, auth, health; "private, no-store" when authenticated).
@@ -173,7 +199,69 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
             "no-store",
         )
     ],
+    # The purchase path: "private, no-store", whoever asks (tests/purchase checks the exact
+    # header of each; here every success must at least never be stored).
+    "cart_create": [(lambda w: w.anon.post("/api/cart"), "no-store")],
+    "cart_get": [(lambda w: _customer_cart(w) and w.customer.get("/api/cart"), "no-store")],
+    "cart_clear": [(lambda w: _customer_cart(w) and w.customer.delete("/api/cart"), "no-store")],
+    "cart_add_item": [
+        (
+            lambda w: _json(w.customer, "post", "/api/cart/items", {"product_id": w.product.pk}),
+            "no-store",
+        )
+    ],
+    "cart_update_item": [
+        (
+            lambda w: _json(
+                w.customer, "patch", f"/api/cart/items/{_customer_cart(w)}", {"quantity": 2}
+            ),
+            "no-store",
+        )
+    ],
+    "cart_remove_item": [
+        (lambda w: w.customer.delete(f"/api/cart/items/{_customer_cart(w)}"), "no-store")
+    ],
+    "checkout": [(_checkout, "no-store")],
+    "order_list": [(lambda w: w.customer.get("/api/orders"), "no-store")],
+    "order_get": [(lambda w: w.customer.get(f"/api/orders/{_order(w)}"), "no-store")],
+    "order_cancel": [(lambda w: w.customer.post(f"/api/orders/{_order(w)}/cancel"), "no-store")],
+    "staff_order_list": [(lambda w: _order_staff().get("/api/staff/orders"), "no-store")],
+    "staff_order_get": [
+        (lambda w: _order_staff().get(f"/api/staff/orders/{_order(w)}"), "no-store")
+    ],
+    "staff_order_transition": [
+        (
+            lambda w: _json(
+                _order_staff(),
+                "post",
+                f"/api/staff/orders/{_order(w)}/transition",
+                {"status": "paid"},
+            ),
+            "no-store",
+        )
+    ],
 }
+
+
+# The purchase path (carts, checkout, orders): every answer, errors included, is
+# "private, no-store" (nexus_shop.routers.purchase.purchase_gate). tests/purchase checks each
+# flow's successes; here one success, and every operation's error answer below.
+PURCHASE_OPERATIONS = {
+    "cart_create",
+    "cart_get",
+    "cart_clear",
+    "cart_add_item",
+    "cart_update_item",
+    "cart_remove_item",
+    "checkout",
+    "order_list",
+    "order_get",
+    "order_cancel",
+    "staff_order_list",
+    "staff_order_get",
+    "staff_order_transition",
+}
+TABLE["cart_create"] = [(lambda w: w.anon.post("/api/cart"), "private, no-store")]
 
 
 def _operations() -> list[tuple[str, str, str]]:
@@ -186,7 +274,7 @@ def _operations() -> list[tuple[str, str, str]]:
 
 
 def test_every_operation_is_classified() -> None:
-    unclassified = sorted({op for op, _, _ in _operations()} - set(TABLE))
+    unclassified = sorted({op for op, _, _ in _operations()} - set(TABLE) - PURCHASE_OPERATIONS)
     assert not unclassified, f"add these operations to TABLE (and docs/caching.md): {unclassified}"
 
 
@@ -218,6 +306,8 @@ def test_cache_control_of_successes(world: World, operation_id: str) -> None:
         elif expected == "private":
             assert header == PRIVATE
             assert response["Vary"] == "Authorization"
+        elif expected == "private, no-store":
+            assert header == "private, no-store"
         else:
             assert "no-store" in header, (operation_id, header)
             assert "public" not in header
@@ -230,10 +320,12 @@ def test_cache_control_of_successes(world: World, operation_id: str) -> None:
 )
 def test_errors_are_never_cached(world: World, operation_id: str, method: str, path: str) -> None:
     url = path.replace("{product_id}", "999999999").replace("{category_id}", "999999999")
+    url = url.replace("{line_id}", "999999999").replace("{number}", "999999999")
     client = Client(headers={"Authorization": "Bearer not-a-token"})
     if method == "GET":
         response = client.get(url)
     else:
         response = getattr(client, method.lower())(url, data="{", content_type="application/json")
     assert response.status_code >= 400, (operation_id, response.status_code)
-    assert response["Cache-Control"] == "no-store"
+    expected = "private, no-store" if operation_id in PURCHASE_OPERATIONS else "no-store"
+    assert response["Cache-Control"] == expected

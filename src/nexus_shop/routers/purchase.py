@@ -2,9 +2,10 @@
 
 :func:`purchase_gate` is added to the cart, checkout and order routers as a "view"
 decorator, so it runs before authentication: with ``NEXUS_SHOP_PURCHASE_ENABLED = False``
-every one of their endpoints answers 404, whoever asks. Every answer they give, errors
-included, is ``Cache-Control: private, no-store``: carts and orders are one person's and
-must never be kept by a shared cache (or by the browser's, for that matter).
+every one of their endpoints answers 404, whoever asks. Every successful answer is
+``Cache-Control: private, no-store`` (errors are ``no-store``, like every error of the API):
+carts and orders are one person's and must never be kept by a shared cache (or by the
+browser's, for that matter).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def purchase_gate(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
                 response = JsonResponse({"detail": DISABLED}, status=404)
         else:
             response = run(request, *args, **kwargs)
-        response["Cache-Control"] = PRIVATE
+        if response.status_code < 400:
+            # Errors are already "no-store" (nexus_shop.http_cache: no error is ever stored).
+            response["Cache-Control"] = PRIVATE
         return response
 
     return gated
