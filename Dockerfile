@@ -18,7 +18,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 # uvicorn stays installed for hosts that serve the ASGI entry point instead.
 RUN pip install ".[postgres,redis,cache]" "granian>=2.0" "whitenoise>=6.8" \
-        "uvicorn[standard]>=0.32" "dj-database-url>=2.3" \
+        "uvicorn[standard]>=0.32" "dj-database-url>=2.3" "django-cors-headers>=4.4" \
     && rm -rf build src/*.egg-info
 
 # ...then the host project, writable by the app user (the SQLite default lives there).

@@ -41,6 +41,11 @@ BACKENDS = ["sqlite", "postgres"]
 COVERAGE_FLOOR = {"sqlite": 91, "postgres": 93}
 
 
+# What each run of `nox -s tests` did, keyed "3.11-django5.2-sqlite": printed at the end by
+# `tests_summary` (nox runs every session in this one process, so a module global works).
+TEST_RUNS: dict[str, str] = {}
+
+
 def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
@@ -64,6 +69,8 @@ def _reachable(url: str, default_port: int) -> bool:
 )
 def tests(session: nox.Session, django: str, backend: str) -> None:
     """The whole suite against the installed package, on SQLite or PostgreSQL + Redis."""
+    session.notify("tests_summary")  # once, after the last run: what ran and what was skipped
+    run_id = f"{session.python}-django{django}-{backend}"
     env = {"NEXUS_SHOP_EXPECT_INSTALLED": "1"}
     if backend == "postgres":
         env["DATABASE_URL"] = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -80,6 +87,7 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
             message = f"{' and '.join(missing)} not reachable (DATABASE_URL / REDIS_URL)"
             if CI:
                 session.error(message)
+            TEST_RUNS[run_id] = f"SKIPPED: {message}"
             session.skip(message)
     else:
         env["DATABASE_URL"] = ""
@@ -92,6 +100,7 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
     # data file per session so parallel sessions never mix.
     env["COVERAGE_FILE"] = str(Path(session.create_tmp()) / ".coverage")
     # Heavy tests (fuzzing, faults, load, two processes) run once per CI run: `nox -s heavy`.
+    TEST_RUNS[run_id] = "ran (see its result above)"
     # tests/heavy needs the `heavy` group's tools (schemathesis...), not installed here.
     session.run(
         "python",
@@ -150,6 +159,36 @@ def lowest(session: nox.Session) -> None:
     )
 
 
+def _was_selected(session: nox.Session, signature: str) -> bool:
+    """Whether this nox run queued or ran ``signature`` (a session nox skipped counts)."""
+    # nox has no public API for this; its manifest answers `in` for queued and run sessions.
+    manifest = getattr(getattr(session, "_runner", None), "manifest", None)
+    return manifest is None or signature in manifest
+
+
+@nox.session(python=False)
+def tests_summary(session: nox.Session) -> None:
+    """Which runs of `nox -s tests` ran, and which were skipped and why (queued by `tests`)."""
+    skipped = listed = 0
+    for py, dj in MATRIX:
+        for backend in BACKENDS:
+            run_id = f"{py}-django{dj}-{backend}"
+            outcome = TEST_RUNS.get(run_id)
+            if outcome is None and not _was_selected(session, f"tests({run_id})"):
+                continue  # not selected (`-s "tests(...)"`), not skipped
+            if outcome is None:  # nox skipped it before the session function ran
+                outcome = (
+                    f"SKIPPED: no python{py} on PATH. With pyenv, make the installed ones "
+                    "visible: PYENV_VERSION=3.11.7:3.12.1:3.13.0 nox -s tests (your "
+                    "versions; `pyenv versions` lists them), or `pyenv global 3.11 3.12 3.13`"
+                )
+            skipped += outcome.startswith("SKIPPED")
+            listed += 1
+            session.log(f"tests({run_id}): {outcome}")
+    if skipped:
+        session.warn(f"{skipped} of {listed} test runs were skipped")
+
+
 @nox.session(python="3.11")
 def heavy(session: nox.Session) -> None:
     """The heavy tests, once: fuzzing, faults, load, two-process and Varnish checks (PostgreSQL)."""
@@ -176,7 +215,15 @@ def heavy(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install(*_group("lint"))
-    targets = ["src", "tests", "example_project", "benchmarks", "docs/src", "noxfile.py"]
+    targets = [
+        "src",
+        "tests",
+        "example_project",
+        "benchmarks",
+        "docs/src",
+        "docs_hooks",
+        "noxfile.py",
+    ]
     targets = [t for t in targets if (ROOT / t).exists()]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
@@ -191,11 +238,30 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
-    """mkdocs build --strict."""
+    """mkdocs build --strict into site/ (open site/index.html), then check its links.
+
+    `nox -s docs -- serve` previews it live instead.
+    """
     session.install(*_group("docs"))
-    session.run(
-        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
-    )
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # material's banner about its successor
+    if session.posargs[:1] == ["serve"]:
+        # Live preview with reload on http://127.0.0.1:8001 (the demo keeps :8000).
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8001")
+        return
+    site = ROOT / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
+    session.log(f"built the documentation in {site}: open {site / 'index.html'}")
+    # Every internal link of the built HTML, and no script or stylesheet from the internet.
+    session.install(".[postgres,redis,cache]", *_group("test"))
+    session.run("python", "-m", "pytest", "tests/docs/test_site_links.py", env={"DATABASE_URL": ""})
+
+
+@nox.session(python="3.11")
+def openapi(session: nox.Session) -> None:
+    """Regenerate docs/openapi.json, the committed OpenAPI document, from the app."""
+    session.install(".[postgres,redis,cache]", *_group("test"))
+    env = {"DATABASE_URL": "", "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    session.run("python", "-m", "tests.support.openapi", env=env)
 
 
 @nox.session(python="3.11")
@@ -249,6 +315,8 @@ def demo(session: nox.Session) -> None:
         ]
     elif server == "uvicorn":
         command = ["uvicorn", "example_project.asgi:application", "--app-dir", "example_project"]
+        # Django has no lifespan handler; without this uvicorn logs that it is unsupported.
+        command += ["--lifespan", "off"]
     else:
         session.error(f"DEMO_SERVER={server!r}: use granian (WSGI, the default) or uvicorn (ASGI)")
     session.run(*command, "--host", host, "--port", port, *session.posargs, env=env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from typing import Any
 
@@ -229,6 +230,18 @@ def test_ping_bypasses_the_breaker_and_closes_it_on_recovery(redis_server: Redis
     assert available(cache)
     cache.set("k", "v")
     assert cache.get("k") == "v"
+
+
+def test_without_the_redis_extra_the_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from nexus_shop.cache import RedisCache
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` sees without it
+    with pytest.raises(ImproperlyConfigured, match=r'pip install "nexus-shop\[redis\]"'):
+        RedisCache("redis://127.0.0.1:6379/0", {})
 
 
 # Lost writes never leave stale values (issue 8, faults) -------------------------------------

@@ -1,14 +1,19 @@
-"""System checks that guard the JWT setup: W001 (signing key), E010, E011, E006/W002."""
+"""System checks that guard the JWT setup: E012/W001 (signing key), E010, E011, E006/W002."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
+from nexus_shop.apps import MISSING_SIGNING_KEY_STAND_IN, _stand_in_signing_key
 from nexus_shop.checks import check_jwt, check_jwt_deploy, check_throttle_cache
+from tests.support import processes
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -37,6 +42,46 @@ def test_w001_when_the_signing_key_is_not_its_own(jwt_settings: dict[str, Any]) 
         plain = run_checks()
     assert "nexus_shop.W001" in ids(deploy)
     assert "nexus_shop.W001" not in ids(plain)  # a deploy check: silent in development
+
+
+@pytest.mark.parametrize("key", ["", "   ", MISSING_SIGNING_KEY_STAND_IN])
+def test_e012_when_the_signing_key_is_empty(key: str) -> None:
+    with override_settings(NINJA_JWT={"SIGNING_KEY": key}):
+        (error,) = check_jwt()
+        assert error.id == "nexus_shop.E012"
+        assert "NINJA_JWT['SIGNING_KEY']" in error.msg
+        assert "JWT_SIGNING_KEY" in (error.hint or "")
+        assert "nexus_shop.E012" in ids(run_checks())
+
+
+def test_an_empty_key_is_replaced_by_a_random_one_never_used_to_sign_as_is() -> None:
+    # An empty HMAC key would let anyone sign tokens: the stand-in replaces it at start-up.
+    jwt = {"SIGNING_KEY": ""}
+    with override_settings(NINJA_JWT=jwt):
+        _stand_in_signing_key()
+        assert jwt["SIGNING_KEY"] == MISSING_SIGNING_KEY_STAND_IN
+        assert len(MISSING_SIGNING_KEY_STAND_IN) > 60
+
+
+def test_a_none_key_is_a_check_error_not_a_pydantic_traceback(tmp_path: Path) -> None:
+    # What ``os.environ.get("JWT_SIGNING_KEY")`` gives when the variable is unset. ninja-jwt
+    # validates its settings when its models are imported, before any check could run.
+    (tmp_path / "none_key_settings.py").write_text(
+        'from tests.settings import *  # noqa: F403\nNINJA_JWT = {"SIGNING_KEY": None}\n'
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "none_key_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)]),
+    }
+    result = processes.run(
+        sys.executable, "-m", "django", "check", cwd=tmp_path, env=env, check=False
+    )
+    assert result.returncode == 1
+    assert "(nexus_shop.E012) NINJA_JWT['SIGNING_KEY'] is None or empty" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "pydantic" not in result.stderr
 
 
 def test_no_w001_with_a_key_of_its_own() -> None:

@@ -11,6 +11,7 @@ import ast
 import os
 import re
 import runpy
+import secrets
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,11 +138,14 @@ def test_env_example_lists_exactly_the_variables_the_settings_read() -> None:
 
 
 def test_env_example_values_load_with_debug_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The example values are well-formed: the settings accept them as they are."""
+    """The example values are well-formed: the settings accept them once the two keys are
+    real (the placeholders themselves are refused: tests/test_example_settings.py)."""
     for line in ENV_EXAMPLE.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
             monkeypatch.setenv(name.strip(), value.strip())
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(50))
+    monkeypatch.setenv("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
     settings = runpy.run_path(str(SETTINGS), run_name="example_settings_under_test")
     assert settings["DEBUG"] is False
     assert settings["DATABASES"]["default"]["HOST"] == "postgres"  # the compose service

@@ -38,6 +38,7 @@ ENV_VARS = (
     "JWT_SIGNING_KEY",
     "DEBUG",
     "ALLOWED_HOSTS",
+    "CORS_ALLOWED_ORIGINS",
     "BEHIND_HTTPS_PROXY",
 )
 
@@ -72,6 +73,57 @@ def test_missing_secret_key_without_debug_is_a_clear_error(env: pytest.MonkeyPat
 def test_missing_jwt_signing_key_without_debug_is_a_clear_error(env: pytest.MonkeyPatch) -> None:
     with pytest.raises(ImproperlyConfigured, match="JWT_SIGNING_KEY is not set"):
         load(SECRET_KEY=REAL_KEYS["SECRET_KEY"])
+
+
+def _env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    pairs = (line.partition("=") for line in lines if "=" in line and not line.startswith("#"))
+    return {name: value for name, _, value in pairs}
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+def test_the_env_example_placeholders_are_refused_without_debug(
+    env: pytest.MonkeyPatch, name: str
+) -> None:
+    # `cp .env.example .env && docker compose up` must not serve with publicly known keys.
+    keys = {**REAL_KEYS, name: _env_example()[name]}
+    with pytest.raises(ImproperlyConfigured, match=rf"{name} is not a real secret.*replace-me"):
+        load(**keys)
+
+
+@pytest.mark.parametrize(
+    ("weak", "reason"),
+    [
+        ("short-key-123", "13 characters; use at least 32"),
+        ("a" * 20 + "b" * 20, "repeats a handful of characters"),
+        ("django-insecure-" + "x1y2z3" * 6, "'insecure'"),
+        ("please-change-me-" + "q7w8e9r0" * 4, "'change-me'"),
+    ],
+)
+def test_weak_keys_are_refused_without_debug(
+    env: pytest.MonkeyPatch, weak: str, reason: str
+) -> None:
+    with pytest.raises(ImproperlyConfigured, match=re.escape(reason)) as error:
+        load(SECRET_KEY=REAL_KEYS["SECRET_KEY"], JWT_SIGNING_KEY=weak)
+    assert "secrets.token_urlsafe(50)" in str(error.value)
+
+
+def test_weak_keys_are_allowed_with_debug(env: pytest.MonkeyPatch) -> None:
+    example = _env_example()
+    settings = load(
+        DEBUG="1", SECRET_KEY=example["SECRET_KEY"], JWT_SIGNING_KEY=example["JWT_SIGNING_KEY"]
+    )
+    assert settings["SECRET_KEY"] == example["SECRET_KEY"]
+
+
+def test_cors_allowed_origins_come_from_the_environment(env: pytest.MonkeyPatch) -> None:
+    assert load(**REAL_KEYS)["CORS_ALLOWED_ORIGINS"] == []
+    settings = load(
+        CORS_ALLOWED_ORIGINS="https://shop.example.com, http://localhost:5173", **REAL_KEYS
+    )
+    assert settings["CORS_ALLOWED_ORIGINS"] == ["https://shop.example.com", "http://localhost:5173"]
+    assert settings["MIDDLEWARE"][0] == "corsheaders.middleware.CorsMiddleware"
+    assert "corsheaders" in settings["INSTALLED_APPS"]
 
 
 def test_debug_off_is_the_default(env: pytest.MonkeyPatch) -> None:
@@ -326,16 +378,16 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
         ASGI_PROBE,
         "/api/health",
         "/api/docs",
-        "/static/ninja/swagger-ui-bundle.js",
+        "/api/docs/assets/swagger-ui-bundle.js",
         env=environ,
         timeout=120,
     )
     health, docs, swagger_js = json.loads(result.stdout.strip().splitlines()[-1])
     assert health[0] == 200
     assert json.loads(health[1]) == {"status": "ok", "database": "ok", "cache": "ok"}
-    # Swagger UI works offline: its assets come from the app's own /static/, not a CDN.
+    # Swagger UI works offline: the API serves its assets itself, not a CDN.
     assert docs[0] == 200
-    assert "/static/ninja/swagger-ui-bundle.js" in docs[1]
+    assert "/api/docs/assets/swagger-ui-bundle.js" in docs[1]
     assert "cdn.jsdelivr.net" not in docs[1]
     assert swagger_js[0] == 200
     assert "SwaggerUIBundle" in swagger_js[1]
@@ -399,6 +451,11 @@ def test_demo_setup_seeds_once_and_sets_up_a_staff_user_idempotently(
     assert demo_user().check_password("Demo-pass-1")
     assert len(catalogue_perms()) >= 8  # add/change/delete/view of product and category
     assert (Product.all_objects.count(), Category.objects.count()) == (12, 3)
+    visible = Product.objects.filter(is_active=True).count()
+    assert (
+        f"Catalogue: {visible} of 12 products visible to anonymous readers "
+        f"(GET /api/products counts {visible}); the other {12 - visible} are inactive"
+    ) in first
 
     # Again, without DEMO_PASSWORD: no second seeding, the same user, a fresh password.
     monkeypatch.delenv("DEMO_PASSWORD")

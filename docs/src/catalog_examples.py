@@ -129,7 +129,7 @@ def page_mode(client: Client) -> None:
     page = response.json()
     assert set(page) == {"items", "count", "count_exact", "page", "page_size", "next_cursor"}
     assert page["count"] == 4  # the inactive product is not counted
-    assert page["count_exact"] is True  # exact up to 10,000 matches
+    assert page["count_exact"] is True  # below NEXUS_SHOP_EXACT_COUNT_LIMIT
     assert page["page"] == 1
     assert page["page_size"] == 2
     # Newest first (ordering=-created_at is the default).

@@ -16,6 +16,8 @@ unset.
 ``DEBUG``                 ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``;
                           default off.
 ``ALLOWED_HOSTS``         comma-separated; default ``localhost,127.0.0.1,[::1]``.
+``CORS_ALLOWED_ORIGINS``  comma-separated origins of browser front ends on other origins
+                          (``https://shop.example.com``); default none.
 ``BEHIND_HTTPS_PROXY``    boolean, default off. On: a proxy in front terminates TLS and
                           sets ``X-Forwarded-Proto``; HTTP is redirected to HTTPS, HSTS and
                           secure cookies are on (``check --deploy`` passes).
@@ -64,10 +66,41 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+# The placeholders of .env.example and the dev-only defaults below, and words that mark
+# a value nobody generated: publicly known, so refused when DEBUG is off.
+_PLACEHOLDER_MARKERS = ("replace-me", "change-me", "changeme", "insecure", "placeholder")
+MIN_SECRET_LENGTH = 32
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why ``value`` is no secret (a placeholder, too short, too repetitive), or None."""
+    lowered = value.lower()
+    for marker in _PLACEHOLDER_MARKERS:
+        if marker in lowered:
+            return f"it contains {marker!r}, like the publicly known example values"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"it has {len(value)} characters; use at least {MIN_SECRET_LENGTH}"
+    if len(set(value)) < 10:
+        return "it repeats a handful of characters"
+    return None
+
+
 def env_secret(name: str, *, debug: bool, dev_default: str) -> str:
-    """A secret: required in production, a fixed dev-only value when ``DEBUG`` is on."""
+    """A secret: required in production, a fixed dev-only value when ``DEBUG`` is on.
+
+    With ``DEBUG`` off, placeholders (``.env.example``'s ``replace-me-...``) and obviously
+    weak values are refused: ``cp .env.example .env && docker compose up`` must not serve
+    with keys anyone can read on GitHub.
+    """
     value = env(name)
     if value is not None:
+        reason = None if debug else weak_secret_reason(value)
+        if reason is not None:
+            raise ImproperlyConfigured(
+                f"{name} is not a real secret: {reason}. Generate one with "
+                '`python -c "import secrets; print(secrets.token_urlsafe(50))"` and set it '
+                "in the environment (or .env), or set DEBUG=1 for local development."
+            )
         return value
     if debug:
         return dev_default
@@ -146,6 +179,11 @@ if JWT_SIGNING_KEY == SECRET_KEY:
     )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
+# A storefront on another origin calls the API from the browser (django-cors-headers).
+# Tokens travel in the Authorization header, so no credentials (cookies) are allowed.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+
 # HTTPS ------------------------------------------------------------------------------------------
 
 # Off, ``check --deploy`` warns about each of these (security.W004/W008/W012/W016), as it
@@ -172,13 +210,13 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 
 INSTALLED_APPS = [
+    "corsheaders",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "ninja",  # serves Swagger UI's files from /static/ instead of a CDN (works offline)
     "ninja_jwt",
     "ninja_jwt.token_blacklist",
     "cachalot",
@@ -187,6 +225,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: its headers go on every answer
     # Answers cached public reads before the rest of the chain (WSGI; under ASGI the
     # wrapper in asgi.py answers them and this one stands by).
     "nexus_shop.http_cache.ResponseCacheMiddleware",

@@ -16,7 +16,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.urls import URLPattern, URLResolver, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
 from ninja.parser import Parser
@@ -26,6 +26,7 @@ from nexus_shop import exceptions as exc
 from nexus_shop.http_cache.core import default_cache_control, finish_response
 from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
 from nexus_shop.schemas.common import input_depth_ok
+from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view
 
 logger = logging.getLogger("nexus_shop.api")
 
@@ -289,6 +290,10 @@ class NexusShopAPI(NinjaAPI):
                 pattern.callback = self._root
             elif not getattr(pattern.callback, "is_async", False):
                 pattern.callback = _json_not_allowed(pattern.callback)
+        if self.docs_url and isinstance(self.docs, OfflineSwagger):
+            # Swagger UI's files, served here so /docs works offline (see nexus_shop.swagger).
+            assets = f"{self.docs_url.strip('/')}/assets/<str:name>"
+            urls.append(path(assets, asset_view, name=ASSET_URL_NAME))
         urls.append(re_path(r"^.*$", self._not_found, name="not-found"))
         return urls
 
@@ -386,6 +391,8 @@ def create_api(**kwargs: Any) -> NinjaAPI:
         "description": "Categories, products and JWT authentication. "
         "Writes need a Bearer token of a user holding the matching `nexus_shop.*` permission.",
         "urls_namespace": "nexus_shop",
+        # Swagger UI from files the API serves itself: no CDN, no "ninja" in INSTALLED_APPS.
+        "docs": OfflineSwagger(),
         "parser": BoundedJSONParser(),
     }
     options.update(kwargs)

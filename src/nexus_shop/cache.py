@@ -53,8 +53,14 @@ from typing import Any, Literal, TypeVar
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger("nexus_shop.cache")
+
+MISSING_REDIS = (
+    "nexus_shop.cache.RedisCache needs the redis package, which is not installed: "
+    'pip install "nexus-shop[redis]"'
+)
 
 _T = TypeVar("_T")
 
@@ -139,7 +145,10 @@ class RedisCache(DjangoRedisCache):
         params["OPTIONS"] = options
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
-        import redis
+        try:
+            import redis
+        except ImportError as error:  # the optional extra is missing: say which one
+            raise ImproperlyConfigured(MISSING_REDIS) from error
 
         # Redis is unreachable: open the breaker.
         self._errors: tuple[type[BaseException], ...] = (

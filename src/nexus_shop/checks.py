@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from nexus_shop.apps import MISSING_SIGNING_KEY_STAND_IN
 from nexus_shop.conf import CATEGORY_DEPTH_LIMIT, conf
 from nexus_shop.limits import MAX_PAGE_SIZE
 from nexus_shop.throttling import parse_rate
@@ -166,6 +167,19 @@ def check_jwt(**kwargs: Any) -> list[CheckMessage]:
                 id="nexus_shop.E010",
             )
         )
+    if "SIGNING_KEY" in jwt:
+        key = jwt["SIGNING_KEY"]
+        if key == MISSING_SIGNING_KEY_STAND_IN or not isinstance(key, str) or not key.strip():
+            errors.append(
+                Error(
+                    "NINJA_JWT['SIGNING_KEY'] is None or empty: the JWT signing key is not set.",
+                    hint="Give it a long random string of its own (not SECRET_KEY), e.g. "
+                    'NINJA_JWT = {"SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY")} '
+                    "with the environment variable JWT_SIGNING_KEY set to the output of "
+                    'python -c "import secrets; print(secrets.token_urlsafe(50))".',
+                    id="nexus_shop.E012",
+                )
+            )
     algorithm = jwt.get("ALGORITHM", "HS256")
     if algorithm not in _ALGORITHMS:
         errors.append(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
 
 from tests.factories import StaffFactory, refresh_token_for
 
@@ -52,6 +53,9 @@ def browser(tmp_path: Any) -> Iterator[WebDriver]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1400,2000",
+        # No internet: every host name but the live server's fails to resolve, so a page
+        # that needs a CDN stays blank.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
         f"--user-data-dir={tmp_path / 'chromium'}",
     ):
         options.add_argument(flag)
@@ -89,6 +93,37 @@ def _execute_me(driver: WebDriver) -> str:
         )
     )
     return str(status)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_swagger_ui_renders_offline_in_a_host_without_ninja_in_installed_apps(
+    live_server: Any, browser: WebDriver, settings: Any
+) -> None:
+    # A host that never heard of the "ninja" app: django-ninja's own Swagger page would load
+    # its JavaScript from a CDN, which this browser cannot reach.
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "ninja"]
+    assert not apps.is_installed("ninja")
+
+    browser.get(f"{live_server.url}/api/docs")
+    _wait(browser, "#operations-catalog-product_list .opblock-summary").click()
+    _wait(browser, "#operations-catalog-product_list button.try-out__btn").click()
+    _wait(browser, "#operations-catalog-product_list button.execute").click()
+    status = WebDriverWait(browser, 20).until(
+        lambda d: (
+            d.find_element(
+                By.CSS_SELECTOR,
+                "#operations-catalog-product_list .live-responses-table .response "
+                ".response-col_status",
+            ).text.strip()
+            or None
+        )
+    )
+    assert str(status).startswith("200")
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert any("/api/docs/assets/swagger-ui-bundle.js" in url for url in loaded)
+    assert all(url.startswith(live_server.url) for url in loaded), loaded
 
 
 @pytest.mark.django_db(transaction=True)

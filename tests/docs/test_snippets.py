@@ -65,12 +65,13 @@ def load(name: str) -> ModuleType:
 
 
 def section(file: str, name: str) -> str:
-    text = (SRC / file).read_text()
-    match = re.search(
-        rf"# --8<-- \[start:{re.escape(name)}\]\n(.*?)\n\s*# --8<-- \[end:{re.escape(name)}\]",
-        text,
-        re.DOTALL,
+    text = (SRC / file if (SRC / file).exists() else ROOT / file).read_text()
+    # Python sections are marked with "# --8<-- [start:x]", Markdown ones (README.md's
+    # quickstart) with "<!-- --8<-- [start:x] -->".
+    start, end = (
+        rf"(?:#|<!--) --8<-- \[{edge}:{re.escape(name)}\](?: -->)?" for edge in ("start", "end")
     )
+    match = re.search(rf"{start}\n(.*?)\n\s*{end}", text, re.DOTALL)
     assert match, f"{file} has no section {name!r}"
     return match.group(1)
 
@@ -124,7 +125,7 @@ response = Client().get("/api/products")
 assert response.status_code == 200, response.content
 assert response.json() == {
     "items": [], "count": 0, "count_exact": True, "page": 1, "page_size": 20,
-    "next_cursor": None
+    "next_cursor": None,
 }, response.json()
 assert Client().get("/api/nowhere").json()["detail"].startswith("No endpoint")
 print("quickstart ok")

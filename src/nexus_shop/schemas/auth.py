@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StringConstraints
 
 from nexus_shop.schemas.common import InputSchema
 
@@ -49,6 +49,18 @@ Email = Annotated[
 
 
 class RegisterIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "password": "correct-horse-battery-staple",
+                }
+            ]
+        }
+    )
+
     username: Username
     email: Email
     password: Password
@@ -61,6 +73,12 @@ class UserOut(Schema):
 
 
 class TokenObtainIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "demo", "password": "the password demo_setup printed"}]
+        }
+    )
+
     username: Annotated[
         str, BeforeValidator(_nfkc), StringConstraints(min_length=1, max_length=150)
     ]

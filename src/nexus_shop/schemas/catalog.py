@@ -134,6 +134,15 @@ class OutputSchema(BaseModel):
 
 
 class CategoryIn(InputSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Gift cards", "description": "Cards for any occasion.", "parent_id": None}
+            ]
+        }
+    )
+
     name: Name
     slug: Slug | None = None
     description: Description = ""
@@ -171,6 +180,11 @@ def _not_null() -> Any:
 
 
 class CategoryPatch(PatchSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"description": "Presents for every budget."}]}
+    )
+
     not_null = frozenset({"name", "slug", "description"})
 
     name: Name = _not_null()
@@ -214,6 +228,23 @@ class PageParams(RefusesNul):
 
 
 class ProductIn(InputSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Enamel teapot",
+                    "sku": "TEA-0001",
+                    "description": "A 1.2 litre enamel teapot with a steel infuser.",
+                    "price": "34.90",
+                    "stock": 25,
+                    "category_id": 1,
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     name: ProductName
     slug: Slug | None = None
     sku: Sku
@@ -225,6 +256,9 @@ class ProductIn(InputSchema):
 
 
 class ProductPatch(PatchSchema):
+    # What Swagger UI's "Try it out" sends: valid against the demo catalogue (nox -s demo).
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "29.90", "stock": 40}]})
+
     not_null = frozenset({"name", "slug", "sku", "description", "price", "stock", "is_active"})
 
     name: ProductName = _not_null()

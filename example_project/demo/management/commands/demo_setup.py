@@ -21,6 +21,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from nexus_shop.models import Category, Product
+from nexus_shop.schemas.catalog import ProductFilter
+from nexus_shop.selectors.catalog import product_list
 
 SEED_COMMAND = "nexus_shop_seed"
 USERNAME = "demo"
@@ -88,9 +90,21 @@ class Command(BaseCommand):
         user.user_permissions.set(Permission.objects.filter(content_type__app_label="nexus_shop"))
         return created
 
+    def _catalogue_line(self) -> str:
+        # The API's own visibility rule: anonymous readers do not see inactive products.
+        visible = product_list(filters=ProductFilter(), viewer=None).count
+        total = Product.objects.count()
+        return (
+            f"Catalogue: {visible:,} of {total:,} products visible to anonymous readers "
+            f"(GET /api/products counts {visible:,}); the other {total - visible:,} are "
+            "inactive, which only staff see."
+        )
+
     def _print_access(self, password: str, created: bool, base_url: str) -> None:
         token_body = shlex.quote(json.dumps({"username": USERNAME, "password": password}))
         lines = [
+            "",
+            self._catalogue_line(),
             "",
             f"Demo staff account {'created' if created else 'updated'} "
             "(staff, every nexus_shop permission, not a superuser):",
