@@ -163,6 +163,7 @@ MATRIX: dict[str, Row] = {
     "category_list": Row(PUBLIC),
     "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
     "product_list": Row(PUBLIC),
+    "product_facets": Row(PUBLIC),
     "product_get": Row(PUBLIC, path=_path(**PRODUCT)),
     # Catalogue writes: Django model permissions.
     "category_create": Row(
