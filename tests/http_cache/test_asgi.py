@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from nexus_shop.http_cache import ResponseCacheASGI
 from nexus_shop.http_cache.core import get_engine
+from nexus_shop.http_cache.store import Snapshot
 from tests.conftest import bearer
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -159,6 +160,37 @@ def test_credentials_and_writes_pass_through(asgi: Driver, staff: Any) -> None:
     assert str(hidden.pk) in answer.body.decode()
     assert asgi.call(f"/api/products/{hidden.pk}", authorization=token).status == 200
     assert asgi.call(f"/api/products/{hidden.pk}").status == 404
+
+
+def test_a_cross_origin_request_goes_to_django_for_its_cors_headers(asgi: Driver) -> None:
+    ProductFactory()
+    asgi.call("/api/products")  # stored
+    before = asgi.inner.calls
+    answer = asgi.call("/api/products", origin="https://shop.example")
+    assert asgi.inner.calls == before + 1  # not answered by the wrapper
+    assert answer.status == 200
+    assert answer.headers.get("x-response-cache") != "hit"
+
+
+def test_cors_headers_are_never_stored() -> None:
+    engine_headers = [
+        ("Content-Type", "application/json"),
+        ("Access-Control-Allow-Origin", "https://a.example"),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default"):
+        engine = get_engine()
+        assert engine is not None
+        entry = engine.entry_from_response(
+            snapshot=Snapshot(1, "epoch"),
+            annotation={"deps": []},
+            headers=engine_headers,
+            body=b"{}",
+        )
+    assert entry is not None
+    names = {name.lower() for name, _ in entry.headers}
+    assert names == {"content-type", "x-content-type-options"}
 
 
 def test_ssl_redirect_is_left_to_django(asgi: Driver) -> None:

@@ -90,8 +90,14 @@ class ResponseCacheASGI:
         headers = _headers(scope)
         scheme = _scheme(scope, headers)
         lookup = None
-        if host_allowed(headers) and not (
-            scheme == "http" and getattr(settings, "SECURE_SSL_REDIRECT", False)
+        # A cross-origin request (``Origin``) goes to Django: its CORS middleware decides the
+        # ``Access-Control-*`` headers per origin, and ResponseCacheMiddleware, placed after
+        # it, still answers the hit there. Replaying one origin's headers to another would be
+        # wrong either way.
+        if (
+            "origin" not in headers
+            and host_allowed(headers)
+            and not (scheme == "http" and getattr(settings, "SECURE_SSL_REDIRECT", False))
         ):
             lookup = engine.classify(
                 path=scope["path"],

@@ -264,7 +264,8 @@ class Engine:
                 return None  # a response that sets a cookie is somebody's: never shared
             if lower == "etag":
                 etag = value
-            if lower not in _UNSTORED:
+            # CORS headers answer one request's Origin: never replayed to another.
+            if lower not in _UNSTORED and not lower.startswith("access-control-"):
                 kept.append((name, value))
         return Entry(
             seq=snapshot.seq,
