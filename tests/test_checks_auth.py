@@ -15,6 +15,9 @@ from nexus_shop.apps import MISSING_SIGNING_KEY_STAND_IN, _stand_in_signing_key
 from nexus_shop.checks import check_jwt, check_jwt_deploy, check_throttle_cache
 from tests.support import processes
 
+# run_checks() runs the model checks too; on Django 6.1 JSONField's asks the database.
+pytestmark = pytest.mark.django_db
+
 
 def ids(messages: list[Any]) -> list[str]:
     return [m.id for m in messages]

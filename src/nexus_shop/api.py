@@ -345,9 +345,19 @@ class NexusShopAPI(NinjaAPI):
         }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                security = operation.get("security") if isinstance(operation, dict) else None
+                if not isinstance(operation, dict):
+                    continue
+                security = operation.get("security")
                 if security and operation.get("operationId") in optional and {} not in security:
                     operation["security"] = [{}, *security]
+                # ninja describes a status by Python's HTTPStatus phrase, which Python 3.13
+                # changed for 422 ("Unprocessable Entity" -> "Unprocessable Content", as in
+                # RFC 9110): one document, whichever Python serves it.
+                unprocessable = operation.get("responses", {}).get(422)
+                if unprocessable is None:
+                    unprocessable = operation.get("responses", {}).get("422")
+                if unprocessable and unprocessable.get("description") == "Unprocessable Entity":
+                    unprocessable["description"] = "Unprocessable Content"
         return schema
 
     def _root(self, request: HttpRequest) -> HttpResponse:

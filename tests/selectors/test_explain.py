@@ -66,7 +66,8 @@ def big_catalogue() -> list[Category]:
 
 def _plans(client: Client, url: str) -> list[tuple[str, str]]:
     """``(sql, plan)`` of every query ``url`` runs, under the settings the request set."""
-    sid = transaction.savepoint()
+    # Django 6.1 renamed transaction.savepoint() to savepoint_create().
+    sid = getattr(transaction, "savepoint_create", transaction.savepoint)()
     with cachalot_disabled(), CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, response.content

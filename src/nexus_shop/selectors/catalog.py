@@ -96,7 +96,9 @@ class ProductSQL(RawSQL):
         if compiler is None:  # django-cachalot reads the SQL of a RawSQL for its table names
             table = f'"{Product._meta.db_table}"'
         else:
-            table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+            # Django 6.1 renamed SQLCompiler.quote_name_unless_alias() to quote_name().
+            quote = getattr(compiler, "quote_name", None) or compiler.quote_name_unless_alias
+            table = quote(compiler.query.get_initial_alias())
         return f"({self.sql.replace('{t}', table)})", tuple(self.params)
 
 
