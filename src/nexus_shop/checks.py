@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
@@ -236,16 +237,21 @@ def auth_tables() -> set[str]:
     return tables
 
 
-@register(Tags.caches)
-def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
-    """Auth tables must never be served from cachalot's cache (a revoked token could return)."""
+def _cached_by_cachalot(tables: Iterable[str]) -> list[str]:
+    """Which of ``tables`` django-cachalot would cache (none when it is not installed)."""
     if not apps.is_installed("cachalot"):
         return []
     from cachalot.settings import cachalot_settings
 
     uncached: set[str] = set(cachalot_settings.CACHALOT_UNCACHABLE_TABLES)
     only: set[str] = set(cachalot_settings.CACHALOT_ONLY_CACHABLE_TABLES)
-    cached = sorted(t for t in auth_tables() if t not in uncached and (not only or t in only))
+    return sorted(t for t in tables if t not in uncached and (not only or t in only))
+
+
+@register(Tags.caches)
+def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
+    """Auth tables must never be served from cachalot's cache (a revoked token could return)."""
+    cached = _cached_by_cachalot(auth_tables())
     if cached:
         return [
             Error(
@@ -388,15 +394,9 @@ def check_cachalot_purchase(**kwargs: Any) -> list[CheckMessage]:
     A cached cart or order read could show another moment's stock or status, and a cached
     idempotency record could let a retry place a second order.
     """
-    if not apps.is_installed("cachalot"):
-        return []
-    from cachalot.settings import cachalot_settings
-
     from nexus_shop.models.orders import purchase_tables
 
-    uncached: set[str] = set(cachalot_settings.CACHALOT_UNCACHABLE_TABLES)
-    only: set[str] = set(cachalot_settings.CACHALOT_ONLY_CACHABLE_TABLES)
-    cached = sorted(t for t in purchase_tables() if t not in uncached and (not only or t in only))
+    cached = _cached_by_cachalot(purchase_tables())
     if cached:
         return [
             Error(

@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 
 from nexus_shop.api import api
+from nexus_shop.routers import PURCHASE_ROUTERS
+from nexus_shop.routers.purchase import operation_ids
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -246,21 +248,7 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
 # The purchase path (carts, checkout, orders): every answer, errors included, is
 # "private, no-store" (nexus_shop.routers.purchase.purchase_gate). tests/purchase checks each
 # flow's successes; here one success, and every operation's error answer below.
-PURCHASE_OPERATIONS = {
-    "cart_create",
-    "cart_get",
-    "cart_clear",
-    "cart_add_item",
-    "cart_update_item",
-    "cart_remove_item",
-    "checkout",
-    "order_list",
-    "order_get",
-    "order_cancel",
-    "staff_order_list",
-    "staff_order_get",
-    "staff_order_transition",
-}
+PURCHASE_OPERATIONS = operation_ids(*PURCHASE_ROUTERS)
 TABLE["cart_create"] = [(lambda w: w.anon.post("/api/cart"), "private, no-store")]
 
 
