@@ -328,7 +328,8 @@ def bench(session: nox.Session) -> None:
 
     ``-- --scale`` runs benchmarks/scale.py instead: the 1,000,000-product latency table.
     """
-    session.install(".[postgres,redis,cache]", *_group("bench"))
+    # The benchmarks serve the example project, so they need its dependencies too.
+    session.install(".[postgres,redis,cache]", *_group("example"), *_group("bench"))
     if "--scale" in session.posargs:
         args = [arg for arg in session.posargs if arg != "--scale"]
         session.run("python", "benchmarks/scale.py", *args)
