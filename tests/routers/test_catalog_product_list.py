@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from nexus_shop.models import Product
-from nexus_shop.selectors.catalog import PLAN_SETTING
+from nexus_shop.selectors.search import PLAN_SETTING
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

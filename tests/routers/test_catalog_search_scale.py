@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from nexus_shop.models import Product
-from nexus_shop.selectors.catalog import PLAN_SETTING
+from nexus_shop.selectors.search import PLAN_SETTING
 from nexus_shop.services import catalog as services
 from tests.factories import CategoryFactory, ProductFactory
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
     Case,
     Count,
     F,
-    FloatField,
     IntegerField,
     OuterRef,
     Q,
@@ -25,7 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Expression, RawSQL
+from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -38,7 +35,20 @@ from nexus_shop.schemas.catalog import (
     ProductFilter,
     ProductFilterBase,
 )
-from nexus_shop.selectors.pagination import Page, PageRequest, SortKey, paginate
+from nexus_shop.selectors.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    decode_cursor,
+    paginate,
+)
+from nexus_shop.selectors.search import (
+    WIDEN_WHEN_FEWER_THAN,
+    Match,
+    SearchSession,
+    count_up_to,
+    search_session,
+)
 
 
 class Viewer(Protocol):
@@ -49,12 +59,6 @@ class Viewer(Protocol):
 
     def has_perm(self, perm: str, obj: Any = None) -> bool: ...
 
-
-# PostgreSQL: the stored, GIN-indexed vector (name 'A', description 'B') that migration 0004
-# adds and its trigger keeps current. Searches read it; nothing re-parses the text per row.
-# "{t}" stands for the product table's alias in the query at hand (see ProductSQL).
-SEARCH_VECTOR_SQL = '{t}."search_vector"'
-NAME_SQL = '{t}."name"'
 
 PRODUCT_SORTS: dict[str, SortKey] = {
     "price": SortKey("price", "price", descending=False, kind="decimal"),
@@ -67,39 +71,6 @@ PRODUCT_SORTS: dict[str, SortKey] = {
 RELEVANCE_SORT_PG = SortKey("relevance", "relevance", descending=True, kind="float")
 RELEVANCE_SORT_OTHER = SortKey("relevance", "relevance", descending=True, kind="int")
 CATEGORY_SORT = SortKey("path", "path", descending=False, kind="str")
-
-# Misspellings are looked for only in queries of at least this many letters and digits:
-# shorter ones share too few trigrams with anything for a match to mean much.
-FUZZY_MIN_LENGTH = 4
-# ... and only when fewer products than this match exactly (a typo finds next to nothing).
-FUZZY_WHEN_FEWER_THAN = 20
-# pg_trgm's word_similarity a misspelling needs (its default, 0.6, misses one wrong letter
-# inside a word of seven or eight: "speekers" is 0.5 from "speakers").
-FUZZY_THRESHOLD = 0.5
-
-_LAST_WORD = re.compile(r"^(?P<head>.*?)(?P<word>\w+)$", re.DOTALL)
-
-
-class ProductSQL(RawSQL):
-    """Raw SQL over the product row, ``{t}`` naming the product table as the query aliases it.
-
-    ``RawSQL`` is pasted verbatim, so a hard-coded ``"nexus_shop_product"`` inside a
-    subquery (where Django aliases the table ``U0``) would silently refer to the outer
-    query's row. The search vector is not a model field (SQLite has no ``tsvector``), so
-    ``F()`` cannot name it; this resolves the alias when the SQL is compiled. As with
-    ``RawSQL``, the SQL text must be constant: user input goes in ``params`` only.
-    """
-
-    def as_sql(
-        self, compiler: SQLCompiler | None, connection: BaseDatabaseWrapper | None
-    ) -> tuple[str, tuple[Any, ...]]:
-        if compiler is None:  # django-cachalot reads the SQL of a RawSQL for its table names
-            table = f'"{Product._meta.db_table}"'
-        else:
-            # Django 6.1 renamed SQLCompiler.quote_name_unless_alias() to quote_name().
-            quote = getattr(compiler, "quote_name", None) or compiler.quote_name_unless_alias
-            table = quote(compiler.query.get_initial_alias())
-        return f"({self.sql.replace('{t}', table)})", tuple(self.params)
 
 
 class _InArrayOf(Expression):
@@ -230,89 +201,81 @@ def product_get(
 
 def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Product]:
     queryset = _filtered_products(filters=filters, viewer=viewer).select_related("category")
+    request = _page_request(filters)
 
-    sort: SortKey
     if not filters.q:
         sort = PRODUCT_SORTS[filters.ordering]
-        return paginate(queryset, sort=sort, request=_page_request(filters), scope="products")
+        return paginate(queryset, sort=sort, request=request, scope="products")
 
     ranked = filters.ordering == "relevance"
-    with _search_plans() as plans:
-        queryset, sort_relevance = _search(queryset, filters.q, ranked=ranked)
-        sort = sort_relevance if ranked else PRODUCT_SORTS[filters.ordering]
+    if connection.vendor != "postgresql":
+        sort = RELEVANCE_SORT_OTHER if ranked else PRODUCT_SORTS[filters.ordering]
+        queryset = _substring_search(queryset, filters.q)
+        return paginate(queryset, sort=sort, request=request, scope="products")
+
+    with search_session(filters.q) as session:
+        match, counted = _search_match(queryset, session, request=request, ranked=ranked)
+        queryset = queryset.filter(match.condition)
+        if ranked:
+            # Rank a bounded window, not every match: the first NEXUS_SHOP_SEARCH_RANK_WINDOW
+            # matches the indexes yield. A common word matching tens of thousands of
+            # products then costs a page, not a sort of all of them.
+            window = queryset.order_by().values("pk")[: conf.SEARCH_RANK_WINDOW]
+            queryset = queryset.filter(pk__in=window)
         return paginate(
-            queryset,
-            sort=sort,
-            request=_page_request(filters),
+            queryset.annotate(relevance=match.relevance),
+            sort=RELEVANCE_SORT_PG if ranked else PRODUCT_SORTS[filters.ordering],
+            request=request,
             scope="products",
+            counted=counted,
+            cursor_state={"w": int(match.widened)},
             # Ordered by a column: walk that column's index if the matches are many. Not
             # under a category filter: the planner cannot estimate a subtree's size (it
             # guesses one category) and walks every product of a big one (3.6 s measured).
-            after_count=None if ranked or filters.category else plans.walk_sort_index_if_common,
+            after_count=None if ranked else session.walk_sort_index_if_common,
         )
 
 
-# Matches from which walking a sort index (reading ~page_size x table/matches rows) beats
-# fetching every match and sorting them (reading ~matches rows): about sqrt(21 x 1,000,000)
-# on a million products, and the count tells which side a search is on.
-WALK_SORT_INDEX_FROM = 5_000
-# Memory for a search's bitmaps: at 4 MB (PostgreSQL's default) a word in 180,000 products
-# ANDed with a category makes them lossy, and every row of the lossy pages is re-checked
-# (380,000 rows, 1.3 s measured).
-SEARCH_WORK_MEM = "32MB"
-# Marks the statements that only set planner options, in logs and for the tests.
-PLAN_SETTING = "/* nexus_shop: plan setting */"
+def _search_match(
+    queryset: QuerySet[Product], session: SearchSession, *, request: PageRequest, ranked: bool
+) -> tuple[Match, tuple[int, bool] | None]:
+    """The match for a search's page, and ``(count, exact)`` when finding it counted them.
 
-
-class _SearchPlans:
-    """Plan choices for one search request (PostgreSQL); see :func:`_search_plans`."""
-
-    def __init__(self, *, active: bool) -> None:
-        self.active = active
-
-    def walk_sort_index_if_common(self, count: int | None) -> None:
-        """After the count: let the page walk the sort key's index if the search is common.
-
-        ``count`` is None in cursor mode (no count ran): a cursor means there was a next
-        page, so leave it to the planner, which walks the index for a common word.
-        """
-        if self.active and (count is None or count >= WALK_SORT_INDEX_FROM):
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT set_config('enable_indexscan', 'on', true) {PLAN_SETTING}")
-
-
-@contextlib.contextmanager
-def _search_plans() -> Iterator[_SearchPlans]:
-    """PostgreSQL, while searching: bitmap index scans, not scans that hope to stop early.
-
-    The planner cannot see how much the conditions of a search overlap (the full-text
-    match, the name substring and the misspelling find mostly the same rows), so it
-    expects several times more matches than there are; under a ``LIMIT`` (the capped
-    count, the relevance window, a page), a sequential scan, or a walk of any index, that
-    stops after enough matches then looks cheapest. For a word matching 1% of a million
-    products that scan reads most of the table: 3.2 s, against 22 ms for the bitmap index
-    scan, which reads the matches and no other row. Turning both off with
-    ``set_config(..., true)`` (one statement; the settings end with the transaction this
-    opens) leaves the planner the bitmap plans. JIT goes off with them: a disabled scan
-    kind still costs 10^10 in the planner's sums (PostgreSQL's ``disable_cost``), which
-    passes ``jit_above_cost`` and had every such query spend ~0.9 s compiling itself.
-    The page query of a search ordered by a column may still walk that column's index once
-    the count shows the search is common (:meth:`_SearchPlans.walk_sort_index_if_common`).
+    A cursor says whether its search widened (the next pages must match as the first did):
+    no statement. Otherwise one: in page mode the count of the exact matches as the
+    envelope reports it (up to the count limit, or the rank window), which also tells
+    whether to widen; in cursor mode a probe of up to ``WIDEN_WHEN_FEWER_THAN`` rows for an
+    older cursor that does not say.
     """
-    if connection.vendor != "postgresql":
-        yield _SearchPlans(active=False)
-        return
-    # No savepoint: inside a caller's transaction the settings last until that one ends,
-    # which changes plans only, never results.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true), "
-            f"set_config('work_mem', '{SEARCH_WORK_MEM}', true), "
-            f"set_config('pg_trgm.word_similarity_threshold', %s, true) {PLAN_SETTING}",
-            [str(FUZZY_THRESHOLD)],
-        )
-        yield _SearchPlans(active=True)
+    if request.cursor is not None:
+        widened = decode_cursor(request.cursor, scope="products").get("w")
+        if widened is not None:
+            return session.widened() if widened else session.exact(), None
+    exact = session.exact()
+    limit = conf.EXACT_COUNT_LIMIT
+    window = conf.SEARCH_RANK_WINDOW
+    # What the envelope counts: every match, or the rank window; exactly up to the limit.
+    countable = min(limit, window) if ranked else limit
+    up_to = countable + 1 if request.cursor is None else 0
+    found = count_up_to(queryset.filter(exact.condition), max(WIDEN_WHEN_FEWER_THAN, up_to))
+    if found < WIDEN_WHEN_FEWER_THAN:
+        return session.widened(), None
+    if request.cursor is not None:
+        return exact, None
+    if found <= countable:
+        return exact, (found, True)
+    return exact, (countable, ranked and window <= limit)
+
+
+def _substring_search(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
+    """Other databases: a case-insensitive substring match, name hits ranked first."""
+    relevance = Case(
+        When(name__icontains=q, then=Value(2)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    matches = queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    return matches.annotate(relevance=relevance)
 
 
 def _filtered_products(*, filters: ProductFilterBase, viewer: Viewer | None) -> QuerySet[Product]:
@@ -339,117 +302,6 @@ def _filtered_products(*, filters: ProductFilterBase, viewer: Viewer | None) -> 
     if filters.in_stock is not None:
         queryset = queryset.filter(stock__gt=0) if filters.in_stock else queryset.filter(stock=0)
     return queryset
-
-
-def _search(
-    queryset: QuerySet[Product], q: str, *, ranked: bool = False
-) -> tuple[QuerySet[Product], SortKey]:
-    """Filter by ``q`` and annotate ``relevance``.
-
-    PostgreSQL: full-text search on the stored vector with ``websearch_to_tsquery``
-    syntax, the last word matched as a prefix (so "wireless head" finds "headphones"),
-    plus two trigram-indexed matches on the name: ``q`` as a substring, and, for a plain
-    query (no operators), ``q`` close to a stretch of the name (``word_similarity`` at
-    pg_trgm's threshold), so that "headphnes" finds "Headphones". Relevance has three
-    tiers: full-text matches by ``ts_rank`` (2 to 3), then name-substring matches (1), then
-    misspellings by their similarity (below 1).
-
-    ``ranked`` (``ordering=relevance``) ranks a bounded window, not every match: the first
-    ``NEXUS_SHOP_SEARCH_RANK_WINDOW`` matches the indexes yield. A common word matching
-    tens of thousands of products then costs a page, not a sort of all of them.
-
-    Elsewhere: a case-insensitive substring match, name hits ranked above description hits.
-    """
-    queryset = _search_matches(queryset, q)
-    if connection.vendor == "postgresql":
-        if ranked:
-            window = queryset.order_by().values("pk")[: conf.SEARCH_RANK_WINDOW]
-            queryset = queryset.filter(pk__in=window)
-        return queryset.annotate(relevance=_pg_relevance(q)), RELEVANCE_SORT_PG
-
-    relevance = Case(
-        When(name__icontains=q, then=Value(2)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    return queryset.annotate(relevance=relevance), RELEVANCE_SORT_OTHER
-
-
-def _search_matches(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
-    """The products ``q`` finds (see :func:`_search`), unranked.
-
-    PostgreSQL: misspellings are looked for only when the exact matches are fewer than
-    ``FUZZY_WHEN_FEWER_THAN``, which one probe of at most that many rows tells. A word
-    that is spelt right and common then does not pay for a trigram similarity scan of
-    every name that shares letters with it (tens of thousands of rows to re-check).
-    """
-    if connection.vendor != "postgresql":
-        return queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    exact = queryset.filter(_pg_matches(q, fuzzy=False))
-    if not _fuzzy(q):
-        return exact
-    probe = exact.order_by().values_list("pk", flat=True)[:FUZZY_WHEN_FEWER_THAN]
-    if len(probe) >= FUZZY_WHEN_FEWER_THAN:
-        return exact
-    return queryset.filter(_pg_matches(q, fuzzy=True))
-
-
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _fuzzy(q: str) -> bool:
-    """Whether to look for misspellings of ``q``: plain words, enough letters for trigrams."""
-    words = q.lower().split()
-    return (
-        '"' not in q
-        and "or" not in words
-        and not any(word.startswith("-") for word in words)
-        and sum(ch.isalnum() for ch in q) >= FUZZY_MIN_LENGTH
-    )
-
-
-def _pg_matches(q: str, *, fuzzy: bool) -> RawSQL:
-    tsquery, params = _tsquery(q)
-    sql = f"{SEARCH_VECTOR_SQL} @@ {tsquery} OR {NAME_SQL} ILIKE %s"
-    params = [*params, _like(q)]
-    if fuzzy:
-        sql += f" OR %s <%% {NAME_SQL}"  # word_similarity(q, name) >= FUZZY_THRESHOLD
-        params.append(q)
-    return ProductSQL(sql, params, output_field=BooleanField())
-
-
-def _pg_relevance(q: str) -> RawSQL:
-    tsquery, params = _tsquery(q)
-    # ts_rank(..., 32) is rank / (rank + 1): the same order, and below 1 so the tiers hold.
-    # float8, so the value read back into a cursor compares exactly (float4 text does not).
-    sql = (
-        f"(CASE WHEN {SEARCH_VECTOR_SQL} @@ {tsquery} "
-        f"THEN 2 + ts_rank({SEARCH_VECTOR_SQL}, {tsquery}, 32) "
-        f"WHEN {NAME_SQL} ILIKE %s THEN 1 "
-        f"ELSE word_similarity(%s, {NAME_SQL}) * 0.999 END)::float8"
-    )
-    return ProductSQL(sql, [*params, *params, _like(q), q], output_field=FloatField())
-
-
-def _tsquery(q: str) -> tuple[str, list[Any]]:
-    """SQL for the tsquery of ``q`` and its parameters."""
-    match = _LAST_WORD.match(q)
-    # A plain last word (not quoted, not negated, not the OR operator) also matches as a prefix.
-    if (
-        match
-        and not match.group("head").rstrip().endswith(("-", '"'))
-        and match.group("word").lower() != "or"
-        and q.count('"') % 2 == 0
-    ):
-        head, word = match.group("head"), match.group("word")
-        if head.strip():
-            return (
-                "(websearch_to_tsquery('english', %s) && to_tsquery('english', %s))",
-                [head, f"{word}:*"],
-            )
-        return "to_tsquery('english', %s)", [f"{word}:*"]
-    return "websearch_to_tsquery('english', %s)", [q]
 
 
 # Facets ---------------------------------------------------------------------------------------
@@ -489,8 +341,9 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
     """Counts of the products the same filters and ``q`` list: per category, per price bucket.
 
     A pure function of ``params`` and the viewer's visibility, so it can be cached like the
-    list. One statement whatever the tree's size (two when ``q`` may be misspelt: see
-    :func:`_search_matches`), the ``UNION ALL`` of
+    list. One statement whatever the tree's size (with ``q`` on PostgreSQL, two: a probe of
+    up to twenty exact matches first, which says whether the search widens; see
+    :mod:`nexus_shop.selectors.search`), the ``UNION ALL`` of
 
     1. an aggregate over the matches, grouped by category path and price bucket. Like the
        list's ``count``, it stops at ``NEXUS_SHOP_EXACT_COUNT_LIMIT`` matches: past that,
@@ -504,10 +357,24 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
     limit = conf.EXACT_COUNT_LIMIT
     bounds = conf.FACET_PRICE_BUCKETS
 
-    searching = _search_plans() if params.q else contextlib.nullcontext()
-    with searching:
+    if params.q and connection.vendor == "postgresql":
+        with search_session(params.q) as session:
+            match = session.exact()
+            if count_up_to(queryset.filter(match.condition), WIDEN_WHEN_FEWER_THAN) < (
+                WIDEN_WHEN_FEWER_THAN
+            ):
+                match = session.widened()
+            groups, named = _facet_rows(
+                queryset.filter(match.condition),
+                category=params.category,
+                bounds=bounds,
+                limit=limit,
+            )
+    else:
         if params.q:
-            queryset = _search_matches(queryset, params.q)
+            queryset = queryset.filter(
+                Q(name__icontains=params.q) | Q(description__icontains=params.q)
+            )
         groups, named = _facet_rows(queryset, category=params.category, bounds=bounds, limit=limit)
     return _facets(groups, named, params=params, bounds=bounds, limit=limit)
 

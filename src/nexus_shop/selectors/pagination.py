@@ -141,8 +141,10 @@ def _decode_value(raw: Any, kind: str) -> Any:
     return raw
 
 
-def encode_cursor(*, scope: str, sort: SortKey, value: Any, pk: int) -> str:
-    payload = {"s": sort.name, "v": _encode_value(value, sort.kind), "id": pk}
+def encode_cursor(
+    *, scope: str, sort: SortKey, value: Any, pk: int, state: dict[str, Any] | None = None
+) -> str:
+    payload = {**(state or {}), "s": sort.name, "v": _encode_value(value, sort.kind), "id": pk}
     return signing.dumps(payload, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer)
 
 
@@ -163,13 +165,18 @@ def paginate(
     request: PageRequest,
     scope: str,
     after_count: Callable[[int | None], None] | None = None,
+    counted: tuple[int, bool] | None = None,
+    cursor_state: dict[str, Any] | None = None,
 ) -> Page[_M]:
     """Order ``queryset`` by ``sort`` then id, and cut one page in page or cursor mode.
 
     ``scope`` names the list ("products", "categories"); a cursor is only valid for
     the list and the sort order it was issued for. ``after_count``, if given, is called
     between the count and the page query with the count (None in cursor mode), to tune
-    how the page is fetched.
+    how the page is fetched. ``counted``, if given, is ``(count, exact)`` of ``queryset``
+    as :func:`count_up_to` would give it, counted already by the caller; page mode then
+    runs no COUNT of its own. ``cursor_state`` travels in ``next_cursor`` (signed with it),
+    for the caller to read back from the next request's cursor with :func:`decode_cursor`.
     """
     direction = "-" if sort.descending else ""
     queryset = queryset.order_by(f"{direction}{sort.field}", f"{direction}pk")
@@ -204,7 +211,7 @@ def paginate(
                 "follow next_cursor to go further.",
                 extra={"field": "page"},
             )
-        count, exact = count_up_to(queryset, conf.EXACT_COUNT_LIMIT)
+        count, exact = counted or count_up_to(queryset, conf.EXACT_COUNT_LIMIT)
         if after_count is not None:
             after_count(count)
         # Past a capped count there may be more rows: look, rather than answer empty.
@@ -216,7 +223,11 @@ def paginate(
     if len(rows) > size:
         last = items[-1]
         next_cursor = encode_cursor(
-            scope=scope, sort=sort, value=getattr(last, sort.field), pk=last.pk
+            scope=scope,
+            sort=sort,
+            value=getattr(last, sort.field),
+            pk=last.pk,
+            state=cursor_state,
         )
     return Page(
         items=items,
