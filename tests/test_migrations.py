@@ -59,3 +59,13 @@ def test_migrate_to_zero_and_back_round_trips(request: pytest.FixtureRequest) ->
         name="Desk lamp", sku="LAMP-1", price=Decimal("19.99"), stock=3, category_id=category.pk
     )
     assert Product.objects.get(pk=product.pk).category == category
+
+
+@pytest.mark.django_db
+def test_product_slugs_are_indexed_once_by_the_live_unique_constraint() -> None:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Product._meta.db_table)
+    on_slug = {name: c for name, c in constraints.items() if c["columns"] == ["slug"]}
+    # Migration 0008 dropped SlugField's own indexes, and only those.
+    assert set(on_slug) == {"nexus_shop_product_live_slug_uniq"}
+    assert on_slug["nexus_shop_product_live_slug_uniq"]["unique"]
