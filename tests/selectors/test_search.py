@@ -177,9 +177,7 @@ def test_a_cursor_that_does_not_say_probes_again(anon: Client) -> None:
         rest = ids(anon.get(f"/api/products?q=speaker&page_size=20&cursor={old}"))
     data = [q for q in captured.captured_queries if PLAN_SETTING not in q["sql"]]
     assert len(data) == 2  # the probe and the page
-    assert sorted([item["id"] for item in first["items"]] + rest) == sorted(
-        p.pk for p in products
-    )
+    assert sorted([item["id"] for item in first["items"]] + rest) == sorted(p.pk for p in products)
 
 
 @pg
@@ -200,3 +198,21 @@ def test_the_migration_fills_the_dictionaries_from_existing_products(
     assert {"marmot", "sleeping", "bag"} <= _words(SEARCH_WORDS_TABLE, "word")
     assert {"marmot", "sleep", "fill"} <= _words(SEARCH_LEXEMES_TABLE, "lexeme")
     Product.all_objects.all().delete()
+
+
+@pg
+@pytest.mark.django_db
+def test_a_ranked_page_carries_its_count(anon: Client) -> None:
+    for i in range(WIDEN_WHEN_FEWER_THAN + 5):
+        ProductFactory(name=f"Lamp {i}")
+    url = "/api/products?q=lamp&ordering=relevance&page_size=5"
+    with cachalot_disabled(), CaptureQueriesContext(connection) as captured:
+        data = anon.get(url).json()
+    assert (data["count"], data["count_exact"]) == (WIDEN_WHEN_FEWER_THAN + 5, True)
+    statements = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    page = [sql for sql in statements if PLAN_SETTING not in sql]
+    assert len(page) == 1, page  # no separate COUNT: COUNT(*) OVER () rides on the page
+    assert "COUNT(*) OVER ()" in page[0]
+    # Past the last page there is no row to carry the count: it is counted then.
+    data = anon.get(f"{url}&page=9").json()
+    assert (data["items"], data["count"], data["count_exact"]) == ([], 25, True)

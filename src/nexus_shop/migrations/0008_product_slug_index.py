@@ -32,8 +32,7 @@ def backwards(apps: Any, schema_editor: Any) -> None:
         cursor.execute(f"CREATE INDEX {quote(INDEXES[0])} ON nexus_shop_product (slug)")
         if schema_editor.connection.vendor == "postgresql":
             cursor.execute(
-                f"CREATE INDEX {quote(INDEXES[1])} ON nexus_shop_product "
-                "(slug varchar_pattern_ops)"
+                f"CREATE INDEX {quote(INDEXES[1])} ON nexus_shop_product (slug varchar_pattern_ops)"
             )
 
 

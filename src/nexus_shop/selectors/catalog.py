@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce
@@ -46,7 +47,7 @@ from nexus_shop.selectors.search import (
     WIDEN_WHEN_FEWER_THAN,
     Match,
     SearchSession,
-    count_up_to,
+    count_at_most,
     search_session,
 )
 
@@ -214,38 +215,73 @@ def product_list(*, filters: ProductFilter, viewer: Viewer | None) -> Page[Produ
         return paginate(queryset, sort=sort, request=request, scope="products")
 
     with search_session(filters.q) as session:
-        match, counted = _search_match(queryset, session, request=request, ranked=ranked)
-        queryset = queryset.filter(match.condition)
-        if ranked:
-            # Rank a bounded window, not every match: the first NEXUS_SHOP_SEARCH_RANK_WINDOW
-            # matches the indexes yield. A common word matching tens of thousands of
-            # products then costs a page, not a sort of all of them.
-            window = queryset.order_by().values("pk")[: conf.SEARCH_RANK_WINDOW]
-            queryset = queryset.filter(pk__in=window)
-        return paginate(
-            queryset.annotate(relevance=match.relevance),
-            sort=RELEVANCE_SORT_PG if ranked else PRODUCT_SORTS[filters.ordering],
+        if ranked and request.cursor is None:
+            # One statement: the page carries the count of the rank window, which also
+            # says whether the search must widen (then, one more page query).
+            page = _search_page(queryset, session.exact(), filters=filters, request=request)
+            if not page.count_exact or (page.count or 0) >= WIDEN_WHEN_FEWER_THAN:
+                return page
+            return _search_page(queryset, session.widened(), filters=filters, request=request)
+        match, counted = _search_match(queryset, session, request=request)
+        return _search_page(
+            queryset,
+            match,
+            filters=filters,
             request=request,
-            scope="products",
             counted=counted,
-            cursor_state={"w": int(match.widened)},
-            # Ordered by a column: walk that column's index if the matches are many. Not
-            # under a category filter: the planner cannot estimate a subtree's size (it
-            # guesses one category) and walks every product of a big one (3.6 s measured).
+            # Ordered by a column: walk that column's index once the count shows the
+            # matches are many (under a category too: see the docs' performance page).
             after_count=None if ranked else session.walk_sort_index_if_common,
         )
 
 
+def _search_page(
+    queryset: QuerySet[Product],
+    match: Match,
+    *,
+    filters: ProductFilter,
+    request: PageRequest,
+    counted: tuple[int, bool] | None = None,
+    after_count: Callable[[int | None], None] | None = None,
+) -> Page[Product]:
+    """One page of the products ``match`` finds, ordered as ``filters`` asks.
+
+    ``ordering=relevance`` ranks a bounded window, not every match: the first
+    ``NEXUS_SHOP_SEARCH_RANK_WINDOW`` matches the indexes yield. A common word matching tens
+    of thousands of products then costs a page, not a sort of all of them. Its first page
+    (page mode) counts the window in the same statement (``COUNT(*) OVER ()``).
+    """
+    queryset = queryset.filter(match.condition)
+    ranked = filters.ordering == "relevance"
+    count_annotation = None
+    if ranked:
+        window = queryset.order_by().values("pk")[: conf.SEARCH_RANK_WINDOW]
+        queryset = queryset.filter(pk__in=window)
+        if request.cursor is None and counted is None:
+            count_annotation = "matches"
+            queryset = queryset.annotate(matches=Window(Count("*")))
+    return paginate(
+        queryset.annotate(relevance=match.relevance),
+        sort=RELEVANCE_SORT_PG if ranked else PRODUCT_SORTS[filters.ordering],
+        request=request,
+        scope="products",
+        counted=counted,
+        count_annotation=count_annotation,
+        cursor_state={"w": int(match.widened)},
+        after_count=after_count,
+    )
+
+
 def _search_match(
-    queryset: QuerySet[Product], session: SearchSession, *, request: PageRequest, ranked: bool
+    queryset: QuerySet[Product], session: SearchSession, *, request: PageRequest
 ) -> tuple[Match, tuple[int, bool] | None]:
     """The match for a search's page, and ``(count, exact)`` when finding it counted them.
 
     A cursor says whether its search widened (the next pages must match as the first did):
-    no statement. Otherwise one: in page mode the count of the exact matches as the
-    envelope reports it (up to the count limit, or the rank window), which also tells
-    whether to widen; in cursor mode a probe of up to ``WIDEN_WHEN_FEWER_THAN`` rows for an
-    older cursor that does not say.
+    no statement. Otherwise one: in page mode the count of the exact matches, up to the
+    count limit, which the envelope reports and which also tells whether to widen; in
+    cursor mode, for an older cursor that does not say, a probe of up to
+    ``WIDEN_WHEN_FEWER_THAN`` rows.
     """
     if request.cursor is not None:
         widened = decode_cursor(request.cursor, scope="products").get("w")
@@ -253,18 +289,13 @@ def _search_match(
             return session.widened() if widened else session.exact(), None
     exact = session.exact()
     limit = conf.EXACT_COUNT_LIMIT
-    window = conf.SEARCH_RANK_WINDOW
-    # What the envelope counts: every match, or the rank window; exactly up to the limit.
-    countable = min(limit, window) if ranked else limit
-    up_to = countable + 1 if request.cursor is None else 0
-    found = count_up_to(queryset.filter(exact.condition), max(WIDEN_WHEN_FEWER_THAN, up_to))
+    up_to = limit + 1 if request.cursor is None else 0
+    found = count_at_most(queryset.filter(exact.condition), max(WIDEN_WHEN_FEWER_THAN, up_to))
     if found < WIDEN_WHEN_FEWER_THAN:
         return session.widened(), None
     if request.cursor is not None:
         return exact, None
-    if found <= countable:
-        return exact, (found, True)
-    return exact, (countable, ranked and window <= limit)
+    return exact, (found, True) if found <= limit else (limit, False)
 
 
 def _substring_search(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
@@ -360,7 +391,7 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
     if params.q and connection.vendor == "postgresql":
         with search_session(params.q) as session:
             match = session.exact()
-            if count_up_to(queryset.filter(match.condition), WIDEN_WHEN_FEWER_THAN) < (
+            if count_at_most(queryset.filter(match.condition), WIDEN_WHEN_FEWER_THAN) < (
                 WIDEN_WHEN_FEWER_THAN
             ):
                 match = session.widened()

@@ -167,6 +167,7 @@ def paginate(
     after_count: Callable[[int | None], None] | None = None,
     counted: tuple[int, bool] | None = None,
     cursor_state: dict[str, Any] | None = None,
+    count_annotation: str | None = None,
 ) -> Page[_M]:
     """Order ``queryset`` by ``sort`` then id, and cut one page in page or cursor mode.
 
@@ -177,6 +178,9 @@ def paginate(
     as :func:`count_up_to` would give it, counted already by the caller; page mode then
     runs no COUNT of its own. ``cursor_state`` travels in ``next_cursor`` (signed with it),
     for the caller to read back from the next request's cursor with :func:`decode_cursor`.
+    ``count_annotation`` names an annotation of ``queryset`` that holds the number of its
+    rows on every row (``Window(Count("*"))``): page mode then reads the count from the
+    page itself, one statement instead of two, and ``after_count`` is not called.
     """
     direction = "-" if sort.descending else ""
     queryset = queryset.order_by(f"{direction}{sort.field}", f"{direction}pk")
@@ -211,11 +215,22 @@ def paginate(
                 "follow next_cursor to go further.",
                 extra={"field": "page"},
             )
-        count, exact = counted or count_up_to(queryset, conf.EXACT_COUNT_LIMIT)
-        if after_count is not None:
-            after_count(count)
-        # Past a capped count there may be more rows: look, rather than answer empty.
-        rows = list(queryset[offset : offset + size + 1]) if offset < count or not exact else []
+        limit = conf.EXACT_COUNT_LIMIT
+        if count_annotation is not None:
+            # The count comes with the page (a window function over every row); an empty
+            # page (past the end) has no row to carry it, so count then.
+            rows = list(queryset[offset : offset + size + 1])
+            if rows:
+                total = getattr(rows[0], count_annotation)
+                count, exact = (total, True) if total <= limit else (limit, False)
+            else:
+                count, exact = count_up_to(queryset, limit)
+        else:
+            count, exact = counted or count_up_to(queryset, limit)
+            if after_count is not None:
+                after_count(count)
+            # Past a capped count there may be more rows: look, rather than answer empty.
+            rows = list(queryset[offset : offset + size + 1]) if offset < count or not exact else []
         page = request.page
 
     items = rows[:size]

@@ -46,7 +46,7 @@ __all__ = [
     "Match",
     "ProductSQL",
     "SearchSession",
-    "count_up_to",
+    "count_at_most",
     "one_edit_apart",
     "search_session",
 ]
@@ -212,7 +212,7 @@ class SearchSession:
         return "(" + " && ".join(terms) + ")", params
 
 
-def count_up_to(queryset: QuerySet[Any], n: int) -> int:
+def count_at_most(queryset: QuerySet[Any], n: int) -> int:
     """How many rows ``queryset`` has, counting no further than ``n``."""
     return queryset.order_by().values("pk")[:n].count()
 
