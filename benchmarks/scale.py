@@ -385,7 +385,15 @@ def explain(sql_list: list[str]) -> str:
 # Report ---------------------------------------------------------------------------------------
 
 
-def markdown(report: dict[str, Any]) -> str:
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def markdown(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
     lines = [
         f"Measured {report['date']} on {report['machine']} ({report['cpus']} CPUs shared with "
         f"other work; load average {report['load_before']} before, {report['load_after']} "
@@ -397,14 +405,28 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("seed_seconds") is not None:
         lines += [f"Seeding took {report['seed_seconds']:.1f} s.", ""]
-    lines += ["| shape | p50 | max | target | met |", "|---|---:|---:|---|:-:|"]
+    before = {r["name"]: r for r in baseline["results"]} if baseline else {}
+    if baseline:
+        lines += [
+            f"The *before* column (p50 / max) is `{report['baseline']}`, measured "
+            f"{baseline['date']} on the same machine and catalogue.",
+            "",
+            "| shape | before | p50 | max | target | met |",
+            "|---|---:|---:|---:|---|:-:|",
+        ]
+    else:
+        lines += ["| shape | p50 | max | target | met |", "|---|---:|---:|---|:-:|"]
     for r in report["results"]:
         target = f"≤ {r['target_p50_ms']:g} ms p50" + (
             f", ≤ {r['target_max_ms']:g} ms max" if r["target_max_ms"] is not None else ""
         )
+        was = before.get(r["name"])
+        column = ""
+        if baseline:
+            column = f" {was['p50_ms']:.1f} / {was['max_ms']:.1f} ms |" if was else " |"
         lines.append(
-            f"| {r['name'].replace('|', '&#124;')} | {r['p50_ms']:.1f} ms | {r['max_ms']:.1f} ms | "
-            f"{target} | {'yes' if r['met'] else '**no**'} |"
+            f"| {r['name'].replace('|', '&#124;')} |{column} {r['p50_ms']:.1f} ms | "
+            f"{r['max_ms']:.1f} ms | {target} | {'yes' if r['met'] else '**no**'} |"
         )
     lines += ["", "Plans of the slowest shapes (their slowest request):", ""]
     for name, url, plan in report["plans"]:
@@ -424,6 +446,12 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915  (a script's l
     parser.add_argument("--explain", type=int, default=4, help="EXPLAIN the N slowest shapes")
     parser.add_argument("--only", default="", help="regex: measure only matching shapes")
     parser.add_argument("--output", type=Path, default=RESULTS / "scale.json")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="an earlier scale.json: the report shows its p50 / max next to each shape",
+    )
     args = parser.parse_args(argv)
 
     seed_seconds = None
@@ -486,6 +514,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915  (a script's l
         "requests": args.requests,
         "seed_seconds": seed_seconds,
         "command": "python3 -m nox -s bench -- --scale " + " ".join(argv or sys.argv[1:]),
+        "baseline": _shown(args.baseline) if args.baseline else None,
         "results": [asdict(r) for r in results],
         "plans": plans,
     }
@@ -495,7 +524,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915  (a script's l
     print(f"\n{met}/{len(results)} shapes met their target; load average {report['load_after']}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    args.output.with_suffix(".md").write_text(markdown(report) + "\n")
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
+    args.output.with_suffix(".md").write_text(markdown(report, baseline) + "\n")
     print(f"wrote {args.output} and {args.output.with_suffix('.md')}")
 
 

@@ -22,6 +22,7 @@ from nexus_shop.selectors.search import (
     SEARCH_LEXEMES_TABLE,
     SEARCH_WORDS_TABLE,
     WIDEN_WHEN_FEWER_THAN,
+    SearchSession,
     one_edit_apart,
     search_session,
 )
@@ -216,3 +217,44 @@ def test_a_ranked_page_carries_its_count(anon: Client) -> None:
     # Past the last page there is no row to carry the count: it is counted then.
     data = anon.get(f"{url}&page=9").json()
     assert (data["items"], data["count"], data["count_exact"]) == ([], 25, True)
+
+
+# The SQL a session builds (no database needed) ---------------------------------------------------
+
+
+def test_the_last_plain_word_stands_for_its_prefix() -> None:
+    session = SearchSession(q="wireless head", active=True, prefix="'head' | 'headphon'")
+    sql, params = session.exact().condition.sql, session.exact().condition.params
+    assert "websearch_to_tsquery('english', %s) && %s::tsquery" in sql
+    assert list(params) == ["wireless ", "'head' | 'headphon'"]
+
+
+@pytest.mark.parametrize("q", ['"wireless headphones"', "wireless -headphones", "lamp or"])
+def test_quotes_negations_and_or_keep_websearch_syntax(q: str) -> None:
+    condition = SearchSession(q=q, active=True).exact().condition
+    assert list(condition.params) == [q]
+    assert condition.sql == "{t}.\"search_vector\" @@ websearch_to_tsquery('english', %s)"
+
+
+def test_widening_ors_each_word_with_its_one_edit_corrections() -> None:
+    session = SearchSession(
+        q="wireles headphnes",
+        active=True,
+        prefix="'headphn':*",
+        # Candidates from the dictionary: only those one edit away are kept.
+        candidates={"wireles": ["wireless", "wirelesses"], "headphnes": ["headphones"]},
+    )
+    match = session.widened()
+    assert match.widened
+    params = list(match.condition.params)
+    assert params[-4:] == ["wireles", "wireless", "'headphn':*", "headphones"]
+    assert "wirelesses" not in params
+    assert "ILIKE" in match.condition.sql
+
+
+def test_widening_without_corrections_is_the_substring_tier_only() -> None:
+    session = SearchSession(q="lantern", active=True, prefix="'lantern':*", candidates={})
+    match = session.widened()
+    assert "ILIKE" in match.condition.sql
+    assert match.condition.sql.count("@@") == 1
+    assert "ELSE 0 END" in match.relevance.sql
