@@ -205,3 +205,15 @@ def test_a_search_under_a_price_range_ands_the_two_indexes(big_catalogue: Any) -
     assert "BitmapAnd" in count_plan, count_plan
     assert "nexus_shop_prod_search_all_idx" in count_plan, count_plan
     assert "nexus_shop_prod_price_idx" in count_plan, count_plan
+
+
+def test_a_widened_common_misspelling_ors_the_search_bitmaps(big_catalogue: Any) -> None:
+    # "chiar": no exact match, so the search widens to "chair" (in 12,500 products) and the
+    # name substring; it counts through their bitmaps ORed, not the bitmap of every public
+    # product filtered row by row (the plan a million products got at PostgreSQL's default
+    # random_page_cost; see selectors.search.SEARCH_RANDOM_PAGE_COST).
+    plans = _plans(Client(), "/api/products?q=chiar")
+    counts = [plan for sql, plan in plans if "COUNT(*)" in sql]
+    assert len(counts) == 2, counts  # the exact count, then the widened one
+    assert "BitmapOr" in counts[1], counts[1]
+    assert "nexus_shop_prod_public_idx" not in counts[1], counts[1]

@@ -17,9 +17,11 @@ from nexus_shop.models import Product
 from nexus_shop.selectors.catalog import PRODUCT_SORTS
 from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
 from nexus_shop.selectors.search import (
+    CORRECTION_SIMILARITY,
     PLAN_SETTING,
     PREFIX_LEXEMES,
     SEARCH_LEXEMES_TABLE,
+    SEARCH_RANDOM_PAGE_COST,
     SEARCH_WORDS_TABLE,
     WIDEN_WHEN_FEWER_THAN,
     SearchSession,
@@ -115,6 +117,23 @@ def test_the_setup_reads_no_product_and_spells_out_the_prefix() -> None:
     assert PLAN_SETTING in setup["sql"]
     assert Product._meta.db_table not in setup["sql"]
     assert session.prefix == "'ultra' | 'ultralight'"
+
+
+@pg
+@pytest.mark.django_db(transaction=True)  # the search's own transaction, not the test's
+def test_the_planner_options_last_for_the_search_only() -> None:
+    def settings() -> tuple[str, ...]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('random_page_cost'), "
+                "current_setting('pg_trgm.similarity_threshold', true)"
+            )
+            return tuple(cursor.fetchone())
+
+    before = settings()
+    with search_session("lamp"):
+        assert settings() == ("off", str(SEARCH_RANDOM_PAGE_COST), str(CORRECTION_SIMILARITY))
+    assert settings() == before
 
 
 @pg
