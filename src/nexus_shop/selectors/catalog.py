@@ -298,15 +298,19 @@ def _search_match(
     return exact, (found, True) if found <= limit else (limit, False)
 
 
+def _substring_matches(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
+    """Other databases: the products whose name or description holds ``q`` (any case)."""
+    return queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
+
+
 def _substring_search(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
-    """Other databases: a case-insensitive substring match, name hits ranked first."""
+    """Other databases: :func:`_substring_matches`, name hits ranked first."""
     relevance = Case(
         When(name__icontains=q, then=Value(2)),
         default=Value(1),
         output_field=IntegerField(),
     )
-    matches = queryset.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    return matches.annotate(relevance=relevance)
+    return _substring_matches(queryset, q).annotate(relevance=relevance)
 
 
 def _filtered_products(*, filters: ProductFilterBase, viewer: Viewer | None) -> QuerySet[Product]:
@@ -390,11 +394,9 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
 
     if params.q and connection.vendor == "postgresql":
         with search_session(params.q) as session:
-            match = session.exact()
-            if count_at_most(queryset.filter(match.condition), WIDEN_WHEN_FEWER_THAN) < (
-                WIDEN_WHEN_FEWER_THAN
-            ):
-                match = session.widened()
+            exact = session.exact()
+            found = count_at_most(queryset.filter(exact.condition), WIDEN_WHEN_FEWER_THAN)
+            match = session.widened() if found < WIDEN_WHEN_FEWER_THAN else exact
             groups, named = _facet_rows(
                 queryset.filter(match.condition),
                 category=params.category,
@@ -403,9 +405,7 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
             )
     else:
         if params.q:
-            queryset = queryset.filter(
-                Q(name__icontains=params.q) | Q(description__icontains=params.q)
-            )
+            queryset = _substring_matches(queryset, params.q)
         groups, named = _facet_rows(queryset, category=params.category, bounds=bounds, limit=limit)
     return _facets(groups, named, params=params, bounds=bounds, limit=limit)
 
