@@ -35,13 +35,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/nexus_bench_scale"
 
+sys.path.insert(0, str(HERE))
+from run import recreate_database  # noqa: E402  (run.py is a sibling script, not a package)
 
 # Shapes ---------------------------------------------------------------------------------------
 
@@ -237,19 +239,6 @@ def _env(database_url: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "example_project"), str(ROOT / "src")]),
     }
-
-
-def recreate_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"nexus_bench\w*", name):
-        sys.exit(f"refusing to drop {name!r}: benchmark databases are named nexus_bench*")
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(database_url: str, *, products: int, categories: int) -> float:

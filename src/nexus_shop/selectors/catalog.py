@@ -40,6 +40,7 @@ from nexus_shop.selectors.pagination import (
     Page,
     PageRequest,
     SortKey,
+    count_up_to,
     decode_cursor,
     paginate,
 )
@@ -47,7 +48,6 @@ from nexus_shop.selectors.search import (
     WIDEN_WHEN_FEWER_THAN,
     Match,
     SearchSession,
-    count_at_most,
     search_session,
 )
 
@@ -289,13 +289,15 @@ def _search_match(
             return session.widened() if widened else session.exact(), None
     exact = session.exact()
     limit = conf.EXACT_COUNT_LIMIT
-    up_to = limit + 1 if request.cursor is None else 0
-    found = count_at_most(queryset.filter(exact.condition), max(WIDEN_WHEN_FEWER_THAN, up_to))
-    if found < WIDEN_WHEN_FEWER_THAN:
+    few = WIDEN_WHEN_FEWER_THAN - 1
+    found, all_found = count_up_to(
+        queryset.filter(exact.condition), few if request.cursor is not None else max(few, limit)
+    )
+    if all_found and found <= few:
         return session.widened(), None
     if request.cursor is not None:
         return exact, None
-    return exact, (found, True) if found <= limit else (limit, False)
+    return exact, (found, all_found) if found <= limit else (limit, False)
 
 
 def _substring_matches(queryset: QuerySet[Product], q: str) -> QuerySet[Product]:
@@ -395,8 +397,8 @@ def product_facets(*, params: ProductFacetsParams, viewer: Viewer | None) -> Pro
     if params.q and connection.vendor == "postgresql":
         with search_session(params.q) as session:
             exact = session.exact()
-            found = count_at_most(queryset.filter(exact.condition), WIDEN_WHEN_FEWER_THAN)
-            match = session.widened() if found < WIDEN_WHEN_FEWER_THAN else exact
+            _, few = count_up_to(queryset.filter(exact.condition), WIDEN_WHEN_FEWER_THAN - 1)
+            match = session.widened() if few else exact
             groups, named = _facet_rows(
                 queryset.filter(match.condition),
                 category=params.category,

@@ -34,7 +34,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, FloatField, QuerySet
+from django.db.models import BooleanField, FloatField
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -46,7 +46,6 @@ __all__ = [
     "Match",
     "ProductSQL",
     "SearchSession",
-    "count_at_most",
     "one_edit_apart",
     "search_session",
 ]
@@ -216,11 +215,6 @@ class SearchSession:
             terms.append("(" + " || ".join(alternatives) + ")")
             params += alt_params
         return "(" + " && ".join(terms) + ")", params
-
-
-def count_at_most(queryset: QuerySet[Any], n: int) -> int:
-    """How many rows ``queryset`` has, counting no further than ``n``."""
-    return queryset.order_by().values("pk")[:n].count()
 
 
 def one_edit_apart(a: str, b: str) -> bool:
