@@ -12,7 +12,7 @@ from django.core.asgi import get_asgi_application
 from django.test import override_settings
 
 from nexus_shop.http_cache import ResponseCacheASGI
-from nexus_shop.http_cache.core import get_engine
+from nexus_shop.http_cache.engine import get_engine
 from nexus_shop.http_cache.store import Snapshot
 from tests.conftest import bearer
 from tests.factories import CategoryFactory, ProductFactory
