@@ -20,9 +20,10 @@ PRIVATE = "private, max-age=0, must-revalidate"
 NO_STORE = "no-store"
 PRIVATE_NO_STORE = "private, no-store"
 
-# RFC 9110 15.4.5: a 304 carries the fields a 200 would have had, except representation
-# metadata that describes the body it does not send.
-_NOT_ON_304 = frozenset({"content-type", "content-length", "content-encoding", "content-language"})
+# RFC 9110 15.4.5: a 304 carries the fields a 200 would have had, less the metadata of the
+# body it does not send. A denylist, not Django's allowlist: the headers middleware adds to
+# Django's own 304 (security headers, Content-Language) are then on a replayed 304 too.
+_NOT_ON_304 = frozenset({"content-type", "content-length", "content-encoding"})
 
 
 def kept_on_304(name: str) -> bool:
