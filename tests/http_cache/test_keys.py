@@ -315,3 +315,25 @@ def test_every_cached_get_of_the_catalogue_is_declared() -> None:
         and "mark_public_read" in operation.view_func.__code__.co_names
     }
     assert public == {kind.value for kind in READS}
+
+
+def test_the_engine_remembers_keys_until_the_settings_change() -> None:
+    def lookup(query: str) -> str:
+        engine = get_engine()
+        assert engine is not None
+        found = engine.classify(path="/api/products", query_string=query, headers={}, scheme="http")
+        assert found is not None
+        return found.key
+
+    with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default"):
+        engine = get_engine()
+        assert engine is not None
+        plain = lookup("")
+        assert lookup("") == plain
+        assert engine._memo_key.cache_info().hits == 1  # validated once
+        assert lookup("page_size=20") == plain
+        assert lookup("utm=" + "x" * 300) == plain  # too long to remember: computed
+        with override_settings(NEXUS_SHOP_DEFAULT_PAGE_SIZE=7):
+            assert get_engine() is not engine
+            assert lookup("page_size=20") != lookup("")
+            assert lookup("page_size=7") == lookup("")

@@ -7,6 +7,7 @@ a host's ``asgi.py`` imports the wrapper before Django's settings are configured
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,7 @@ from nexus_shop.http_cache.store import DjangoCacheStore, Entry, RedisStore, Sna
 
 if TYPE_CHECKING:
     from nexus_shop.http_cache.keys import Routes
+    from nexus_shop.http_cache.reads import ReadKind
 
 logger = logging.getLogger("nexus_shop.http_cache")
 
@@ -34,6 +36,12 @@ EXCHANGE_HEADERS = frozenset(
     {"content-length", "date", "set-cookie", "server", "connection", "x-response-cache"}
 )
 """Response headers that belong to one exchange: a stored entry does not keep them."""
+
+# Keys of recent query strings up to this length are remembered (an LRU of this size per
+# engine), so a hot read validates its parameters once, not on every hit; longer ones
+# are rare and would let a client fill the memo with big strings.
+MEMO_QUERY_LENGTH = 256
+MEMO_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,15 @@ class Engine:
         self.timeout = conf.RESPONSE_CACHE_TIMEOUT
         self._routes: Routes | None = None
         self._routes_lock = threading.Lock()
+        # Built with the engine (first request), never at import: the keys import the API's
+        # schemas, and a host's asgi.py imports the wrapper before settings are configured.
+        from nexus_shop.http_cache.keys import cache_key
+
+        def key(kind: ReadKind, ident: str, scheme: str, query_string: str) -> str | None:
+            return cache_key(kind=kind, ident=ident, scheme=scheme, query_string=query_string)
+
+        self._key = key
+        self._memo_key = functools.lru_cache(maxsize=MEMO_SIZE)(key)
 
     @property
     def routes(self) -> Routes:
@@ -86,10 +103,9 @@ class Engine:
         found = self.routes.match(path)
         if found is None:
             return None
-        from nexus_shop.http_cache.keys import cache_key
-
         kind, ident = found
-        key = cache_key(kind=kind, ident=ident, scheme=scheme, query_string=query_string)
+        keyer = self._memo_key if len(query_string) <= MEMO_QUERY_LENGTH else self._key
+        key = keyer(kind, ident, scheme, query_string)
         if key is None:
             return None
         return Lookup(key=key, if_none_match=headers.get("if-none-match"))
@@ -170,7 +186,7 @@ def reset_engine(**kwargs: Any) -> None:
     setting = str(kwargs.get("setting") or "")
     if (
         setting
-        and setting not in ("CACHES", "ROOT_URLCONF")
+        and setting not in ("CACHES", "ROOT_URLCONF", "DATA_UPLOAD_MAX_NUMBER_FIELDS")
         and not setting.startswith("NEXUS_SHOP_")
     ):
         return
