@@ -240,6 +240,8 @@ def test_a_304_carries_the_same_headers_from_django_the_middleware_and_the_wrapp
         asgi.app = ResponseCacheASGI(inner)
         from_wrapper = asgi.call("/api/products", if_none_match=etag)
         assert from_wrapper.headers["x-response-cache"] == "hit"
+        # This engine (the settings changed) has its own asyncio client on the loop.
+        asgi.loop.run_until_complete(engine.store.aclose())
 
     def kept(answer: Answer) -> dict[str, str]:
         assert answer.status == 304

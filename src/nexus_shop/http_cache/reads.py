@@ -47,13 +47,13 @@ class Read:
     params: type[QueryParams] | None
     """The router's ``Query[...]`` schema; ``None`` for an operation without query
     parameters (ninja then ignores any query string, and so does the key)."""
-    path_param: str | None
+    path_param: str | None = None
     """The name of the id in the path (a detail), or ``None`` (a list)."""
-    lists: tuple[str, ...]
+    lists: tuple[str, ...] = ()
     """The list-level dependencies (:mod:`nexus_shop.http_cache.deps`)."""
-    products: bool
+    products: bool = False
     """Whether the response shows products (and so depends on their rows)."""
-    categories: bool
+    categories: bool = False
     """Whether it shows categories (and so depends on their rows)."""
 
     @property
@@ -61,60 +61,40 @@ class Read:
         return self.kind.value
 
 
-READS: Mapping[ReadKind, Read] = MappingProxyType(
-    {
-        read.kind: read
-        for read in (
-            Read(
-                kind=ReadKind.PRODUCT_LIST,
-                operation_id="product_list",
-                params=ProductFilter,
-                path_param=None,
-                lists=(deps.PRODUCT_LIST,),
-                products=True,
-                categories=True,
-            ),
-            # Counts follow list membership (and category names, which bump it too).
-            Read(
-                kind=ReadKind.PRODUCT_FACETS,
-                operation_id="product_facets",
-                params=ProductFacetsParams,
-                path_param=None,
-                lists=(deps.PRODUCT_LIST,),
-                products=False,
-                categories=False,
-            ),
-            Read(
-                kind=ReadKind.PRODUCT_DETAIL,
-                operation_id="product_get",
-                params=ProductDetailParams,
-                path_param="product_id",
-                lists=(),
-                products=True,
-                categories=True,
-            ),
-            Read(
-                kind=ReadKind.CATEGORY_LIST,
-                operation_id="category_list",
-                params=PageParams,
-                path_param=None,
-                lists=(deps.CATEGORY_LIST,),
-                products=False,
-                categories=False,
-            ),
-            # A category's product count follows list membership, which bumps category-list.
-            Read(
-                kind=ReadKind.CATEGORY_DETAIL,
-                operation_id="category_get",
-                params=None,
-                path_param="category_id",
-                lists=(deps.CATEGORY_LIST,),
-                products=False,
-                categories=True,
-            ),
-        )
-    }
+_DECLARED = (
+    Read(
+        ReadKind.PRODUCT_LIST,
+        "product_list",
+        ProductFilter,
+        lists=(deps.PRODUCT_LIST,),
+        products=True,
+        categories=True,
+    ),
+    # Counts follow list membership (and category names, which bump it too).
+    Read(
+        ReadKind.PRODUCT_FACETS, "product_facets", ProductFacetsParams, lists=(deps.PRODUCT_LIST,)
+    ),
+    Read(
+        ReadKind.PRODUCT_DETAIL,
+        "product_get",
+        ProductDetailParams,
+        path_param="product_id",
+        products=True,
+        categories=True,
+    ),
+    Read(ReadKind.CATEGORY_LIST, "category_list", PageParams, lists=(deps.CATEGORY_LIST,)),
+    # A category's product count follows list membership, which bumps category-list.
+    Read(
+        ReadKind.CATEGORY_DETAIL,
+        "category_get",
+        None,
+        path_param="category_id",
+        lists=(deps.CATEGORY_LIST,),
+        categories=True,
+    ),
 )
+READS: Mapping[ReadKind, Read] = MappingProxyType({read.kind: read for read in _DECLARED})
+"""Every cached public read, by kind."""
 
 
 def mark_public_read(
