@@ -290,6 +290,25 @@ def test_check_deploy_has_no_nexus_shop_or_cachalot_warnings(tmp_path: Path) -> 
     assert "cachalot." not in output
 
 
+HTTPS_WARNINGS = ("security.W004", "security.W008", "security.W012", "security.W016")
+
+
+def production(tmp_path: Path, *options: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``check <options> --fail-level WARNING`` with production settings."""
+    return manage(
+        "check",
+        *options,
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        DEBUG="0",
+        REDIS_URL="redis://127.0.0.1:6379/0",  # not contacted; selects nexus_shop's backend
+        ALLOWED_HOSTS="shop.example.com",
+        **REAL_KEYS,
+        **variables,
+    )
+
+
 def _suite_postgres_url() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith(("postgres://", "postgresql://")) else None
@@ -312,50 +331,21 @@ def test_check_has_no_warning_on_either_database(tmp_path: Path, database: str) 
     was off (the example's engine is a subclass of Django's, which cachalot did not know).
     """
     variables = {"DATABASE_URL": _suite_postgres_url() or ""} if database == "postgresql" else {}
-    result = manage(
-        "check",
-        "--fail-level",
-        "WARNING",
-        tmp_path=tmp_path,
-        DEBUG="0",
-        REDIS_URL="redis://127.0.0.1:6379/0",  # not contacted; selects nexus_shop's backend
-        ALLOWED_HOSTS="shop.example.com",
-        **REAL_KEYS,
-        **variables,
-    )
+    result = production(tmp_path, **variables)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues" in output
 
 
-HTTPS_WARNINGS = ("security.W004", "security.W008", "security.W012", "security.W016")
-
-
-def production(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    """``check --deploy --fail-level WARNING`` with production settings."""
-    return manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        tmp_path=tmp_path,
-        DEBUG="0",
-        REDIS_URL="redis://127.0.0.1:6379/0",  # not contacted; selects nexus_shop's backend
-        ALLOWED_HOSTS="shop.example.com",
-        **REAL_KEYS,
-        **variables,
-    )
-
-
 def test_check_deploy_passes_at_warning_level_behind_an_https_proxy(tmp_path: Path) -> None:
-    result = production(tmp_path, BEHIND_HTTPS_PROXY="1")
+    result = production(tmp_path, "--deploy", BEHIND_HTTPS_PROXY="1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_without_https_check_deploy_still_warns_about_plain_http(tmp_path: Path) -> None:
     """The HTTPS warnings are silenced only by saying HTTPS is there, never by default."""
-    result = production(tmp_path)
+    result = production(tmp_path, "--deploy")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     for warning in HTTPS_WARNINGS:

@@ -42,20 +42,28 @@ def _cached_by_cachalot(tables: Iterable[str]) -> list[str]:
     return sorted(t for t in tables if t not in uncached and (not only or t in only))
 
 
+def _cached_tables_error(
+    check: CheckId, what: str, tables: Iterable[str], hint: str
+) -> list[CheckMessage]:
+    cached = _cached_by_cachalot(tables)
+    if not cached:
+        return []
+    return [
+        check.message(f"django-cachalot caches the {what} tables {', '.join(cached)}.", hint=hint)
+    ]
+
+
 @register(Tags.caches)
 def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
     """Auth tables must never be served from cachalot's cache (a revoked token could return)."""
-    cached = _cached_by_cachalot(auth_tables())
-    if cached:
-        return [
-            CheckId.CACHALOT_AUTH.message(
-                f"django-cachalot caches the auth tables {', '.join(cached)}.",
-                hint="Add them to CACHALOT_UNCACHABLE_TABLES (or their apps to "
-                "CACHALOT_UNCACHABLE_APPS), so a revoked token or permission is never "
-                "read back from the cache.",
-            )
-        ]
-    return []
+    return _cached_tables_error(
+        CheckId.CACHALOT_AUTH,
+        "auth",
+        auth_tables(),
+        hint="Add them to CACHALOT_UNCACHABLE_TABLES (or their apps to "
+        "CACHALOT_UNCACHABLE_APPS), so a revoked token or permission is never "
+        "read back from the cache.",
+    )
 
 
 @register(Tags.caches)
@@ -66,17 +74,14 @@ def check_cachalot_purchase(**kwargs: Any) -> list[CheckMessage]:
     idempotency record could let a retry place a second order. The tables are
     :data:`nexus_shop.conf.PURCHASE_TABLES`, the constant a host's settings list.
     """
-    cached = _cached_by_cachalot(PURCHASE_TABLES)
-    if cached:
-        return [
-            CheckId.CACHALOT_PURCHASE.message(
-                f"django-cachalot caches the purchase tables {', '.join(cached)}.",
-                hint="Add them to CACHALOT_UNCACHABLE_TABLES, e.g. "
-                "CACHALOT_UNCACHABLE_TABLES = [*nexus_shop.conf.PURCHASE_TABLES], so carts, "
-                "orders and idempotency records are always read from the database.",
-            )
-        ]
-    return []
+    return _cached_tables_error(
+        CheckId.CACHALOT_PURCHASE,
+        "purchase",
+        PURCHASE_TABLES,
+        hint="Add them to CACHALOT_UNCACHABLE_TABLES, e.g. "
+        "CACHALOT_UNCACHABLE_TABLES = [*nexus_shop.conf.PURCHASE_TABLES], so carts, "
+        "orders and idempotency records are always read from the database.",
+    )
 
 
 @register(Tags.caches)
