@@ -33,7 +33,7 @@ def test_category_list_pages_in_tree_order_with_counts() -> None:
     child = CategoryFactory(parent=root)
     ProductFactory(category=child)
 
-    page = category_list(params=PageParams(page=1, page_size=10))
+    page = category_list(params=PageParams.model_validate({"page": 1, "page_size": 10}))
 
     assert [c.pk for c in page.items] == [root.pk, child.pk]
     assert [c.product_count for c in page.items] == [1, 1]

@@ -21,7 +21,7 @@ def test_facets_count_what_the_viewer_sees() -> None:
     ProductFactory(category=lamps, price=Decimal("5.00"), is_active=False)
     ProductFactory(category=lamps, price=Decimal("5.00"), deleted_at=timezone.now())
     ProductFactory(price=Decimal("5.00"))
-    params = ProductFacetsParams()
+    params = ProductFacetsParams.model_validate({})
 
     public = product_facets(params=params, viewer=None)
     staff = product_facets(params=params, viewer=UserFactory(perms=["delete_product"]))

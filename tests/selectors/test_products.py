@@ -36,7 +36,7 @@ def test_product_list_holds_visible_products_only() -> None:
     staff = UserFactory(perms=["add_product"])
 
     def ids(viewer: Any) -> set[int]:
-        page = product_list(filters=ProductFilter(), viewer=viewer)
+        page = product_list(filters=ProductFilter.model_validate({}), viewer=viewer)
         return {p.pk for p in page.items}
 
     assert ids(None) == {public.pk}
@@ -50,7 +50,7 @@ def test_every_filter_narrows() -> None:
     ProductFactory(price=Decimal("50.00"))
 
     def ids(**filters: Any) -> set[int]:
-        found = filtered_products(filters=ProductFilter(**filters), viewer=None)
+        found = filtered_products(filters=ProductFilter.model_validate(filters), viewer=None)
         return set(found.values_list("pk", flat=True))
 
     assert ids(category="shoes") == {cheap.pk, dear.pk}

@@ -49,7 +49,9 @@ def test_crossing_zero_is_a_change_of_the_in_stock_lists(before: int, after: int
     product = ProductFactory(stock=before)
 
     def listed() -> bool:
-        queryset = filtered_products(filters=ProductFilter(in_stock=True), viewer=None)
+        queryset = filtered_products(
+            filters=ProductFilter.model_validate({"in_stock": True}), viewer=None
+        )
         return queryset.filter(pk=product.pk).exists()
 
     was_listed = listed()
@@ -150,7 +152,9 @@ def test_checkout_follows_a_rule_only_the_selectors_know(
     under_100 = visibility.PUBLIC_PRODUCTS & Q(price__lt=100)
     monkeypatch.setattr(visibility, "PUBLIC_PRODUCTS", under_100)
 
-    listed = {p.pk for p in product_list(filters=ProductFilter(), viewer=None).items}
+    listed = {
+        p.pk for p in product_list(filters=ProductFilter.model_validate({}), viewer=None).items
+    }
     assert listed == {cheap.pk}
     with pytest.raises(Conflict):
         buy_dear()
