@@ -169,8 +169,8 @@ def _search_match(
     A cursor says whether its search widened (the next pages must match as the first did):
     no statement. Otherwise one: in page mode the count of the exact matches, up to the
     count limit, which the envelope reports and which also tells whether to widen; in
-    cursor mode, for an older cursor that does not say, a probe of up to
-    ``WIDEN_WHEN_FEWER_THAN`` rows.
+    cursor mode, for an older cursor that does not say, a probe counting the exact matches
+    up to ``WIDEN_WHEN_FEWER_THAN - 1``.
     """
     if request.cursor is not None:
         widened = decode_cursor(request.cursor, scope="products").get("w")
