@@ -66,7 +66,7 @@ def asgi() -> Iterator[Driver]:
     with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default", MIDDLEWARE=SECURITY_MIDDLEWARE):
         engine = get_engine()
         assert engine is not None
-        assert engine.store.new_epoch()
+        assert engine.store.flush()
         loop = asyncio.new_event_loop()
         inner = CountingApp()
         try:
@@ -231,7 +231,7 @@ def test_a_304_carries_the_same_headers_from_django_the_middleware_and_the_wrapp
 
         full = django()
         etag = full.headers["etag"]
-        assert engine.store.new_epoch()  # forget it: the next one is Django's own 304
+        assert engine.store.flush()  # forget it: the next one is Django's own 304
         from_django = django(if_none_match=etag)
         assert from_django.headers["x-response-cache"] == "miss"
         django()  # stored again

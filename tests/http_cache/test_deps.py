@@ -88,7 +88,7 @@ def cached() -> Iterator[None]:
     ):
         engine = get_engine()
         assert engine is not None
-        assert engine.store.new_epoch()
+        assert engine.store.flush()
         yield
 
 

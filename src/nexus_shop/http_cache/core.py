@@ -32,9 +32,6 @@ from nexus_shop.http_cache.headers import (
 )
 from nexus_shop.http_cache.reads import mark_public_read
 
-drop_response_cache = flush_response_cache
-"""The former name of :func:`~nexus_shop.http_cache.deps.flush_response_cache`."""
-
 __all__ = [
     "ANNOTATION",
     "NO_STORE",
@@ -45,7 +42,6 @@ __all__ = [
     "Engine",
     "Lookup",
     "default_cache_control",
-    "drop_response_cache",
     "etag_matches",
     "finish_response",
     "flush_response_cache",

@@ -69,7 +69,7 @@ def on_change(change: invalidation.Change) -> None:
     if engine is None:
         return
     if change.everything:
-        if not engine.store.new_epoch():
+        if not engine.store.flush():
             engine.store.invalidate([])  # keeps retrying the flush until Redis takes it
         return
     engine.store.invalidate(dependencies_of(change))
@@ -78,5 +78,5 @@ def on_change(change: invalidation.Change) -> None:
 def flush_response_cache(cache: Any = None) -> None:
     """A recovery hook (:func:`nexus_shop.cache.on_recovery`): flush every stored response."""
     engine = get_engine()
-    if engine is not None and not engine.store.new_epoch():
+    if engine is not None and not engine.store.flush():
         raise RuntimeError("the response cache could not be flushed")

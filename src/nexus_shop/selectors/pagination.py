@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.core import signing
 from django.db import models
@@ -35,6 +35,10 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import ValidationFailed
+from nexus_shop.schemas.params import default_of
+
+if TYPE_CHECKING:
+    from nexus_shop.schemas.catalog import PageParams
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -59,6 +63,16 @@ class PageRequest:
     page: int
     page_size: int
     cursor: str | None
+
+    @classmethod
+    def of(cls, params: PageParams) -> PageRequest:
+        """The page a list's parameters ask for, with the effective defaults of
+        :data:`~nexus_shop.schemas.params.QUERY_DEFAULTS` (the schema applies them already)."""
+        return cls(
+            page=params.page,
+            page_size=params.page_size or default_of("page_size"),
+            cursor=params.cursor,
+        )
 
 
 @dataclass(frozen=True)
