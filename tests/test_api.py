@@ -9,7 +9,24 @@ import pytest
 from django.test import Client
 from ninja import NinjaAPI
 
+from tests.conftest import bearer
+
 pytestmark = pytest.mark.django_db
+
+WRITES = ("post", "put", "patch", "delete")
+# Every method the test client has a helper for (TRACE aside: Django answers it as GET).
+METHODS = ("get", "head", "options", *WRITES)
+
+
+def _send(client: Client, method: str, path: str) -> Any:
+    if method in WRITES:
+        return getattr(client, method)(path, "{}", content_type="application/json")
+    return getattr(client, method)(path)
+
+
+def _csrf_client(user: Any, *, token: bool) -> Client:
+    """Django's test client with CSRF checked, as a browser's request would be."""
+    return Client(enforce_csrf_checks=True, headers=bearer(user) if token else {})
 
 
 @pytest.mark.parametrize(
@@ -20,6 +37,56 @@ def test_unknown_paths_are_json_404(anon: Client, path: str) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", METHODS)
+def test_an_unknown_path_is_the_same_json_404_for_every_method_under_csrf_checks(
+    customer: Any, method: str, token: bool
+) -> None:
+    # It was Django's HTML CSRF 403 for every write: the catch-all view was not csrf_exempt.
+    response = _send(_csrf_client(customer, token=token), method, "/api/nope/1")
+    assert response.status_code == 404, response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Cache-Control"] == "no-store"
+    if method != "head":  # the test client drops a HEAD answer's body, as servers do
+        assert response.json() == {"detail": "No endpoint at /api/nope/1.", "errors": []}
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", ["options", "put", "patch", "delete"])
+def test_a_wrong_method_on_an_operation_is_json_405_under_csrf_checks(
+    customer: Any, method: str, token: bool
+) -> None:
+    response = _send(_csrf_client(customer, token=token), method, "/api/categories")
+    assert response.status_code == 405, response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json() == {"detail": "Method not allowed.", "errors": []}
+    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+def test_a_write_operation_answers_json_under_csrf_checks(customer: Any, token: bool) -> None:
+    # ninja's own views were always CSRF-exempt; the authenticator decides (401 or 403).
+    client = _csrf_client(customer, token=token)
+    response = client.post("/api/categories", {"name": "Tea"}, content_type="application/json")
+    assert response.status_code == (403 if token else 401), response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", WRITES)
+@pytest.mark.parametrize("path", ["/api/", "/api/openapi.json", "/api/docs"])
+def test_the_api_pages_are_reads_a_write_is_json_405_under_csrf_checks(
+    customer: Any, path: str, method: str, token: bool
+) -> None:
+    client = _csrf_client(customer, token=token)
+    response = _send(client, method, path)
+    assert response.status_code == 405, response.content
+    assert response.json() == {"detail": "Method not allowed.", "errors": []}
+    assert response["Allow"] == "GET, HEAD"
+    assert client.get(path).status_code == 200
+    assert client.head(path).status_code == 200
 
 
 def test_the_api_root_points_to_the_docs(anon: Client) -> None:

@@ -1,4 +1,4 @@
-"""Catalogue endpoints: parse, make one call, return. Errors are mapped in ``nexus_shop.api``."""
+"""Catalogue endpoints: parse, make one call, return. Errors are mapped in ``nexus_shop.errors``."""
 
 from __future__ import annotations
 
