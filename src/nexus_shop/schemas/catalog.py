@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from nexus_shop.conf import described
 from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from nexus_shop.money import DECIMAL_PLACES, MAX_AMOUNT, MAX_DIGITS
 from nexus_shop.schemas.common import InputSchema, RefusesNul
@@ -215,7 +216,7 @@ class PageParams(RefusesNul):
         ge=1,
         le=MAX_PAGE_SIZE,
         description=f"Items per page, 1 to {MAX_PAGE_SIZE}. "
-        "Default 20 (NEXUS_SHOP_DEFAULT_PAGE_SIZE).",
+        f"When left out, {described('DEFAULT_PAGE_SIZE')}.",
     )
     cursor: str | None = Field(
         None,
@@ -357,7 +358,7 @@ class PriceBucketOut(OutputSchema):
 class ProductFacetsOut(OutputSchema):
     count: int = Field(
         ...,
-        description="Matching products, exact up to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); "
+        description=f"Matching products, exact up to {described('EXACT_COUNT_LIMIT')}; "
         "past it, that limit.",
     )
     count_exact: bool = Field(
