@@ -355,7 +355,7 @@ def product_create(
 
 
 # Fields that decide which filtered, searched or sorted lists a product appears in, and where.
-_MEMBERSHIP_FIELDS = ("name", "description", "price", "category_id", "is_active", "deleted_at")
+_MEMBERSHIP_FIELDS = invalidation.MEMBERSHIP_FIELDS
 
 
 @transaction.atomic
