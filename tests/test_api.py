@@ -29,6 +29,15 @@ def _csrf_client(user: Any, *, token: bool) -> Client:
     return Client(enforce_csrf_checks=True, headers=bearer(user) if token else {})
 
 
+def _assert_json_error(response: Any, status: int, detail: str) -> None:
+    """The error shape, its content type and no-store, whatever the method."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Cache-Control"] == "no-store"
+    if response.request["REQUEST_METHOD"] != "HEAD":  # the client drops a HEAD's body
+        assert response.json() == {"detail": detail, "errors": []}
+
+
 @pytest.mark.parametrize(
     "path", ["/api/nope", "/api/products/abc/def", "/api/products/", "/api/auth/nope"]
 )
@@ -46,11 +55,7 @@ def test_an_unknown_path_is_the_same_json_404_for_every_method_under_csrf_checks
 ) -> None:
     # It was Django's HTML CSRF 403 for every write: the catch-all view was not csrf_exempt.
     response = _send(_csrf_client(customer, token=token), method, "/api/nope/1")
-    assert response.status_code == 404, response.content
-    assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert response["Cache-Control"] == "no-store"
-    if method != "head":  # the test client drops a HEAD answer's body, as servers do
-        assert response.json() == {"detail": "No endpoint at /api/nope/1.", "errors": []}
+    _assert_json_error(response, 404, "No endpoint at /api/nope/1.")
 
 
 @pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
@@ -59,9 +64,7 @@ def test_a_wrong_method_on_an_operation_is_json_405_under_csrf_checks(
     customer: Any, method: str, token: bool
 ) -> None:
     response = _send(_csrf_client(customer, token=token), method, "/api/categories")
-    assert response.status_code == 405, response.content
-    assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert response.json() == {"detail": "Method not allowed.", "errors": []}
+    _assert_json_error(response, 405, "Method not allowed.")
     assert set(response["Allow"].split(", ")) == {"GET", "POST"}
 
 
@@ -82,8 +85,7 @@ def test_the_api_pages_are_reads_a_write_is_json_405_under_csrf_checks(
 ) -> None:
     client = _csrf_client(customer, token=token)
     response = _send(client, method, path)
-    assert response.status_code == 405, response.content
-    assert response.json() == {"detail": "Method not allowed.", "errors": []}
+    _assert_json_error(response, 405, "Method not allowed.")
     assert response["Allow"] == "GET, HEAD"
     assert client.get(path).status_code == 200
     assert client.head(path).status_code == 200
