@@ -41,13 +41,14 @@ def test_a_default_from_a_setting_is_read_when_asked() -> None:
     assert PageParams.model_validate({}).page_size == 20
     with override_settings(NEXUS_SHOP_DEFAULT_PAGE_SIZE=7):
         assert PageParams.model_validate({}).page_size == 7
+        # A description states the setting's default, not this process's value.
         assert QUERY_DEFAULTS["page_size"].describe() == (
-            "Default `7` (NEXUS_SHOP_DEFAULT_PAGE_SIZE)."
+            "When left out, NEXUS_SHOP_DEFAULT_PAGE_SIZE (default 20)."
         )
     assert PageParams.model_validate({"page_size": "3"}).page_size == 3
 
 
 def test_describe() -> None:
-    assert QUERY_DEFAULTS["ordering"].describe() == 'Default `"-created_at"`.'
-    assert QUERY_DEFAULTS["include_deleted"].describe() == "Default `false`."
-    assert QueryDefault(lambda: 1).describe() == "Default `1`."
+    assert QUERY_DEFAULTS["ordering"].describe() == 'When left out, `"-created_at"`.'
+    assert QUERY_DEFAULTS["include_deleted"].describe() == "When left out, `false`."
+    assert QueryDefault(lambda: 1).describe() == "When left out, `1`."

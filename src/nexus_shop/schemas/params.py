@@ -21,7 +21,7 @@ from typing import Any, Self
 
 from pydantic import model_validator
 
-from nexus_shop.conf import conf
+from nexus_shop.conf import conf, described
 from nexus_shop.schemas.common import RefusesNul
 
 
@@ -31,20 +31,21 @@ class QueryDefault:
 
     value: Callable[[], object]
     setting: str | None = None
-    """The ``NEXUS_SHOP_*`` setting the value comes from, if any."""
+    """The setting the value comes from, if any, as :data:`nexus_shop.conf.DEFAULTS` names
+    it (``DEFAULT_PAGE_SIZE`` for ``NEXUS_SHOP_DEFAULT_PAGE_SIZE``)."""
 
     def describe(self) -> str:
-        """The default as a parameter description says it, e.g. ``Default `20` (NEXUS_...).``"""
-        text = f"Default `{json.dumps(self.value())}`"
-        return f"{text} ({self.setting})." if self.setting else f"{text}."
+        """How a parameter's description states it: ``When left out, `1`.``, or the setting
+        and its default for one that comes from a setting."""
+        if self.setting is not None:
+            return f"When left out, {described(self.setting)}."
+        return f"When left out, `{json.dumps(self.value())}`."
 
 
 QUERY_DEFAULTS: Mapping[str, QueryDefault] = MappingProxyType(
     {
         "page": QueryDefault(lambda: 1),
-        "page_size": QueryDefault(
-            lambda: conf.DEFAULT_PAGE_SIZE, setting="NEXUS_SHOP_DEFAULT_PAGE_SIZE"
-        ),
+        "page_size": QueryDefault(lambda: conf.DEFAULT_PAGE_SIZE, setting="DEFAULT_PAGE_SIZE"),
         "ordering": QueryDefault(lambda: "-created_at"),
         "include_deleted": QueryDefault(lambda: False),
     }
