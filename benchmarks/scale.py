@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915  (a script's l
     settings.DEBUG = True  # connection.queries, for the plans of the slowest requests
     # Cold path: the response cache off as well as the query cache (cachalot_disabled below).
     settings.NEXUS_SHOP_RESPONSE_CACHE = None
-    from nexus_shop.http_cache.core import get_engine, reset_engine
+    from nexus_shop.http_cache.engine import get_engine, reset_engine
 
     reset_engine()
     if get_engine() is not None:

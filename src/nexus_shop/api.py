@@ -22,7 +22,7 @@ from ninja.errors import ValidationError, ValidationErrorContext
 
 import nexus_shop
 from nexus_shop.errors import error_body, error_response, register_exception_handlers
-from nexus_shop.http_cache.core import default_cache_control, finish_response
+from nexus_shop.http_cache.headers import default_cache_control, finish_response
 from nexus_shop.openapi import finish_schema
 from nexus_shop.parser import BoundedJSONParser
 from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view

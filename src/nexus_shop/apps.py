@@ -46,16 +46,16 @@ class NexusShopConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             invalidation,
         )
-        from nexus_shop.http_cache import core, purge
+        from nexus_shop.http_cache import deps, purge
 
         # Keep the response cache and the CDN exact: both listen to every committed change.
-        invalidation.connect(core.on_change)
+        invalidation.connect(deps.on_change)
         invalidation.connect(purge.on_change)
         # At recovery, after a Redis outage or a lost cache write, flush what may be stale.
         from nexus_shop import cache
 
         cache.on_recovery(cache.flush_cachalot)
-        cache.on_recovery(core.drop_response_cache)
+        cache.on_recovery(deps.flush_response_cache)
 
         # Tell django-cachalot that our Redis backend is a Redis backend (else cachalot.W001).
         try:

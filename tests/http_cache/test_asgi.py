@@ -12,7 +12,8 @@ from django.core.asgi import get_asgi_application
 from django.test import override_settings
 
 from nexus_shop.http_cache import ResponseCacheASGI
-from nexus_shop.http_cache.core import get_engine
+from nexus_shop.http_cache.engine import EXCHANGE_HEADERS, get_engine
+from nexus_shop.http_cache.headers import kept_on_304
 from nexus_shop.http_cache.store import Snapshot
 from tests.conftest import bearer
 from tests.factories import CategoryFactory, ProductFactory
@@ -207,3 +208,48 @@ def test_off_means_straight_to_django(asgi: Driver) -> None:
     with override_settings(NEXUS_SHOP_RESPONSE_CACHE=None):
         for _ in range(2):
             assert "x-response-cache" not in asgi.call("/api/products").headers
+
+
+def test_a_304_carries_the_same_headers_from_django_the_middleware_and_the_wrapper(
+    asgi: Driver,
+) -> None:
+    """One rule (``kept_on_304``) for every 304: what the 200 carries, less its content
+    metadata. Compared without the headers of one exchange (``Content-Length``...)."""
+    ProductFactory()
+    cached = ["nexus_shop.http_cache.ResponseCacheMiddleware", *SECURITY_MIDDLEWARE]
+    cdn = "nexus_shop.http_cache.VarnishPurge"  # adds the surrogate headers to compare
+    with override_settings(MIDDLEWARE=cached, NEXUS_SHOP_CDN_PURGE_BACKEND=cdn):
+        engine = get_engine()
+        assert engine is not None
+        # Straight to Django's application (its chain built now): the middleware answers.
+        inner = CountingApp()
+
+        def django(query: str = "", **headers: str) -> Answer:
+            return asgi.loop.run_until_complete(
+                _call(inner, "/api/products", query, "testserver", headers)
+            )
+
+        full = django()
+        etag = full.headers["etag"]
+        assert engine.store.flush()  # forget it: the next one is Django's own 304
+        from_django = django(if_none_match=etag)
+        assert from_django.headers["x-response-cache"] == "miss"
+        django()  # stored again
+        from_middleware = django(if_none_match=etag)
+        assert from_middleware.headers["x-response-cache"] == "hit"
+        asgi.app = ResponseCacheASGI(inner)
+        from_wrapper = asgi.call("/api/products", if_none_match=etag)
+        assert from_wrapper.headers["x-response-cache"] == "hit"
+        # This engine (the settings changed) has its own asyncio client on the loop.
+        asgi.loop.run_until_complete(engine.store.aclose())
+
+    def kept(answer: Answer) -> dict[str, str]:
+        assert answer.status == 304
+        assert answer.body == b""
+        return {n: v for n, v in answer.headers.items() if n not in EXCHANGE_HEADERS}
+
+    assert kept(from_django) == kept(from_middleware) == kept(from_wrapper)
+    expected = {n for n in full.headers if n not in EXCHANGE_HEADERS and kept_on_304(n)}
+    assert set(kept(from_django)) == expected
+    assert {"etag", "cache-control", "vary", "surrogate-key", "x-frame-options"} <= expected
+    assert "content-type" not in expected

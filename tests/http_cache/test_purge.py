@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from nexus_shop import invalidation
 from nexus_shop.checks import check_http_cache
 from nexus_shop.http_cache import CloudflarePurge, FastlyPurge, PurgeBackend, VarnishPurge
-from nexus_shop.http_cache.core import purge_keys
+from nexus_shop.http_cache.deps import purge_keys
 from tests.factories import ProductFactory
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from nexus_shop.http_cache.core import get_engine
+from nexus_shop.http_cache.engine import get_engine
 from nexus_shop.http_cache.store import RedisStore
 from nexus_shop.services import catalog as services
 from tests.conftest import bearer
@@ -115,11 +115,16 @@ def test_keys_come_from_normalised_parameters(anon: Client) -> None:
     for url in (
         "/api/products?ordering=price&min_price=5.00",
         "/api/products?min_price=5.0&ordering=price&page=1&page_size=20&x=1",
-        "/api/products?ordering=price&min_price=5&include_deleted=true",
+        "/api/products?ordering=price&min_price=5&include_deleted=false",
+        "/api/products?ordering=price&min_price=5&q=%20",  # q is stripped: no search
     ):
         response = anon.get(url)
         assert response["X-Response-Cache"] == "hit", url
         assert response.content == first.content
+    # Every field of the schema is part of the key, even one the anonymous cannot use.
+    staff_only = anon.get("/api/products?ordering=price&min_price=5&include_deleted=true")
+    assert staff_only["X-Response-Cache"] == "miss"
+    assert staff_only.content == first.content
 
 
 def test_unknown_parameters_make_no_new_entries(anon: Client) -> None:

@@ -22,16 +22,14 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from nexus_shop.http_cache.core import ANNOTATION, WRAPPED, Lookup, etag_matches, get_engine
-from nexus_shop.http_cache.store import Entry
+from nexus_shop.http_cache.engine import ANNOTATION, WRAPPED, get_engine
+from nexus_shop.http_cache.replay import replay
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_304_DROPPED = {"content-type", "content-length"}
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -110,7 +108,15 @@ class ResponseCacheASGI:
             return
         entry, snapshot = await engine.store.alookup(lookup.key)
         if entry is not None:
-            await _send_entry(entry, lookup, send)
+            status, hit_headers, hit_body = replay(entry, lookup.if_none_match)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in hit_headers],
+                }
+            )
+            await send({"type": "http.response.body", "body": hit_body})
             return
 
         status = 0
@@ -139,21 +145,3 @@ class ResponseCacheASGI:
         )
         if stored is not None:
             await engine.store.astore(lookup.key, stored, engine.timeout)
-
-
-async def _send_entry(entry: Entry, lookup: Lookup, send: Send) -> None:
-    if etag_matches(lookup.if_none_match, entry.etag):
-        headers = [
-            (n.encode("latin-1"), v.encode("latin-1"))
-            for n, v in entry.headers
-            if n.lower() not in _304_DROPPED
-        ]
-        headers.append((b"x-response-cache", b"hit"))
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in entry.headers]
-    headers.append((b"content-length", str(len(entry.body)).encode()))
-    headers.append((b"x-response-cache", b"hit"))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": entry.body})

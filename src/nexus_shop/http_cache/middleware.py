@@ -27,22 +27,17 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from nexus_shop.http_cache.core import ANNOTATION, WRAPPED, Engine, Lookup, etag_matches, get_engine
+from nexus_shop.http_cache.engine import ANNOTATION, WRAPPED, Engine, Lookup, get_engine
+from nexus_shop.http_cache.replay import replay
 from nexus_shop.http_cache.store import Entry, Snapshot
-
-_304_DROPPED = {"content-type", "content-length"}
 
 
 def _hit(entry: Entry, lookup: Lookup) -> HttpResponse:
-    not_modified = etag_matches(lookup.if_none_match, entry.etag)
-    response = HttpResponse(
-        b"" if not_modified else entry.body, status=304 if not_modified else 200
-    )
+    status, headers, body = replay(entry, lookup.if_none_match)
+    response = HttpResponse(body, status=status)
     del response["Content-Type"]
-    for name, value in entry.headers:
-        if not (not_modified and name.lower() in _304_DROPPED):
-            response[name] = value
-    response["X-Response-Cache"] = "hit"
+    for name, value in headers:
+        response[name] = value
     return response
 
 

@@ -174,7 +174,7 @@ def on_change(change: invalidation.Change) -> None:
     backend = get_backend()
     if backend is None:
         return
-    from nexus_shop.http_cache.core import purge_keys
+    from nexus_shop.http_cache.deps import purge_keys
 
     keys = purge_keys(change)
     if keys:

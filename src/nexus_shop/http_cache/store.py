@@ -1,28 +1,35 @@
-"""Where the response cache keeps its entries and the version numbers that make them exact.
+"""Where the response cache keeps its entries and the stamps that make them exact.
 
-Layout (every key under one prefix, ``<KEY_PREFIX>:nexus_shop:rc:``):
+Layout (every key under one prefix, ``<KEY_PREFIX>:nexus_shop:rc2:``):
 
 ``seq``
     A counter, incremented once by every committed catalogue change.
 ``epoch``
     A random token. Replacing it flushes the store: every entry is unusable at once (after
     a bulk load, and at recovery after Redis was unreachable or refused a write).
-``plist`` / ``cat`` / ``p:<id>`` / ``c:<id>``
-    The ``seq`` value of the last change to: product-list membership, anything a category
-    response shows, product ``<id>``, category ``<id>``. Written with the ``seq`` increment
-    in one Lua script, so they never go backwards.
+``product-list`` / ``category-list`` / ``product-<id>`` / ``category-<id>``
+    Stamps: the ``seq`` value of the last change to product-list membership, to anything
+    a category response shows, to product ``<id>``, to category ``<id>``. The names are
+    the dependency names of :mod:`nexus_shop.http_cache.deps`, the same strings as the
+    CDN's surrogate keys. Written with the ``seq`` increment in one Lua script, so they
+    never go backwards.
 ``e:<hash>``
     An entry: the response, the ``seq`` and ``epoch`` read *before* the database was
-    queried, and the names of the version keys it depends on.
+    queried, and the names of the stamps it depends on.
 
-An entry is fresh when its epoch is current and none of its version keys is newer than
+The prefix was ``nexus_shop:rc:`` until the stamps took the CDN's names (they were
+``plist``, ``cat``, ``p:<id>``, ``c:<id>``): an entry stored under the old prefix
+depends on names nothing bumps any more, so the new prefix makes sure it is never read.
+Old keys expire on their own (entries) or can be deleted with ``nexus_shop:rc:*``.
+
+An entry is fresh when its epoch is current and none of its stamps is newer than
 its ``seq``. Reading ``seq`` before the query makes this exact: a write that commits
 while the response is being built has a larger ``seq``, so the entry is stale at once.
 A hit is one ``MGET`` (entry, ``seq``, ``epoch``) when nothing changed since the entry
-was stored, and one more ``MGET`` of its version keys otherwise.
+was stored, and one more ``MGET`` of its stamps otherwise.
 
-Version keys have no expiry; entries do. Use a ``maxmemory-policy`` of ``noeviction`` or
-``volatile-*`` (never ``allkeys-*``), so Redis never evicts a version key while an entry
+Stamps have no expiry; entries do. Use a ``maxmemory-policy`` of ``noeviction`` or
+``volatile-*`` (never ``allkeys-*``), so Redis never evicts a stamp while an entry
 that depends on it lives.
 
 Failures: any Redis error trips the breaker of :mod:`nexus_shop.breaker`, the one the
@@ -46,9 +53,12 @@ from nexus_shop.breaker import RETRY_AFTER, Breaker
 
 logger = logging.getLogger("nexus_shop.http_cache")
 
+KEY_PREFIX = "nexus_shop:rc2:"
+"""Under the cache's own ``KEY_PREFIX``; see the module doc for why it is ``rc2``."""
+
 SOCKET_TIMEOUT = 0.5
 
-# KEYS[1] = seq, KEYS[2..] = version keys to set to the new seq. Returns the new seq.
+# KEYS[1] = seq, KEYS[2..] = stamps to set to the new seq. Returns the new seq.
 _BUMP_LUA = """
 local n = redis.call('INCR', KEYS[1])
 for i = 2, #KEYS do redis.call('SET', KEYS[i], n) end
@@ -136,7 +146,7 @@ class Store:
     breaker: Breaker
 
     def __init__(self, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
-        self.prefix = f"{prefix}:nexus_shop:rc:" if prefix else "nexus_shop:rc:"
+        self.prefix = f"{prefix}:{KEY_PREFIX}" if prefix else KEY_PREFIX
         self.breaker = Breaker("rc-flush", self.flush, retry_after=retry_after)
 
     def _trip(self, exc: BaseException) -> None:
@@ -303,9 +313,6 @@ class Store:
         self.breaker.flushed()
         logger.info("Response cache flushed (new epoch)")
         return True
-
-    # Called by nexus_shop.http_cache.core until it is renamed there (issue 16 merge).
-    new_epoch = flush
 
 
 class RedisStore(Store):

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 
 from nexus_shop import versions
 from nexus_shop.conf import described
-from nexus_shop.http_cache.core import finish_response, mark_public_read, parse_if_match
+from nexus_shop.http_cache.headers import finish_response, parse_if_match
+from nexus_shop.http_cache.reads import ReadKind, mark_public_read
 from nexus_shop.schemas.catalog import (
     CategoryIn,
     CategoryOut,
@@ -103,7 +104,7 @@ _product = _Rendered(ProductOut)
     auth=read_auth,
     response={200: PageOut[CategoryOut], **READ_ERRORS},
     operation_id="category_list",
-    url_name="category-list",
+    url_name=ReadKind.CATEGORY_LIST,
     summary="List categories",
     description="Categories in tree order (parents before children). Same envelope and "
     "pagination modes as the product list. `product_count` counts live, active products "
@@ -111,7 +112,7 @@ _product = _Rendered(ProductOut)
 )
 def category_list(request: HttpRequest, response: HttpResponse, params: Query[PageParams]) -> Any:
     page = category_reads.category_list(params=params)
-    mark_public_read(request, kind="category-list")
+    mark_public_read(request, ReadKind.CATEGORY_LIST)
     return _category_page(request, page, response)
 
 
@@ -120,12 +121,12 @@ def category_list(request: HttpRequest, response: HttpResponse, params: Query[Pa
     auth=read_auth,
     response={200: CategoryOut, **READ_ERRORS},
     operation_id="category_get",
-    url_name="category-detail",
+    url_name=ReadKind.CATEGORY_DETAIL,
     summary="Get a category",
 )
 def category_get(request: HttpRequest, response: HttpResponse, category_id: int) -> Any:
     category = category_reads.category_get(category_id=category_id)
-    mark_public_read(request, kind="category-detail", category_ids=[category.pk])
+    mark_public_read(request, ReadKind.CATEGORY_DETAIL, category_ids=[category.pk])
     response["ETag"] = versions.etag(versions.category_version(category))
     return _category(request, category, response)
 
@@ -197,7 +198,7 @@ def category_delete(request: HttpRequest, category_id: int, if_match: str | None
     auth=read_auth,
     response={200: PageOut[ProductOut], **READ_ERRORS},
     operation_id="product_list",
-    url_name="product-list",
+    url_name=ReadKind.PRODUCT_LIST,
     summary="List, filter, sort, search and page products",
     description="Filters combine. Page mode (`page`, `page_size`) answers `count`, exact up "
     f"to {described('EXACT_COUNT_LIMIT')} matches and that limit past it, with "
@@ -213,7 +214,7 @@ def product_list(
     page = product_reads.product_list(filters=filters, viewer=_viewer(request))
     mark_public_read(
         request,
-        kind="product-list",
+        ReadKind.PRODUCT_LIST,
         product_ids=[p.pk for p in page.items],
         category_ids={p.category_id for p in page.items if p.category_id is not None},
     )
@@ -225,7 +226,7 @@ def product_list(
     auth=read_auth,
     response={200: ProductFacetsOut, **READ_ERRORS},
     operation_id="product_facets",
-    url_name="product-facets",
+    url_name=ReadKind.PRODUCT_FACETS,
     summary="Count products per category and price bucket",
     description="Takes the product list's filters and `q` (no pagination, no ordering) and "
     "counts what that list holds: per top-level category, per child of the filtered "
@@ -235,8 +236,7 @@ def product_list(
 )
 def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> Any:
     facets = facet_reads.product_facets(params=params, viewer=_viewer(request))
-    # Counts follow list membership (and category names, which bump it too).
-    mark_public_read(request, kind="product-facets")
+    mark_public_read(request, ReadKind.PRODUCT_FACETS)
     return facets
 
 
@@ -245,7 +245,7 @@ def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> 
     auth=read_auth,
     response={200: ProductOut, **READ_ERRORS},
     operation_id="product_get",
-    url_name="product-detail",
+    url_name=ReadKind.PRODUCT_DETAIL,
     summary="Get a product",
     description="404 if missing, soft-deleted or inactive. " + STAFF_SEE_MORE_DOC,
 )
@@ -260,7 +260,7 @@ def product_get(
     )
     mark_public_read(
         request,
-        kind="product-detail",
+        ReadKind.PRODUCT_DETAIL,
         product_ids=[product.pk],
         category_ids=[product.category_id] if product.category_id is not None else [],
     )

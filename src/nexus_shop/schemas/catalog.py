@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,7 +24,8 @@ from pydantic_core import PydanticCustomError
 from nexus_shop.conf import described
 from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
 from nexus_shop.money import DECIMAL_PLACES, MAX_AMOUNT, MAX_DIGITS
-from nexus_shop.schemas.common import InputSchema, RefusesNul
+from nexus_shop.schemas.common import InputSchema
+from nexus_shop.schemas.params import QUERY_DEFAULTS, QueryParams, default_of
 
 # C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
 # "evil<U+202E>txt.exe" read as "evilexe.txt") and lone surrogates (which no database stores).
@@ -209,14 +210,15 @@ class CategoryRef(OutputSchema):
     slug: str
 
 
-class PageParams(RefusesNul):
-    page: int = Field(1, ge=1, description="Page number, from 1 (page mode).")
+class PageParams(QueryParams):
+    page: int = Field(default_of("page"), ge=1, description="Page number, from 1 (page mode).")
+    # None when left out; validation fills in the effective default (QueryParams).
     page_size: int | None = Field(
         None,
         ge=1,
         le=MAX_PAGE_SIZE,
         description=f"Items per page, 1 to {MAX_PAGE_SIZE}. "
-        f"When left out, {described('DEFAULT_PAGE_SIZE')}.",
+        + QUERY_DEFAULTS["page_size"].describe(),
     )
     cursor: str | None = Field(
         None,
@@ -292,7 +294,7 @@ class ProductOut(OutputSchema):
     updated_at: Timestamp
 
 
-class ProductFilterBase(RefusesNul):
+class ProductFilterBase(QueryParams):
     """The filters and the search, shared by the product list and its facets."""
 
     category: str | None = Field(
@@ -303,7 +305,8 @@ class ProductFilterBase(RefusesNul):
     in_stock: bool | None = None
     q: str | None = Field(None, max_length=200, description="Search over name and description.")
     include_deleted: bool = Field(
-        False, description="Staff only: include soft-deleted products. Ignored for others."
+        default_of("include_deleted"),
+        description="Staff only: include soft-deleted products. Ignored for others.",
     )
 
     @model_validator(mode="after")
@@ -321,7 +324,7 @@ class ProductFilterBase(RefusesNul):
 
 class ProductFilter(PageParams, ProductFilterBase):
     ordering: ProductOrdering = Field(
-        "-created_at",
+        default_of("ordering"),
         description="Sort key; ties are broken by id. `relevance` needs `q`.",
     )
 
@@ -379,7 +382,8 @@ class ProductFacetsOut(OutputSchema):
     )
 
 
-class ProductDetailParams(Schema):
+class ProductDetailParams(QueryParams):
     include_deleted: bool = Field(
-        False, description="Staff only: show the product even if soft-deleted."
+        default_of("include_deleted"),
+        description="Staff only: show the product even if soft-deleted.",
     )

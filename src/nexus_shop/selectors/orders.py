@@ -7,10 +7,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound
 from nexus_shop.models import Order
 from nexus_shop.models.orders import is_order_number
+from nexus_shop.schemas.params import default_of
 from nexus_shop.selectors.pagination import Page, PageRequest, SortKey, paginate
 
 NEWEST_FIRST = SortKey("-created_at", "created_at", descending=True, kind="datetime")
@@ -32,7 +32,7 @@ def order_list(*, user: Any, page: int, page_size: int | None, cursor: str | Non
         _owned_by(user),
         sort=NEWEST_FIRST,
         request=PageRequest(
-            page=page, page_size=page_size or conf.DEFAULT_PAGE_SIZE, cursor=cursor
+            page=page, page_size=page_size or default_of("page_size"), cursor=cursor
         ),
         scope="orders",
     )
@@ -74,7 +74,7 @@ def staff_order_list(
         queryset,
         sort=NEWEST_FIRST,
         request=PageRequest(
-            page=page, page_size=page_size or conf.DEFAULT_PAGE_SIZE, cursor=cursor
+            page=page, page_size=page_size or default_of("page_size"), cursor=cursor
         ),
         scope="staff-orders",
     )

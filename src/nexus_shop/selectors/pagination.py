@@ -35,6 +35,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import ValidationFailed
+from nexus_shop.schemas.params import default_of
 
 if TYPE_CHECKING:
     from nexus_shop.schemas.catalog import PageParams
@@ -65,10 +66,11 @@ class PageRequest:
 
     @classmethod
     def of(cls, params: PageParams) -> PageRequest:
-        """The page a list's parameters ask for, ``NEXUS_SHOP_DEFAULT_PAGE_SIZE`` if unsaid."""
+        """The page a list's parameters ask for, with the effective defaults of
+        :data:`~nexus_shop.schemas.params.QUERY_DEFAULTS` (the schema applies them already)."""
         return cls(
             page=params.page,
-            page_size=params.page_size or conf.DEFAULT_PAGE_SIZE,
+            page_size=params.page_size or default_of("page_size"),
             cursor=params.cursor,
         )
 

@@ -1,0 +1,23 @@
+"""A cache hit as an answer: status, headers and body, for the ASGI wrapper and the middleware.
+
+A matching ``If-None-Match`` gets the 304, with the headers :func:`kept_on_304` keeps
+(the same rule as a 304 Django builds, :func:`~nexus_shop.http_cache.headers.not_modified`);
+anything else gets the stored 200 with its ``Content-Length``.
+"""
+
+from __future__ import annotations
+
+from nexus_shop.http_cache.headers import etag_matches, kept_on_304
+from nexus_shop.http_cache.store import Entry
+
+
+def replay(entry: Entry, if_none_match: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The answer to a hit on ``entry``: ``(status, headers, body)``."""
+    if etag_matches(if_none_match, entry.etag):
+        headers = [(name, value) for name, value in entry.headers if kept_on_304(name)]
+        status, body = 304, b""
+    else:
+        headers = [*entry.headers, ("Content-Length", str(len(entry.body)))]
+        status, body = 200, entry.body
+    headers.append(("X-Response-Cache", "hit"))
+    return status, headers, body
