@@ -159,8 +159,8 @@ def plan(call: Callable[[], Any]) -> list[str]:
 
 def measure(*, deep_page: int, page_size: int, repeat: int, ordering: str) -> list[dict[str, Any]]:
     from nexus_shop.schemas.catalog import ProductFilter
-    from nexus_shop.selectors.catalog import PRODUCT_SORTS, product_list
     from nexus_shop.selectors.pagination import encode_cursor
+    from nexus_shop.selectors.products import PRODUCT_SORTS, product_list
 
     def cursor_after(position: int) -> str:
         """The cursor the API hands out after ``position`` rows (the end of page position/size)."""

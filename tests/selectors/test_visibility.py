@@ -15,7 +15,6 @@ from django.db import connection
 from django.utils import timezone
 
 from nexus_shop.models import Product
-from nexus_shop.selectors import catalog, categories, facets, products, visibility
 from nexus_shop.selectors.visibility import (
     CATALOGUE_STAFF_PERMS,
     PUBLIC_PRODUCTS,
@@ -136,10 +135,3 @@ def test_the_public_count_index_covers_exactly_the_public_products() -> None:
 def test_every_category_is_visible() -> None:
     made = {CategoryFactory().pk, CategoryFactory().pk}
     assert made <= set(visible_categories().values_list("pk", flat=True))
-
-
-def test_the_former_module_path_re_exports_the_same_reads() -> None:
-    for name in catalog.__all__:
-        homes = [m for m in (categories, facets, products, visibility) if hasattr(m, name)]
-        found = {id(getattr(home, name)) for home in homes}
-        assert found == {id(getattr(catalog, name))}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from nexus_shop import breaker
 from nexus_shop.conf import conf
 from nexus_shop.http_cache.store import DjangoCacheStore, Entry, RedisStore, Snapshot, Store
 
@@ -172,12 +173,14 @@ def _build_engine() -> Engine | None:
     prefix = str(config.get("KEY_PREFIX", ""))
     backend = str(config.get("BACKEND", ""))
     location = config.get("LOCATION")
+    # The same RETRY_AFTER option as the cache backend's own breaker (nexus_shop.breaker).
+    delay = breaker.retry_after(config.get("OPTIONS"))
     store: Store
     if backend.endswith("RedisCache") and location:
         url = location if isinstance(location, str) else location[0]
-        store = RedisStore(url.split(",")[0], prefix)
+        store = RedisStore(url.split(",")[0], prefix, retry_after=delay)
     else:
-        store = DjangoCacheStore(alias, prefix)
+        store = DjangoCacheStore(alias, prefix, retry_after=delay)
     return Engine(store)
 
 

@@ -22,7 +22,7 @@ from django.db import transaction
 
 from nexus_shop.models import Category, Product
 from nexus_shop.schemas.catalog import ProductFilter
-from nexus_shop.selectors.catalog import product_list
+from nexus_shop.selectors.products import product_list
 
 SEED_COMMAND = "nexus_shop_seed"
 USERNAME = "demo"
