@@ -136,6 +136,19 @@ def clients(ports: list[int], token: str, tally: Tally) -> Iterator[list[Api]]:
             api.connection.close()
 
 
+@contextmanager
+def on_private_redis(
+    catalogue: dict[str, Any], tally: Tally
+) -> Iterator[tuple[RedisServer, Api, Api]]:
+    """Two server processes on a private Redis (to stop, freeze or fill), a client each."""
+    with (
+        running_redis() as redis_server,
+        servers(redis_server.url) as ports,
+        clients(ports, catalogue["token"], tally) as (a, b),
+    ):
+        yield redis_server, a, b
+
+
 @pytest.fixture
 def catalogue(db: None) -> dict[str, Any]:
     category = CategoryFactory(slug="shoes")
@@ -210,11 +223,7 @@ def test_redis_stopped_restarted_and_frozen(catalogue: dict[str, Any]) -> None:
     tally = Tally()
     product = catalogue["products"][0]
     detail = f"/api/products/{product.pk}"
-    with (
-        running_redis() as redis_server,
-        servers(redis_server.url) as ports,
-        clients(ports, catalogue["token"], tally) as (a, b),
-    ):
+    with on_private_redis(catalogue, tally) as (redis_server, a, b):
         version = 0
 
         def write(api: Api) -> None:
@@ -274,11 +283,7 @@ def test_redis_full_refusing_writes(catalogue: dict[str, Any]) -> None:
     tally = Tally()
     product = catalogue["products"][0]
     detail = f"/api/products/{product.pk}"
-    with (
-        running_redis() as redis_server,
-        servers(redis_server.url) as ports,
-        clients(ports, catalogue["token"], tally) as (a, b),
-    ):
+    with on_private_redis(catalogue, tally) as (redis_server, a, b):
         for api in (a, b):
             for _ in range(2):
                 api.request("GET", detail)
