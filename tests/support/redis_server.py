@@ -22,9 +22,14 @@ from tests.support.ports import PortInUse, address_in_use, listens, on_free_port
 class RedisServer:
     def __init__(self, *extra_args: str, port: int | None = None) -> None:
         self.binary = require_binary("redis-server")
-        self.port = port  # drawn by the first start() unless given
+        self._port = port  # drawn by the first start() unless given
         self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._port is not None, "start() first"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -36,10 +41,10 @@ class RedisServer:
         The first start draws a :func:`~tests.support.ports.free_port`, and another one if
         that port was taken meanwhile; a restart keeps its port.
         """
-        if self.port is None:
+        if self._port is None:
             on_free_port(self._start_on)
         else:
-            self._start_on(self.port)
+            self._start_on(self._port)
 
     def _start_on(self, port: int) -> None:
         with tempfile.TemporaryFile() as log:
@@ -73,7 +78,7 @@ class RedisServer:
                 assert client.ping()
             finally:
                 client.close()
-        self.port, self.process = port, process
+        self._port, self.process = port, process
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -93,7 +98,6 @@ class RedisServer:
 
     def raw(self) -> Any:
         """A plain redis-py client, to look at (or change) what the cache wrote."""
-        assert self.port is not None, "start() first"
         return redis.Redis(port=self.port, socket_connect_timeout=0.5)
 
 
