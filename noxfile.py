@@ -328,11 +328,16 @@ def bench(session: nox.Session) -> None:
     """Load benchmarks: nexus_shop vs the same API in DRF (see benchmarks/README.md).
 
     ``-- --scale`` runs benchmarks/scale.py instead: the 1,000,000-product latency table.
+    ``-- --query-cache`` runs benchmarks/query_cache.py: what cachalot adds on its own.
     """
     # The benchmarks serve the example project, so they need its dependencies too.
     session.install(".[postgres,redis,cache]", *_group("example"), *_group("bench"))
     if "--scale" in session.posargs:
         args = [arg for arg in session.posargs if arg != "--scale"]
         session.run("python", "benchmarks/scale.py", *args)
+        return
+    if "--query-cache" in session.posargs:
+        args = [arg for arg in session.posargs if arg != "--query-cache"]
+        session.run("python", "benchmarks/query_cache.py", *args)
         return
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -12,6 +12,8 @@ from typing import Any
 
 import dj_database_url
 
+from nexus_shop.conf import PURCHASE_TABLES
+
 SECRET_KEY = "tests-only-secret-key-not-for-production"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -87,15 +89,8 @@ else:
 CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 600
 CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
-# Carts, orders and idempotency records are never read back from the cache (nexus_shop.E041).
-CACHALOT_UNCACHABLE_TABLES = [
-    "nexus_shop_cart",
-    "nexus_shop_cartline",
-    "nexus_shop_order",
-    "nexus_shop_orderline",
-    "nexus_shop_orderevent",
-    "nexus_shop_idempotencyrecord",
-]
+# Carts, orders and idempotency records are never read back from the cache (nexus_shop.E021).
+CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast: tests log in a lot
 AUTH_PASSWORD_VALIDATORS = [

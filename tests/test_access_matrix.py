@@ -159,7 +159,8 @@ MATRIX: dict[str, Row] = {
     "auth_password_change": Row(
         SIGNED_IN, body=lambda w: {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
     ),
-    # Catalogue reads: public (staff see more, nobody is refused).
+    # Catalogue reads: public; catalogue staff (any product write permission, see
+    # selectors.visibility.is_catalogue_staff) see more, nobody is refused.
     "category_list": Row(PUBLIC),
     "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
     "product_list": Row(PUBLIC),
@@ -302,3 +303,30 @@ def test_access(operation_id: str, role: str) -> None:
     )
     if want in {401, 403}:
         assert "detail" in response.json()
+
+
+CATALOGUE_READS = ("category_list", "category_get", "product_list", "product_facets", "product_get")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "perms", [[], ["view_product"], ["add_category", "change_category", "delete_category"]]
+)
+def test_a_signed_in_caller_who_is_not_catalogue_staff_reads_what_anonymous_reads(
+    perms: list[str],
+) -> None:
+    """The catalogue reads answer a user for whom ``is_catalogue_staff`` is false exactly
+    as they answer an anonymous caller (which is what lets a cache answer both alike)."""
+    world = World("anonymous", ())
+    hidden = ProductFactory(category=world.category, is_active=False)
+    user = StaffFactory(username=world.unique("staff"), perms=perms)
+    operations = _operations()
+    signed_in = Client(headers=bearer(user))
+    for operation_id in CATALOGUE_READS:
+        row = MATRIX[operation_id]
+        _, template, _ = operations[operation_id]
+        for params in (row.path(world), {**row.path(world), "product_id": hidden.pk}):
+            path = template.format(**params)
+            query = {**row.query(world), "include_deleted": "true"}
+            anonymous = Client().get(path, query)
+            assert signed_in.get(path, query).content == anonymous.content, operation_id

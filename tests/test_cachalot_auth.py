@@ -1,7 +1,8 @@
 """Promise 7: auth tables are never served from django-cachalot's query cache.
 
 A user deactivated, a permission withdrawn or a refresh token blacklisted must take effect
-on the next request, so their tables must be read from the database every time.
+on the next request, so their tables must be read from the database every time. The
+purchase tables neither (``nexus_shop.conf.PURCHASE_TABLES``, check ``E021``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.contrib.auth.models import Permission
 from django.test import override_settings
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from nexus_shop.checks import auth_tables, check_cachalot
+from nexus_shop.checks import auth_tables, check_cachalot, check_cachalot_purchase
+from nexus_shop.conf import PURCHASE_TABLES
 from nexus_shop.models import Product
 from tests.factories import ProductFactory, UserFactory, refresh_token_for
 
@@ -112,3 +114,30 @@ def test_catalogue_reads_are_cached_but_auth_reads_always_hit_the_database(
 
     # Cachalot is active (the product query came from its cache) and skipped every auth table.
     assert counts == {"product": 0, "user": 1, "permission": 1, "outstanding": 1, "blacklisted": 1}
+
+
+# The purchase tables (E021) --------------------------------------------------------------------
+
+
+def test_the_purchase_tables_constant_names_the_purchase_models_tables() -> None:
+    from nexus_shop.models.orders import purchase_tables
+
+    assert set(PURCHASE_TABLES) == purchase_tables()
+    assert len(PURCHASE_TABLES) == len(set(PURCHASE_TABLES))
+
+
+def test_the_settings_of_the_suite_use_the_constant() -> None:
+    from django.conf import settings
+
+    assert set(PURCHASE_TABLES) <= set(settings.CACHALOT_UNCACHABLE_TABLES)
+
+
+@pytest.mark.parametrize("left_out", PURCHASE_TABLES)
+def test_e021_checks_every_table_of_the_constant(cachalot_reload: None, left_out: str) -> None:
+    with override_settings(
+        CACHALOT_UNCACHABLE_TABLES=[table for table in PURCHASE_TABLES if table != left_out]
+    ):
+        cachalot_settings.load()
+        messages = check_cachalot_purchase()
+    assert ids(messages) == ["nexus_shop.E021"]
+    assert messages[0].msg == f"django-cachalot caches the purchase tables {left_out}."

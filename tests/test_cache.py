@@ -11,6 +11,8 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -38,6 +40,36 @@ def available(cache: RedisCache) -> bool:
 
 def make_cache(url: str, **options: Any) -> RedisCache:
     return RedisCache(url, {"KEY_PREFIX": "nexus-shop-test-cache", "OPTIONS": options})
+
+
+@contextmanager
+def silent_port(port: int) -> Iterator[Callable[[], int]]:
+    """Listen on ``port`` and never answer; yield a count of the connections made to it.
+
+    The kernel completes a client's handshake into the listen queue before its
+    ``connect()`` returns, so once a call that would have talked to Redis has returned,
+    its connection is there to count: no timing involved.
+    """
+    accepted: list[socket.socket] = []
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        listener.setblocking(False)
+
+        def attempts() -> int:
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except BlockingIOError:
+                    return len(accepted)
+                accepted.append(connection)
+
+        try:
+            yield attempts
+        finally:
+            for connection in accepted:
+                connection.close()
 
 
 # One pool per process --------------------------------------------------------------------------
@@ -179,11 +211,11 @@ def test_breaker_skips_redis_for_retry_after_then_tries_again(redis_server: Redi
 
     # The window ends (moved to the past rather than slept through, so that a slow
     # server start under load cannot outlast it): the next call goes to Redis again.
-    RedisCache._breakers[cache._breaker_key] = time.monotonic() - 1
+    cache.breaker.open_until = time.monotonic() - 1
     assert available(cache)
     cache.set("k", "v")
     assert cache.get("k") == "v"
-    # Before that first use, the recovery hooks re-versioned what the outage may have left
+    # Before that first use, the recovery hooks flushed what the outage may have left
     # stale: cachalot's table keys (and the response cache, when it is on).
     from cachalot.utils import get_table_cache_key
 
@@ -194,17 +226,18 @@ def test_an_open_breaker_costs_no_connection_attempts(redis_server: RedisServer)
     cache = make_cache(redis_server.url, RETRY_AFTER=60)
     redis_server.stop()
     cache.get("k")  # opens the breaker
-    # With the port now taken by a plain socket that never answers, any attempt to talk
-    # Redis would wait for socket_timeout (0.5 s); the open breaker makes none.
-    with socket.socket() as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", redis_server.port))
-        listener.listen()
-        started = time.monotonic()
-        for _ in range(50):
+    # The port is now held by a socket that counts connections and never answers.
+    with silent_port(redis_server.port) as attempts:
+        for _ in range(5):
             assert cache.get("k") is None
             cache.set("k", "v")
-        assert time.monotonic() - started < 0.5
+            cache.set_many({"query": (1.0, ["rows"])})
+            assert attempts() == 0
+        # The count is real: once the window ends, the next call tries Redis again.
+        cache.breaker.close()
+        assert cache.get("k") is None  # the recovery's write times out: open again
+        assert attempts() >= 1
+        assert not cache.is_available
 
 
 # Ping ------------------------------------------------------------------------------------------
@@ -288,21 +321,17 @@ def test_incr_respects_the_open_breaker(redis_server: RedisServer) -> None:
     with pytest.raises(redis.exceptions.ConnectionError):
         cache.incr("hits")  # the real failure opens the breaker
     assert not cache.is_available
-    with socket.socket() as listener:  # a port that never answers: a try would take 0.5 s
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", redis_server.port))
-        listener.listen()
-        started = time.monotonic()
-        for _ in range(20):
+    with silent_port(redis_server.port) as attempts:
+        for _ in range(5):
             with pytest.raises(redis.exceptions.ConnectionError, match="breaker open"):
                 cache.incr("hits")
-        assert time.monotonic() - started < 0.5
+            assert attempts() == 0
 
 
-def test_after_an_outage_the_cache_is_re_versioned_before_use(redis_server: RedisServer) -> None:
+def test_after_an_outage_the_cache_is_flushed_before_use(redis_server: RedisServer) -> None:
     """A write lost while Redis was away: the recovery hooks run before the next read.
 
-    (They re-version cachalot's tables and the response cache; tests/http_cache/test_faults.py
+    (They flush cachalot's tables and the response cache; tests/http_cache/test_faults.py
     shows the end result through the API.)
     """
     cache = make_cache(redis_server.url, RETRY_AFTER=60)
@@ -313,14 +342,14 @@ def test_after_an_outage_the_cache_is_re_versioned_before_use(redis_server: Redi
     finally:
         redis_server.resume()
     assert cache.is_dirty
-    RedisCache._breakers[cache._breaker_key] = time.monotonic() - 1  # the window ends
+    cache.breaker.open_until = time.monotonic() - 1  # the window ends
     hooks_ran: list[RedisCache] = []
     on_recovery(hooks_ran.append)
     try:
         cache.get("name")
     finally:
         _recovery_hooks.remove(hooks_ran.append)
-    assert hooks_ran == [cache]  # re-versioned before the first read
+    assert hooks_ran == [cache]  # flushed before the first read
     assert not cache.is_dirty
 
 

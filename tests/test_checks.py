@@ -1,10 +1,19 @@
+"""The general and search settings checks, and the one table of check ids."""
+
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.checks import Error, Warning
 
-from nexus_shop.checks import check_search_settings, check_settings
+import nexus_shop.checks
+from nexus_shop.checks import CheckId, check_search_settings, check_settings
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+CHECKS = Path(nexus_shop.checks.__file__).parent
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -88,3 +97,37 @@ def test_bad_search_settings_are_reported(settings: Any, name: str, value: Any, 
 
 def test_search_defaults_pass() -> None:
     assert check_search_settings() == []
+
+
+# The id table -----------------------------------------------------------------------------------
+
+
+def test_every_check_id_is_used_once() -> None:
+    # __members__ keeps the aliases an Enum makes of equal values: a repeat cannot hide.
+    ids = [check.id for check in CheckId.__members__.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert len(ids) >= 20
+
+
+def test_each_id_has_a_level_matching_its_letter_and_a_one_line_meaning() -> None:
+    for check in CheckId:
+        assert re.fullmatch(r"nexus_shop\.[EW]\d{3}", check.id)
+        assert check.level is (Error if check.id[11] == "E" else Warning)
+        assert check.meaning
+        assert "\n" not in check.meaning
+        assert isinstance(check.message("text"), check.level)
+        assert check.message("text").id == check.id
+
+
+def test_the_table_and_docs_checks_md_list_the_same_ids_once_each() -> None:
+    documented = re.findall(r"^`(nexus_shop\.[EW]\d{3})`$", (DOCS / "checks.md").read_text(), re.M)
+    assert len(documented) == len(set(documented)), "an id is explained twice"
+    assert set(documented) == {check.id for check in CheckId}
+
+
+def test_every_id_of_the_table_is_emitted_by_a_check_and_none_is_written_by_hand() -> None:
+    sources = {path.name: path.read_text() for path in CHECKS.glob("*.py") if path.name != "ids.py"}
+    used = {name for text in sources.values() for name in re.findall(r"CheckId\.(\w+)", text)}
+    assert used == set(CheckId.__members__)
+    for name, text in sources.items():
+        assert not re.search(r"nexus_shop\.[EW]\d{3}\b\"", text), f"an id by hand in {name}"

@@ -23,6 +23,8 @@ from typing import Any
 
 import dj_database_url
 
+from nexus_shop.conf import PURCHASE_TABLES
+
 SECRET_KEY = "benchmark-only-secret-key-never-deployed"  # noqa: S105  (a loopback benchmark)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -102,14 +104,7 @@ if REDIS_URL:
     }
     CACHALOT_TIMEOUT = 300
     CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
-    CACHALOT_UNCACHABLE_TABLES = [
-        "nexus_shop_cart",
-        "nexus_shop_cartline",
-        "nexus_shop_order",
-        "nexus_shop_orderline",
-        "nexus_shop_orderevent",
-        "nexus_shop_idempotencyrecord",
-    ]  # the purchase path (nexus_shop.E041)
+    CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]  # the purchase path (nexus_shop.E021)
 else:
     # No query cache: cachalot is not installed. The throttle counts here.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -33,16 +33,11 @@ CACHES = {
 # --8<-- [end:caches]
 
 # --8<-- [start:cachalot]
+from nexus_shop.conf import PURCHASE_TABLES  # noqa: E402  (here for the docs snippet)
+
 INSTALLED_APPS = ["cachalot"]  # next to nexus_shop and the rest
 CACHALOT_TIMEOUT = 600  # bounds how long a missed invalidation can serve stale rows
 CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
-# Carts, orders and idempotency records: always from the database (nexus_shop.E041).
-CACHALOT_UNCACHABLE_TABLES = [
-    "nexus_shop_cart",
-    "nexus_shop_cartline",
-    "nexus_shop_order",
-    "nexus_shop_orderline",
-    "nexus_shop_orderevent",
-    "nexus_shop_idempotencyrecord",
-]
+# Carts, orders and idempotency records: always from the database (nexus_shop.E021).
+CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
 # --8<-- [end:cachalot]

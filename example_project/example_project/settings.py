@@ -35,6 +35,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from nexus_shop.conf import PURCHASE_TABLES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -285,15 +287,12 @@ CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 3600  # bounded: an invalidation lost during a Redis outage expires
 # Never serve users, permissions, tokens or sessions from the cache (nexus_shop.E020).
 CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions", "admin"]
-# Carts, orders and idempotency records are always read from the database (nexus_shop.E041).
-CACHALOT_UNCACHABLE_TABLES = [
-    "nexus_shop_cart",
-    "nexus_shop_cartline",
-    "nexus_shop_order",
-    "nexus_shop_orderline",
-    "nexus_shop_orderevent",
-    "nexus_shop_idempotencyrecord",
-]
+# Carts, orders and idempotency records are always read from the database (nexus_shop.E021).
+CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
+# cachalot caches only the database engines it knows, by dotted path, and skips the others
+# with a mere warning (cachalot.W002). Ours is Django's PostgreSQL backend, subclassed for
+# its pool (example_project/postgresql): the same SQL, so cachalot supports it.
+CACHALOT_ADDITIONAL_SUPPORTED_DATABASES = {"example_project.postgresql"}
 
 # JWT ----------------------------------------------------------------------------------------------
 

@@ -51,10 +51,10 @@ class NexusShopConfig(AppConfig):
         # Keep the response cache and the CDN exact: both listen to every committed change.
         invalidation.connect(core.on_change)
         invalidation.connect(purge.on_change)
-        # After a Redis outage or a lost cache write, re-version what may be stale.
+        # At recovery, after a Redis outage or a lost cache write, flush what may be stale.
         from nexus_shop import cache
 
-        cache.on_recovery(cache.reversion_cachalot)
+        cache.on_recovery(cache.flush_cachalot)
         cache.on_recovery(core.drop_response_cache)
 
         # Tell django-cachalot that our Redis backend is a Redis backend (else cachalot.W001).

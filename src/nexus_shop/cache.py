@@ -13,25 +13,26 @@ It fixes two things that bite a Django API served under ASGI with django-cachalo
 * **Fail-open.** With Redis unreachable the stock backend raises, and cachalot turns that
   into a 500 on every query. Here a connection error or timeout is logged, reads answer
   "miss" and writes are dropped, so the API keeps serving from the database. After a
-  failure the backend skips Redis for ``RETRY_AFTER`` seconds (option, default 5), so an
-  outage costs one timeout per process every few seconds, not one per query. Any other
-  error Redis answers with (``OOM`` when full, ``READONLY`` on a replica) is logged and
-  fails open for that call only. ``incr``/``decr`` are the exception: they have no "miss"
-  to answer with, so they raise and their caller decides; with the breaker open they
-  raise at once, without a connection attempt.
+  failure the backend skips Redis for ``RETRY_AFTER`` seconds (option, default 5; the
+  breaker of :mod:`nexus_shop.breaker`, which the response cache uses too), so an outage
+  costs one timeout per process every few seconds, not one per query. Any other error
+  Redis answers with (``OOM`` when full, ``READONLY`` on a replica) is logged and fails
+  open for that call only. ``incr``/``decr`` are the exception: they have no "miss" to
+  answer with, so they raise and their caller decides; with the breaker open they raise
+  at once, without a connection attempt.
 * **No stale reads after a lost write.** A failing-open cache can still serve stale data:
   an invalidation (cachalot writes new table timestamps) that Redis refused or never got
   leaves the old entries alive. So a write that fails is followed by a ``DEL`` of the same
   keys (Redis allows ``DEL`` even at its memory limit, and a missing cachalot table key
   means "run the query"). If that fails too, or whenever the breaker has opened, the
-  cache is *dirty*: reads answer "miss", and before it is used again the recovery hooks
-  re-version everything (:func:`on_recovery`; nexus_shop registers cachalot's
-  ``invalidate()`` and the response cache's new epoch). ``set_many`` reports the keys it
+  cache is *dirty*: reads answer "miss", and at recovery (before it is used again) the
+  recovery hooks flush everything (:func:`on_recovery`; nexus_shop registers
+  :func:`flush_cachalot` and the response cache's flush). ``set_many`` reports the keys it
   could not store, as Django's contract says.
 
 Left: a process that saw no failure itself learns nothing of another's lost write; it
-relies on the writer's ``DEL`` (Redis refusing writes) or on the re-versioning the writer
-(or any process) does when Redis answers again (Redis unreachable).
+relies on the writer's ``DEL`` (Redis refusing writes) or on the flush the writer (or any
+process) does at recovery, when Redis answers again (Redis unreachable).
 
 Why extend Django's backend rather than use django-redis: cachalot and Django already
 speak to Django's own client, and what was missing from it is narrow (pool sharing under
@@ -55,6 +56,8 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.core.exceptions import ImproperlyConfigured
 
+from nexus_shop.breaker import Breaker, retry_after
+
 logger = logging.getLogger("nexus_shop.cache")
 
 MISSING_REDIS = (
@@ -74,17 +77,17 @@ _recovery_hooks: list[RecoveryHook] = []
 
 
 def on_recovery(hook: RecoveryHook) -> None:
-    """Call ``hook(cache)`` before a dirty cache is used again (idempotent per hook).
+    """Call ``hook(cache)`` at recovery, before a dirty cache is used again (once per hook).
 
-    A hook re-versions something stored in the cache (all of cachalot's tables, the
-    response cache). Its cache calls raise on failure; if it raises, the cache stays dirty.
+    A hook flushes something stored in the cache (all of cachalot's tables, the response
+    cache). Its cache calls raise on failure; if it raises, the cache stays dirty.
     """
     if hook not in _recovery_hooks:
         _recovery_hooks.append(hook)
 
 
-def reversion_cachalot(cache: RedisCache) -> None:
-    """Give every table of every database a new cachalot timestamp in ``cache``.
+def flush_cachalot(cache: RedisCache) -> None:
+    """Flush cachalot: give every table of every database a new cachalot timestamp in ``cache``.
 
     What ``cachalot.api.invalidate()`` does, written straight to this cache: no database
     query to list tables (the models know them) and no deferral inside a transaction.
@@ -139,7 +142,8 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         params = dict(params)
         options = dict(params.get("OPTIONS") or {})
-        self.retry_after = float(options.pop("RETRY_AFTER", 5.0))
+        self.retry_after = retry_after(options)
+        options.pop("RETRY_AFTER", None)
         for name, value in DEFAULT_SOCKET_OPTIONS.items():
             options.setdefault(name, value)
         params["OPTIONS"] = options
@@ -158,58 +162,46 @@ class RedisCache(DjangoRedisCache):
         # Redis answered with an error (OOM, READONLY...): fail open for this call only.
         self._refusals: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
 
-    # One breaker per server list, shared across the per-request instances.
-    _breakers: dict[str, float] = {}
-    # Server lists whose cache may hold entries a lost write should have replaced.
-    _dirty: set[str] = set()
+    # One breaker per server list, key prefix and delay, shared by the per-request instances
+    # (Django builds one per thread or ASGI context). The key prefix is part of it because
+    # the dirty flag means "the keys under this prefix may be stale", and the recovery hooks
+    # flush those keys only.
+    _breakers: dict[tuple[str, str, float], Breaker] = {}
+    _breakers_lock = threading.Lock()
     _recovering = threading.local()
 
     @property
-    def _breaker_key(self) -> str:
-        return ",".join(self._servers)
+    def breaker(self) -> Breaker:
+        """This cache's breaker (see :mod:`nexus_shop.breaker`)."""
+        key = (",".join(self._servers), self.key_prefix, self.retry_after)
+        breaker = self._breakers.get(key)
+        if breaker is None:
+            with self._breakers_lock:
+                breaker = self._breakers.get(key)
+                if breaker is None:
+                    breaker = Breaker(
+                        "cache-recovery",
+                        lambda: self.ping() and self._recover(),
+                        retry_after=self.retry_after,
+                    )
+                    self._breakers[key] = breaker
+        return breaker
 
     @property
     def is_available(self) -> bool:
         """False while the breaker is open after a recent connection failure."""
-        return time.monotonic() >= self._breakers.get(self._breaker_key, 0.0)
+        return self.breaker.closed
 
     def _open_breaker(self, exc: BaseException) -> None:
-        self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
-        self._mark_dirty()
+        self.breaker.trip()
         logger.warning(
             "Redis unreachable (%s); serving without cache for %.1fs", exc, self.retry_after
         )
 
-    _recoverers: set[str] = set()
-
-    def _mark_dirty(self) -> None:
-        """Dirty; and a thread re-versions as soon as Redis answers, even with no traffic.
-
-        Other processes may read this Redis meanwhile: the sooner the writer that lost an
-        invalidation re-versions, the shorter their window.
-        """
-        key = self._breaker_key
-        self._dirty.add(key)
-        if key in self._recoverers:
-            return
-        self._recoverers.add(key)
-
-        def run() -> None:
-            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
-            try:
-                while key in self._dirty and time.monotonic() < give_up:
-                    time.sleep(max(0.5, self._breakers.get(key, 0.0) - time.monotonic()))
-                    if self.ping():  # closes the breaker when Redis answers
-                        self._recover()
-            finally:
-                self._recoverers.discard(key)
-
-        threading.Thread(target=run, name="nexus-shop-cache-recovery", daemon=True).start()
-
     @property
     def is_dirty(self) -> bool:
         """True until the recovery hooks have run after a breaker trip or a lost write."""
-        return self._breaker_key in self._dirty
+        return self.breaker.dirty
 
     def _recover(self) -> bool:
         """Run the recovery hooks if dirty; True when the cache may be used."""
@@ -223,12 +215,12 @@ class RedisCache(DjangoRedisCache):
                 hook(self)
         except Exception as exc:  # still failing: stay dirty, try again after the breaker
             logger.warning("Cache recovery failed (%s); staying without cache", exc)
-            self._breakers[self._breaker_key] = time.monotonic() + self.retry_after
+            self.breaker.trip()
             return False
         finally:
             self._recovering.active = False
-        self._dirty.discard(self._breaker_key)
-        logger.info("Cache re-versioned after an outage or a lost write")
+        self.breaker.flushed()
+        logger.info("Cache flushed at recovery, after an outage or a lost write")
         return True
 
     def _guard(self, operation: Callable[[], _T], default: _T, *, force: bool = False) -> _T:
@@ -241,8 +233,8 @@ class RedisCache(DjangoRedisCache):
             return default
         try:
             result = operation()
-            if forced:  # Redis answered: close the breaker, re-version what the outage left
-                self._breakers.pop(self._breaker_key, None)
+            if forced:  # Redis answered: close the breaker, flush what the outage left
+                self.breaker.close()
                 self._recover()
             return result
         except self._errors as exc:
@@ -281,7 +273,7 @@ class RedisCache(DjangoRedisCache):
                 self._open_breaker(exc)
             except self._refusals as exc:
                 logger.warning("Redis refused to delete keys it could not overwrite (%s)", exc)
-        self._mark_dirty()
+        self.breaker.mark_dirty()
         return False
 
     def ping(self) -> bool:
@@ -299,7 +291,7 @@ class RedisCache(DjangoRedisCache):
             logger.warning("Redis ping failed (%s)", exc)
             return False
         if answered:
-            self._breakers.pop(self._breaker_key, None)
+            self.breaker.close()
         return answered
 
     def probe(self) -> Literal["ok", "degraded", "down"]:

@@ -34,6 +34,18 @@ DEFAULT_PAYMENT_PROVIDER = "nexus_shop.payments.ManualPayment"
 DEFAULT_SHIPPING_CALCULATOR = "nexus_shop.pricing.zero_shipping"
 DEFAULT_TAX_CALCULATOR = "nexus_shop.pricing.zero_tax"
 CHECKOUT_FIELDS = ("email", "shipping_address")
+# The purchase path's tables (carts, orders, idempotency records), which a query cache must
+# never answer from: a host's settings say ``CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]``
+# (settings are read before the models exist, hence names, not models), and the check
+# nexus_shop.E021 derives what it checks from this same tuple.
+PURCHASE_TABLES = (
+    "nexus_shop_cart",
+    "nexus_shop_cartline",
+    "nexus_shop_order",
+    "nexus_shop_orderline",
+    "nexus_shop_orderevent",
+    "nexus_shop_idempotencyrecord",
+)
 
 
 class Settings:

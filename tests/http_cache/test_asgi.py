@@ -65,7 +65,7 @@ def asgi() -> Iterator[Driver]:
     with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default", MIDDLEWARE=SECURITY_MIDDLEWARE):
         engine = get_engine()
         assert engine is not None
-        assert engine.store.new_epoch()
+        assert engine.store.flush()
         loop = asyncio.new_event_loop()
         inner = CountingApp()
         try:

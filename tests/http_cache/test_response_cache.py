@@ -34,7 +34,7 @@ def response_cache() -> Iterator[None]:
         engine = get_engine()
         assert engine is not None
         # Test databases roll back without committing: start each test from a new epoch.
-        assert engine.store.new_epoch()
+        assert engine.store.flush()
         yield
 
 
@@ -103,7 +103,7 @@ def test_if_none_match_gets_304_from_the_cache(
 def test_304_on_a_miss_too(anon: Client) -> None:
     ProductFactory()
     etag = anon.get("/api/products")["ETag"]
-    get_engine().store.new_epoch()  # type: ignore[union-attr]  # on in this module
+    get_engine().store.flush()  # type: ignore[union-attr]  # on in this module
     response = get(anon, "/api/products", if_none_match=etag)
     assert response.status_code == 304
     assert response["X-Response-Cache"] == "miss"

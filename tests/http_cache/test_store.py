@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 
@@ -51,28 +49,42 @@ def test_a_write_during_the_miss_makes_the_entry_stale(redis_server: RedisServer
     assert store.lookup("e:x")[0] is None
 
 
-def test_redis_down_fails_open_and_a_lost_invalidation_drops_everything() -> None:
+def _calls(server: RedisServer, command: str) -> int:
+    """How many times the server has run ``command`` (``INFO commandstats``)."""
+    stats = server.raw().info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_redis_down_fails_open_and_a_lost_invalidation_flushes_everything() -> None:
     with running_redis() as server:
-        store = RedisStore(server.url, "t")
-        store.breaker.retry_after = 0.2
+        store = RedisStore(server.url, "t", retry_after=0.2)
         _stored(store, "e:list", ("plist", "p:1"), b"old")
         other = RedisStore(server.url, "t")  # another process
         assert other.lookup("e:list")[0] is not None
+        reads = _calls(server, "mget")
 
         server.pause()  # frozen: the entry survives, the invalidation cannot land
         try:
-            started = time.monotonic()
-            store.invalidate(["p:1"])
-            assert time.monotonic() - started < 2
+            store.invalidate(["p:1"])  # times out once, and trips the breaker
+            assert store.breaker.dirty
+            assert not store.breaker.closed
             assert store.lookup("e:list") == (None, None)  # breaker open: straight to the DB
         finally:
             server.resume()
-        # The writer re-versions in the background as soon as Redis answers again.
-        deadline = time.monotonic() + 5
-        while store.breaker.dirty and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not store.breaker.dirty
+        # Commands sent to the frozen server run when it resumes: the lookup sent none.
+        assert _calls(server, "mget") == reads
+        # The writer flushes in the background as soon as Redis answers again.
+        assert store.breaker.wait_clean(timeout=30)
         assert other.lookup("e:list")[0] is None  # the old entry is gone for everyone
+
+
+def test_the_retry_delay_is_the_cache_backends(redis_server: RedisServer) -> None:
+    """One rule for both caches: the same default, from nexus_shop.breaker."""
+    from nexus_shop.breaker import RETRY_AFTER
+    from nexus_shop.cache import RedisCache
+
+    assert RedisStore(redis_server.url, "t").breaker.retry_after == RETRY_AFTER
+    assert RedisCache(redis_server.url, {}).retry_after == RETRY_AFTER
 
 
 def test_redis_refusing_writes_deletes_the_epoch() -> None:

@@ -385,7 +385,7 @@ def test_a_list_is_at_most_two_queries_whatever_the_page_size(
 
 
 # On PostgreSQL a search that might be misspelt first probes (at most 20 rows) whether it
-# matches exactly; see selectors.catalog._search_matches.
+# matches exactly; see selectors.products._search_match.
 PROBE = 1
 
 

@@ -108,13 +108,11 @@ def test_staff_with_the_permission_succeed(op: str) -> None:
 @pytest.mark.parametrize("op", OPS)
 def test_exactly_the_named_permission_is_enough(op: str) -> None:
     call, status, perm = _ops()[op]
-    # Restoring/updating a product must see it: they also hold view rights via change/delete only.
-    extra = ["change_product"] if op in {"product_delete", "product_restore"} else []
-    user = UserFactory(perms=[perm, *extra])
+    user = UserFactory(perms=[perm])
     assert call(Client(headers=bearer(user))).status_code == status
     others = [p for p in ("add", "change", "delete") if not perm.startswith(p)]
     model = perm.split("_", 1)[1]
-    other_user = UserFactory(perms=[f"{p}_{model}" for p in others if f"{p}_{model}" not in extra])
+    other_user = UserFactory(perms=[f"{p}_{model}" for p in others])
     assert call(Client(headers=bearer(other_user))).status_code == 403
 
 
@@ -151,3 +149,31 @@ def test_every_401_says_why_and_challenges() -> None:
     for response in (missing, invalid):
         assert response.status_code == 401
         assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("perms", "staff"),
+    [
+        (["add_product"], True),
+        (["change_product"], True),
+        (["delete_product"], True),
+        (["view_product"], False),
+        (["add_category", "change_category", "delete_category"], False),
+        ([], False),
+    ],
+)
+def test_catalogue_reads_show_hidden_products_to_catalogue_staff_only(
+    perms: list[str], staff: bool
+) -> None:
+    """Each product write permission alone makes catalogue staff (``is_catalogue_staff``);
+    no other permission, nor ``is_staff``, does."""
+    inactive = ProductFactory(is_active=False)
+    deleted = ProductFactory(deleted_at="2026-01-01T00:00Z")
+    client = Client(headers=bearer(StaffFactory(perms=perms)))
+
+    listed = client.get("/api/products?include_deleted=true").json()["items"]
+    detail = client.get(f"/api/products/{inactive.pk}")
+    deleted_detail = client.get(f"/api/products/{deleted.pk}?include_deleted=true")
+
+    assert {item["id"] for item in listed} == ({inactive.pk, deleted.pk} if staff else set())
+    assert (detail.status_code, deleted_detail.status_code) == ((200, 200) if staff else (404, 404))

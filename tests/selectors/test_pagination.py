@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from nexus_shop.exceptions import ValidationFailed
-from nexus_shop.selectors.catalog import PRODUCT_SORTS
 from nexus_shop.selectors.pagination import _decode_value, decode_cursor, encode_cursor
+from nexus_shop.selectors.products import PRODUCT_SORTS
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_the_longest_possible_cursor_is_accepted() -> None:
     # its cursor was longer than the accepted maximum (a dead end, 422 on the next page).
     from nexus_shop.limits import MAX_CURSOR_LENGTH
     from nexus_shop.schemas.catalog import PageParams
-    from nexus_shop.selectors.catalog import CATEGORY_SORT
+    from nexus_shop.selectors.categories import CATEGORY_SORT
 
     worst = [
         encode_cursor(scope="products", sort=PRODUCT_SORTS[s], value="\x1f" * 255, pk=2**63 - 1)

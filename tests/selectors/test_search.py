@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from nexus_shop.models import Product
-from nexus_shop.selectors.catalog import PRODUCT_SORTS
 from nexus_shop.selectors.pagination import decode_cursor, encode_cursor
+from nexus_shop.selectors.products import PRODUCT_SORTS
 from nexus_shop.selectors.search import (
     CORRECTION_SIMILARITY,
     PLAN_SETTING,

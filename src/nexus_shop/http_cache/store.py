@@ -5,8 +5,8 @@ Layout (every key under one prefix, ``<KEY_PREFIX>:nexus_shop:rc:``):
 ``seq``
     A counter, incremented once by every committed catalogue change.
 ``epoch``
-    A random token. Replacing it drops every entry at once (a bulk load, a recovery after
-    Redis was unreachable or refused a write).
+    A random token. Replacing it flushes the store: every entry is unusable at once (after
+    a bulk load, and at recovery after Redis was unreachable or refused a write).
 ``plist`` / ``cat`` / ``p:<id>`` / ``c:<id>``
     The ``seq`` value of the last change to: product-list membership, anything a category
     response shows, product ``<id>``, category ``<id>``. Written with the ``seq`` increment
@@ -25,9 +25,10 @@ Version keys have no expiry; entries do. Use a ``maxmemory-policy`` of ``noevict
 ``volatile-*`` (never ``allkeys-*``), so Redis never evicts a version key while an entry
 that depends on it lives.
 
-Failures: any Redis error opens a breaker (reads and writes skip Redis for a few
-seconds, the API answers from the database). A failed invalidation, or the breaker
-closing again, replaces the ``epoch`` before any entry is served again.
+Failures: any Redis error trips the breaker of :mod:`nexus_shop.breaker`, the one the
+cache backend uses too (reads and writes skip Redis for ``RETRY_AFTER`` seconds, the API
+answers from the database). A failed invalidation, or the breaker closing again, flushes
+the store (:meth:`Store.flush`: a new ``epoch``) before any entry is served again.
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nexus_shop.breaker import RETRY_AFTER, Breaker
+
 logger = logging.getLogger("nexus_shop.http_cache")
 
 SOCKET_TIMEOUT = 0.5
-RETRY_AFTER = 2.0
 
 # KEYS[1] = seq, KEYS[2..] = version keys to set to the new seq. Returns the new seq.
 _BUMP_LUA = """
@@ -129,39 +130,22 @@ def _unreachable(exc: BaseException) -> bool:
     )
 
 
-class Breaker:
-    """Skip the store for a while after a failure; re-version it before using it again."""
-
-    def __init__(self, retry_after: float = RETRY_AFTER) -> None:
-        self.retry_after = retry_after
-        self.open_until = 0.0
-        self.dirty = False  # entries may be stale: a new epoch is due before the next hit
-        self.lock = threading.Lock()
-
-    def trip(self, exc: BaseException) -> None:
-        with self.lock:
-            self.open_until = time.monotonic() + self.retry_after
-            self.dirty = True
-        logger.warning(
-            "Response cache unavailable (%s); serving from the database for %.1fs",
-            exc,
-            self.retry_after,
-        )
-
-    @property
-    def closed(self) -> bool:
-        return time.monotonic() >= self.open_until
-
-
 class Store:
     """The interface both stores implement; see the module doc for what the keys mean."""
 
     breaker: Breaker
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
         self.prefix = f"{prefix}:nexus_shop:rc:" if prefix else "nexus_shop:rc:"
-        self.breaker = Breaker()
-        self._retrying = False
+        self.breaker = Breaker("rc-flush", self.flush, retry_after=retry_after)
+
+    def _trip(self, exc: BaseException) -> None:
+        self.breaker.trip()
+        logger.warning(
+            "Response cache unavailable (%s); serving from the database for %.1fs",
+            exc,
+            self.breaker.retry_after,
+        )
 
     def k(self, name: str) -> str:
         return self.prefix + name
@@ -201,14 +185,14 @@ class Store:
         if not self.breaker.closed:
             return False
         if self.breaker.dirty:
-            return self.new_epoch()
+            return self.flush()
         return True
 
     async def _ausable(self) -> bool:
         if not self.breaker.closed:
             return False
         if self.breaker.dirty:
-            return await asyncio.to_thread(self.new_epoch)
+            return await asyncio.to_thread(self.flush)
         return True
 
     def _judge(self, raw: list[Any]) -> tuple[Entry | None, Snapshot | None, list[str]]:
@@ -240,7 +224,7 @@ class Store:
                 if any(_int(v) > entry.seq for v in versions):
                     entry = None
         except Exception as exc:  # any store failure: fail open, to the database
-            self.breaker.trip(exc)
+            self._trip(exc)
             return None, None
         return entry, snapshot
 
@@ -258,7 +242,7 @@ class Store:
                 if any(_int(v) > entry.seq for v in versions):
                     entry = None
         except Exception as exc:  # any store failure: fail open, to the database
-            self.breaker.trip(exc)
+            self._trip(exc)
             return None, None
         return entry, snapshot
 
@@ -281,74 +265,54 @@ class Store:
             logger.warning("Response cache refused an entry (%s)", exc)
 
     def invalidate(self, names: Iterable[str]) -> None:
-        """Bump ``seq`` and set the version keys ``names`` to it. Never raises.
+        """Bump ``seq`` and set the stamps ``names`` to it. Never raises.
 
-        If Redis cannot take it, the epoch is replaced as soon as it can (a thread retries),
-        and until then this process serves nothing from the cache.
+        If Redis cannot take it, the store is flushed as soon as it can be (the breaker's
+        thread retries), and until then this process serves nothing from the cache.
         """
         keys = [self.k("seq"), *(self.k(n) for n in names)]
         # Tried even with the breaker open: a skipped invalidation is a stale read elsewhere.
         try:
             self._bump(keys)
-        except Exception as exc:  # an invalidation that did not land: re-version
-            self.breaker.trip(exc)
-            if not _unreachable(exc) and self.new_epoch():
-                return  # Redis refuses writes but still deletes: the epoch is gone
+        except Exception as exc:  # an invalidation that did not land: flush
+            self._trip(exc)
+            if not _unreachable(exc):
+                self.flush()  # Redis refuses writes but still deletes: the epoch goes now
         else:
-            if not self.breaker.dirty:
-                return
-            if self.new_epoch():  # back after an outage: drop what it may have left stale
-                return
-        self._retry_new_epoch()
+            if self.breaker.dirty:
+                self.flush()  # back after an outage: flush what it may have left stale
 
-    def new_epoch(self) -> bool:
-        """Drop every entry: a new epoch, or none at all. True if Redis took either.
+    def flush(self) -> bool:
+        """Make every entry unusable: a new epoch, or none at all. True if Redis took either.
 
         When Redis refuses the write (``OOM`` at ``maxmemory``), the epoch is deleted
-        instead: ``DEL`` is still allowed, and without an epoch nothing is served.
+        instead: ``DEL`` is still allowed, and without an epoch nothing is served. When it
+        takes neither, the store stays dirty and the breaker's thread tries again.
         """
         try:
             self._set(self.k("epoch"), os.urandom(8).hex(), None)
         except Exception as exc:  # unreachable, or refusing writes
             if _unreachable(exc):
-                self.breaker.trip(exc)
+                self._trip(exc)
                 return False
             try:
                 self._delete(self.k("epoch"))
             except Exception as exc2:  # not even a DEL: stay dirty
-                self.breaker.trip(exc2)
+                self._trip(exc2)
                 return False
-        with self.breaker.lock:
-            self.breaker.dirty = False
-            self.breaker.open_until = 0.0
-        logger.info("Response cache re-versioned (new epoch)")
+        self.breaker.flushed()
+        logger.info("Response cache flushed (new epoch)")
         return True
 
-    def _retry_new_epoch(self) -> None:
-        """Keep trying to replace the epoch, in the background, until Redis takes it."""
-        with self.breaker.lock:
-            if self._retrying:
-                return
-            self._retrying = True
-
-        def run() -> None:
-            give_up = time.monotonic() + 300  # later, the next request re-versions anyway
-            try:
-                while self.breaker.dirty and time.monotonic() < give_up:
-                    time.sleep(0.25)
-                    if self.new_epoch():
-                        return
-            finally:
-                self._retrying = False
-
-        threading.Thread(target=run, name="nexus-shop-rc-epoch", daemon=True).start()
+    # Called by nexus_shop.http_cache.core until it is renamed there (issue 16 merge).
+    new_epoch = flush
 
 
 class RedisStore(Store):
     """Redis through redis-py: one sync client and one asyncio client per event loop."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        super().__init__(prefix)
+    def __init__(self, url: str, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
+        super().__init__(prefix, retry_after=retry_after)
         import redis
 
         self.url = url
@@ -408,8 +372,8 @@ class DjangoCacheStore(Store):
     its own invalidations; use Redis (:class:`RedisStore`) for more than one process.
     """
 
-    def __init__(self, alias: str, prefix: str) -> None:
-        super().__init__(prefix)
+    def __init__(self, alias: str, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
+        super().__init__(prefix, retry_after=retry_after)
         self.alias = alias
         self._lock = threading.Lock()
 

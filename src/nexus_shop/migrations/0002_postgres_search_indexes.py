@@ -3,8 +3,9 @@
 * a GIN index on the weighted full-text vector (name 'A' over description 'B'), and
 * a trigram GIN index on the name, for the substring part of the search.
 
-Both are partial on live rows. The vector expression must stay identical to
-``nexus_shop.selectors.catalog.SEARCH_VECTOR_SQL`` or the planner will not use it.
+Both are partial on live rows. The vector expression had to stay identical to the one the
+search queried, or the planner would not use it. Since 0004, which drops the vector index,
+the search reads a stored column (``nexus_shop.selectors.search.SEARCH_VECTOR_SQL``).
 """
 
 from collections.abc import Callable

@@ -23,8 +23,8 @@ which every read and write of the catalogue waits). Instead:
 So the migration is not atomic: if it stops half-way, running it again picks up where it
 left off (each step is idempotent, and the backfill only fills NULLs). The column is not
 a model field, since SQLite has no ``tsvector``; the selectors name it in SQL on
-PostgreSQL only. The vector expression must stay identical to ``VECTOR`` below, which
-``nexus_shop.selectors.catalog`` re-uses for documentation only.
+PostgreSQL only (``nexus_shop.selectors.search.SEARCH_VECTOR_SQL``). The vector expression
+is ``VECTOR`` below.
 """
 
 from __future__ import annotations

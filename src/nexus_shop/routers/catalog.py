@@ -26,7 +26,10 @@ from nexus_shop.schemas.catalog import (
 )
 from nexus_shop.schemas.common import ErrorOut, PageOut
 from nexus_shop.security import read_auth, require_perm, write_auth
-from nexus_shop.selectors import catalog as selectors
+from nexus_shop.selectors import categories as category_reads
+from nexus_shop.selectors import facets as facet_reads
+from nexus_shop.selectors import products as product_reads
+from nexus_shop.selectors.visibility import CATALOGUE_STAFF_PERMS
 from nexus_shop.services import catalog as services
 
 router = Router(tags=["catalog"])
@@ -46,6 +49,12 @@ CONDITIONAL_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: ErrorOut}
 CONDITIONAL_BODY_ERRORS: dict[int, Any] = {**BODY_ERRORS, 412: ErrorOut}
 
 IF_MATCH = Header(None, alias="If-Match", description="Entity tag(s) from an earlier ETag.")
+# Who sees more in the catalogue reads: the rule is visibility.is_catalogue_staff.
+STAFF_SEE_MORE_DOC = (
+    "Catalogue staff (holders of any of "
+    + ", ".join(f"`{perm}`" for perm in CATALOGUE_STAFF_PERMS)
+    + ") also see inactive products, and deleted ones with `include_deleted=true`."
+)
 IF_MATCH_DOC = (
     " Send `If-Match` with the `ETag` of your last read to make the write conditional: "
     "412 if the resource changed since, and nothing is written."
@@ -100,7 +109,7 @@ _product = _Rendered(ProductOut)
     "in the category and its descendants.",
 )
 def category_list(request: HttpRequest, response: HttpResponse, params: Query[PageParams]) -> Any:
-    page = selectors.category_list(params=params)
+    page = category_reads.category_list(params=params)
     mark_public_read(request, kind="category-list")
     return _category_page(request, page, response)
 
@@ -114,7 +123,7 @@ def category_list(request: HttpRequest, response: HttpResponse, params: Query[Pa
     summary="Get a category",
 )
 def category_get(request: HttpRequest, response: HttpResponse, category_id: int) -> Any:
-    category = selectors.category_get(category_id=category_id)
+    category = category_reads.category_get(category_id=category_id)
     mark_public_read(request, kind="category-detail", category_ids=[category.pk])
     response["ETag"] = versions.etag(versions.category_version(category))
     return _category(request, category, response)
@@ -132,7 +141,7 @@ def category_get(request: HttpRequest, response: HttpResponse, category_id: int)
 def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
     require_perm(request, "nexus_shop.add_category")
     category = services.category_create(**payload.model_dump())
-    return Status(201, selectors.category_get(category_id=category.pk))
+    return Status(201, category_reads.category_get(category_id=category.pk))
 
 
 @router.patch(
@@ -158,7 +167,7 @@ def category_update(
         if_match=parse_if_match(if_match),
         **payload.model_dump(exclude_unset=True),
     )
-    category = selectors.category_get(category_id=category_id)  # with its product_count
+    category = category_reads.category_get(category_id=category_id)  # with its product_count
     response["ETag"] = versions.etag(versions.category_version(category))
     return category
 
@@ -195,13 +204,12 @@ def category_delete(request: HttpRequest, category_id: int, if_match: str | None
     "and a page past them is a 422 pointing to cursors. Cursor mode (`cursor`) is keyset "
     "pagination at any depth, with `count`, `count_exact` and `page` null. "
     "`ordering=relevance` (PostgreSQL) ranks the first NEXUS_SHOP_SEARCH_RANK_WINDOW (1,000) "
-    "matches. Staff (holders of `nexus_shop.change_product`) also see inactive products, and "
-    "deleted ones with `include_deleted=true`.",
+    "matches. " + STAFF_SEE_MORE_DOC,
 )
 def product_list(
     request: HttpRequest, response: HttpResponse, filters: Query[ProductFilter]
 ) -> Any:
-    page = selectors.product_list(filters=filters, viewer=_viewer(request))
+    page = product_reads.product_list(filters=filters, viewer=_viewer(request))
     mark_public_read(
         request,
         kind="product-list",
@@ -225,7 +233,7 @@ def product_list(
     "they are taken over the first matches found.",
 )
 def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> Any:
-    facets = selectors.product_facets(params=params, viewer=_viewer(request))
+    facets = facet_reads.product_facets(params=params, viewer=_viewer(request))
     # Counts follow list membership (and category names, which bump it too).
     mark_public_read(request, kind="product-facets")
     return facets
@@ -238,8 +246,7 @@ def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> 
     operation_id="product_get",
     url_name="product-detail",
     summary="Get a product",
-    description="404 if missing, soft-deleted or inactive. Staff see inactive products, and "
-    "deleted ones with `include_deleted=true`.",
+    description="404 if missing, soft-deleted or inactive. " + STAFF_SEE_MORE_DOC,
 )
 def product_get(
     request: HttpRequest,
@@ -247,7 +254,7 @@ def product_get(
     product_id: int,
     params: Query[ProductDetailParams],
 ) -> Any:
-    product = selectors.product_get(
+    product = product_reads.product_get(
         product_id=product_id, viewer=_viewer(request), include_deleted=params.include_deleted
     )
     mark_public_read(

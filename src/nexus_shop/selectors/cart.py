@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from nexus_shop.conf import conf
 from nexus_shop.models import Cart, CartLine
+from nexus_shop.selectors.visibility import is_public_product
 from nexus_shop.services.catalog import money
 
 
@@ -34,7 +35,7 @@ class CartView:
 
 def _line_view(line: CartLine) -> CartLineView:
     product = line.product  # soft-deleted products included (the base manager sees them)
-    purchasable = product.deleted_at is None and product.is_active
+    purchasable = is_public_product(product)
     available = product.stock if purchasable else 0
     return CartLineView(
         id=line.pk,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.core import signing
 from django.db import models
@@ -35,6 +35,9 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import ValidationFailed
+
+if TYPE_CHECKING:
+    from nexus_shop.schemas.catalog import PageParams
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -59,6 +62,15 @@ class PageRequest:
     page: int
     page_size: int
     cursor: str | None
+
+    @classmethod
+    def of(cls, params: PageParams) -> PageRequest:
+        """The page a list's parameters ask for, ``NEXUS_SHOP_DEFAULT_PAGE_SIZE`` if unsaid."""
+        return cls(
+            page=params.page,
+            page_size=params.page_size or conf.DEFAULT_PAGE_SIZE,
+            cursor=params.cursor,
+        )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound, ValidationFailed
 from nexus_shop.models import Cart, CartLine, Product
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
+from nexus_shop.selectors.visibility import visible_products
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -178,7 +179,7 @@ def cart_clear(*, holder: Holder) -> Cart:
 
 
 def _purchasable(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    product = visible_products(viewer=None).filter(pk=product_id).first()
     if product is None:
         raise ValidationFailed(
             f"No product with id {product_id} can be bought.", extra={"field": "product_id"}

@@ -35,6 +35,7 @@ from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Category, Product
 from nexus_shop.services.locks import advisory_lock, key_share_lock
+from nexus_shop.services.stock import crosses_zero
 
 
 class _Unset:
@@ -181,7 +182,7 @@ def category_create(
 def _check_category_version(category: Category, if_match: Sequence[str] | None) -> None:
     if if_match is None:
         return
-    from nexus_shop.selectors.catalog import attach_product_counts
+    from nexus_shop.selectors.categories import attach_product_counts
 
     attach_product_counts([category])
     versions.check(versions.category_version(category), if_match)
@@ -381,7 +382,7 @@ def product_update(
     product = _product_for_update(product_id)
     versions.check(versions.product_version(product), if_match)
     before = {name: getattr(product, name) for name in _MEMBERSHIP_FIELDS}
-    was_in_stock = product.stock > 0
+    stock_before = product.stock
     changes: dict[str, Any] = {
         key: value
         for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
@@ -403,7 +404,7 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_product(product)
-    membership = (product.stock > 0) != was_in_stock or any(
+    membership = crosses_zero(before=stock_before, after=product.stock) or any(
         getattr(product, name) != value for name, value in before.items()
     )
     invalidation.products_changed(product_ids=[product.pk], membership=membership)

@@ -3,7 +3,8 @@
 How each promise is kept (PostgreSQL, READ COMMITTED):
 
 * **No oversell.** Each line takes its stock with one conditional statement,
-  ``UPDATE product SET stock = stock - n WHERE id = %s AND stock >= n ...``, whose row
+  ``UPDATE product SET stock = stock - n WHERE id = %s AND stock >= n AND <public>``
+  (``<public>``: the catalogue's visibility rule, the selectors' own), whose row
   count decides. Nothing is read first, so no cache (cachalot, the response cache) can be
   behind the decision; the row lock it takes holds until commit, and the ``stock >= 0``
   check constraint backs it up.
@@ -36,15 +37,16 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from nexus_shop import invalidation
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, Product
 from nexus_shop.models.orders import OrderStatus
 from nexus_shop.payments import payment_provider
 from nexus_shop.pricing import PricedLine, load_calculator
+from nexus_shop.selectors.visibility import public_products_sql
 from nexus_shop.services.cart import Holder, open_anonymous_cart, open_user_cart, resolve_cart
 from nexus_shop.services.catalog import money
+from nexus_shop.services.stock import StockChange, stock_changed
 
 MAX_MONEY = Decimal("9999999999.99")  # Decimal(12, 2)
 
@@ -154,32 +156,38 @@ def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
 def _take_stock(lines: list[PricedLine]) -> None:
     """Decrement every line's stock, in product-id order; ``Conflict`` if any falls short.
 
+    Only a product the public may see can be bought: each ``UPDATE`` is conditional on the
+    catalogue's own visibility rule (:data:`~nexus_shop.selectors.visibility.PUBLIC_PRODUCTS`,
+    compiled by :func:`~nexus_shop.selectors.visibility.public_products_sql`), so a product
+    that became inactive or deleted since it went into the cart is a shortfall.
+
     Runs last in the checkout transaction, so the row locks these UPDATEs take (a hot
     product's is the one every checkout queues on) are held only until the commit.
     """
     table = connection.ops.quote_name(Product._meta.db_table)
+    public, public_params = public_products_sql()
     now = timezone.now()
     shortfalls: list[dict[str, int]] = []
-    crossed_zero: list[int] = []
-    taken: list[int] = []
+    changes: list[StockChange] = []
     with connection.cursor() as cursor:
         for line in sorted(lines, key=lambda line: line.product_id):
             cursor.execute(
-                f"UPDATE {table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (our table name; values bound)
-                "WHERE id = %s AND stock >= %s AND deleted_at IS NULL AND is_active = %s "
-                "RETURNING stock",
-                [line.quantity, now, line.product_id, line.quantity, True],
+                f"UPDATE {table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (our table name and the ORM's condition; values bound)
+                f"WHERE id = %s AND stock >= %s AND {public} RETURNING stock",
+                [line.quantity, now, line.product_id, line.quantity, *public_params],
             )
             row = cursor.fetchone()
             if row is not None:
-                taken.append(line.product_id)
-                if int(row[0]) == 0:
-                    crossed_zero.append(line.product_id)
+                after = int(row[0])
+                changes.append(
+                    StockChange(
+                        product_id=line.product_id, before=after + line.quantity, after=after
+                    )
+                )
                 continue
             cursor.execute(
-                f"SELECT stock, deleted_at IS NULL AND is_active = %s FROM {table} "  # noqa: S608  (same)
-                "WHERE id = %s",
-                [True, line.product_id],
+                f"SELECT stock, {public} FROM {table} WHERE id = %s",  # noqa: S608  (same)
+                [*public_params, line.product_id],
             )
             found = cursor.fetchone()
             available = int(found[0]) if found and found[1] else 0
@@ -192,9 +200,7 @@ def _take_stock(lines: list[PricedLine]) -> None:
             f"Not enough stock for {len(shortfalls)} {noun} in your cart; nothing was ordered.",
             extra={"lines": shortfalls},
         )
-    stayed = [product_id for product_id in taken if product_id not in crossed_zero]
-    invalidation.products_changed(product_ids=stayed, membership=False)
-    invalidation.products_changed(product_ids=crossed_zero, membership=True)
+    stock_changed(changes)
 
 
 def _calculated(path: str, what: str, **kwargs: Any) -> Decimal:

@@ -18,12 +18,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from nexus_shop import invalidation
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound
 from nexus_shop.models import Order, OrderEvent, OrderLine, Product
 from nexus_shop.models.orders import OrderStatus, is_order_number
 from nexus_shop.payments import payment_provider
+from nexus_shop.services.stock import StockChange, stock_changed
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
@@ -39,7 +39,7 @@ def return_stock(quantities: Mapping[int, int]) -> None:
         return
     table = connection.ops.quote_name(Product._meta.db_table)
     now = timezone.now()
-    crossed_zero: list[int] = []
+    changes: list[StockChange] = []
     with connection.cursor() as cursor:
         for product_id in sorted(quantities):
             quantity = quantities[product_id]
@@ -49,11 +49,12 @@ def return_stock(quantities: Mapping[int, int]) -> None:
                 [quantity, now, product_id],
             )
             row = cursor.fetchone()
-            if row is not None and int(row[0]) == quantity:  # it was 0: back in stock
-                crossed_zero.append(product_id)
-    stayed = [pk for pk in quantities if pk not in crossed_zero]
-    invalidation.products_changed(product_ids=stayed, membership=False)
-    invalidation.products_changed(product_ids=crossed_zero, membership=True)
+            if row is not None:
+                after = int(row[0])
+                changes.append(
+                    StockChange(product_id=product_id, before=after - quantity, after=after)
+                )
+    stock_changed(changes)
 
 
 def _quantities(lines: Iterable[OrderLine]) -> dict[int, int]:

@@ -1,0 +1,103 @@
+"""Who sees which catalogue rows: every visibility rule of the catalogue, written once.
+
+Every read of products and categories starts from :func:`visible_products` or
+:func:`visible_categories`; the checkout's conditional stock ``UPDATE`` adds
+:func:`public_products_sql` (the same rule, compiled from :data:`PUBLIC_PRODUCTS`), and
+the cart shows a line as purchasable by :func:`is_public_product`. The response cache
+answers a logged-in user only if :func:`is_catalogue_staff` says the user sees what the
+public sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Protocol
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.sql import Query
+
+from nexus_shop.models import Category, Product
+from nexus_shop.models.catalog import LIVE
+
+
+class Viewer(Protocol):
+    """Who is looking: a user, ``AnonymousUser``, or anything with these two members."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool: ...
+
+
+# What the public sees of the products: live (not soft-deleted) and active.
+PUBLIC_PRODUCTS: Final = LIVE & Q(is_active=True)
+
+CATALOGUE_STAFF_PERMS: Final = (
+    "nexus_shop.add_product",
+    "nexus_shop.change_product",
+    "nexus_shop.delete_product",
+)
+
+
+def is_catalogue_staff(viewer: Viewer | None) -> bool:
+    """Whether ``viewer`` sees inactive products (and deleted ones on request).
+
+    Catalogue staff are the holders of **any** product write permission
+    (:data:`CATALOGUE_STAFF_PERMS`): whoever may act on a hidden product must be able to see
+    it. ``add_product`` may create a product inactive (a draft), and its holder reads back
+    what they made; ``change_product`` edits and activates them; ``delete_product``
+    soft-deletes and restores, and a restore needs the deleted product's id and ``ETag``,
+    which only a read with ``include_deleted=true`` shows. Requiring ``change_product``
+    alone would leave the other two acting blind.
+
+    Not staff: anonymous users, ``is_staff`` alone (it admits to Django's admin site, it
+    grants nothing here), ``view_product`` (the API has no read-only staff role: nothing in
+    it is granted by a view permission) and the category permissions (categories have no
+    hidden rows). A superuser holds every permission, so is staff.
+
+    A pure function of the user's permissions (Django caches them on the user object), so
+    a response cache can ask it for every logged-in request: a user for whom it is false
+    sees exactly what an anonymous one sees.
+    """
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return any(viewer.has_perm(perm) for perm in CATALOGUE_STAFF_PERMS)
+
+
+def visible_products(*, viewer: Viewer | None, include_deleted: bool = False) -> QuerySet[Product]:
+    """The products ``viewer`` may see: :data:`PUBLIC_PRODUCTS`, or more for staff.
+
+    Staff see inactive products, and soft-deleted ones too with ``include_deleted``
+    (ignored for anyone else).
+    """
+    if is_catalogue_staff(viewer):
+        return Product.all_objects.all() if include_deleted else Product.objects.all()
+    return Product.all_objects.filter(PUBLIC_PRODUCTS)
+
+
+def is_public_product(product: Product) -> bool:
+    """:data:`PUBLIC_PRODUCTS` for a product already loaded (no query)."""
+    return product.deleted_at is None and product.is_active
+
+
+def public_products_sql() -> tuple[str, list[Any]]:
+    """:data:`PUBLIC_PRODUCTS` as a SQL condition on the product table, and its parameters.
+
+    For hand-written statements on that table (the checkout's ``UPDATE ... RETURNING``,
+    which the ORM cannot express): columns are qualified with the table's name, so the
+    fragment fits any statement that names the table without an alias.
+    """
+    query = Query(Product)
+    where = query.build_where(PUBLIC_PRODUCTS)
+    sql, params = where.as_sql(query.get_compiler(connection=connection), connection)
+    return sql, list(params)
+
+
+def visible_categories() -> QuerySet[Category]:
+    """The categories anyone may see: all of them.
+
+    Categories are never inactive or soft-deleted (a category with products cannot be
+    deleted at all), so their visibility is their products': a category's
+    ``product_count`` counts :data:`PUBLIC_PRODUCTS` only, for staff as well.
+    """
+    return Category.objects.all()

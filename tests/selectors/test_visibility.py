@@ -1,0 +1,145 @@
+"""The catalogue's visibility rules (``nexus_shop.selectors.visibility``), and their copies.
+
+Who is catalogue staff is decided once, by :func:`is_catalogue_staff`; what the public sees
+is :data:`PUBLIC_PRODUCTS`. The copies that cannot import the ``Q`` (a hand-written SQL
+statement, a loaded product, a partial index) are checked against it here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.utils import timezone
+
+from nexus_shop.models import Product
+from nexus_shop.selectors import catalog, categories, facets, products, visibility
+from nexus_shop.selectors.visibility import (
+    CATALOGUE_STAFF_PERMS,
+    PUBLIC_PRODUCTS,
+    is_catalogue_staff,
+    is_public_product,
+    public_products_sql,
+    visible_categories,
+    visible_products,
+)
+from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _four_products() -> dict[str, Product]:
+    """One product of each (deleted, active) combination."""
+    now = timezone.now()
+    return {
+        "public": ProductFactory(),
+        "inactive": ProductFactory(is_active=False),
+        "deleted": ProductFactory(deleted_at=now),
+        "deleted inactive": ProductFactory(deleted_at=now, is_active=False),
+    }
+
+
+def _names(found: Any, made: dict[str, Product]) -> set[str]:
+    ids = set(found)
+    return {name for name, product in made.items() if product.pk in ids}
+
+
+# Who is catalogue staff -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("perm", ["add_product", "change_product", "delete_product"])
+def test_each_product_write_permission_alone_makes_catalogue_staff(perm: str) -> None:
+    assert is_catalogue_staff(UserFactory(perms=[perm]))
+
+
+@pytest.mark.parametrize(
+    "perms",
+    [
+        [],
+        ["view_product"],
+        ["add_category", "change_category", "delete_category", "view_category"],
+    ],
+)
+def test_other_permissions_do_not(perms: list[str]) -> None:
+    assert not is_catalogue_staff(UserFactory(perms=perms))
+    assert not is_catalogue_staff(StaffFactory(perms=perms))  # is_staff alone: nothing
+
+
+def test_anonymous_is_not_staff_and_a_superuser_is() -> None:
+    assert not is_catalogue_staff(None)
+    assert not is_catalogue_staff(AnonymousUser())
+    assert is_catalogue_staff(UserFactory(is_superuser=True))
+
+
+def test_the_staff_permissions_are_the_product_write_permissions() -> None:
+    assert set(CATALOGUE_STAFF_PERMS) == {
+        f"nexus_shop.{action}_product" for action in ("add", "change", "delete")
+    }
+
+
+@pytest.mark.parametrize(
+    "perm", ["add_product", "change_product", "delete_product", "view_product"]
+)
+def test_staff_see_exactly_what_the_rule_says(perm: str) -> None:
+    made = _four_products()
+    user = UserFactory(perms=[perm])
+    seen = _names(visible_products(viewer=user).values_list("pk", flat=True), made)
+    with_deleted = _names(
+        visible_products(viewer=user, include_deleted=True).values_list("pk", flat=True), made
+    )
+    if is_catalogue_staff(user):
+        assert seen == {"public", "inactive"}
+        assert with_deleted == set(made)
+    else:
+        assert seen == with_deleted == {"public"}
+
+
+# What the public sees ---------------------------------------------------------------------
+
+
+def test_the_public_sees_live_active_products_and_include_deleted_changes_nothing() -> None:
+    made = _four_products()
+    for viewer in (None, AnonymousUser(), UserFactory()):
+        for include_deleted in (False, True):
+            found = visible_products(viewer=viewer, include_deleted=include_deleted)
+            assert _names(found.values_list("pk", flat=True), made) == {"public"}
+
+
+def test_a_loaded_product_is_judged_as_the_query_judges_it() -> None:
+    made = _four_products()
+    public = set(Product.all_objects.filter(PUBLIC_PRODUCTS).values_list("pk", flat=True))
+    for product in made.values():
+        assert is_public_product(product) == (product.pk in public)
+
+
+def test_the_sql_fragment_selects_what_the_queryset_selects() -> None:
+    made = _four_products()
+    table = connection.ops.quote_name(Product._meta.db_table)
+    sql, params = public_products_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {sql}", params)  # noqa: S608  (our table; the ORM's condition)
+        by_sql = {row[0] for row in cursor.fetchall()}
+    by_orm = set(visible_products(viewer=None).values_list("pk", flat=True))
+    assert by_sql == by_orm
+    assert _names(by_sql, made) == {"public"}
+
+
+def test_the_public_count_index_covers_exactly_the_public_products() -> None:
+    # PostgreSQL answers the public counts from this partial index only if its condition
+    # is the rule the selectors filter with.
+    (index,) = [i for i in Product._meta.indexes if i.name == "nexus_shop_prod_public_idx"]
+    assert index.condition == PUBLIC_PRODUCTS
+
+
+def test_every_category_is_visible() -> None:
+    made = {CategoryFactory().pk, CategoryFactory().pk}
+    assert made <= set(visible_categories().values_list("pk", flat=True))
+
+
+def test_the_former_module_path_re_exports_the_same_reads() -> None:
+    for name in catalog.__all__:
+        homes = [m for m in (categories, facets, products, visibility) if hasattr(m, name)]
+        found = {id(getattr(home, name)) for home in homes}
+        assert found == {id(getattr(catalog, name))}

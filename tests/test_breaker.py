@@ -1,0 +1,72 @@
+"""nexus_shop.breaker: open after a failure, dirty until flushed, retried in the background."""
+
+from __future__ import annotations
+
+import threading
+
+from nexus_shop.breaker import RETRY_AFTER, Breaker, retry_after
+
+
+def state(breaker: Breaker) -> tuple[bool, bool]:
+    """(closed, dirty), read afresh (a call, so mypy does not keep an old narrowing)."""
+    return breaker.closed, breaker.dirty
+
+
+def test_the_retry_delay_comes_from_the_cache_options() -> None:
+    assert retry_after(None) == RETRY_AFTER == 5.0
+    assert retry_after({}) == RETRY_AFTER
+    assert retry_after({"RETRY_AFTER": 60}) == 60.0
+
+
+def test_a_trip_opens_for_the_window_and_leaves_the_cache_dirty() -> None:
+    breaker = Breaker("test", lambda: False, retry_after=60)
+    assert state(breaker) == (True, False)
+    breaker.trip()
+    assert state(breaker) == (False, True)
+    breaker.close()  # Redis answered: usable again, but still to be flushed first
+    assert state(breaker) == (True, True)
+    breaker.flushed()
+    assert state(breaker) == (True, False)
+    assert breaker.wait_clean(timeout=0)
+
+
+def test_the_thread_retries_the_recovery_until_it_lands() -> None:
+    tries: list[int] = []
+    lands = threading.Event()
+
+    def recover() -> bool:
+        tries.append(1)
+        if len(tries) < 3:
+            breaker.trip()  # still failing: open again
+            return False
+        breaker.flushed()
+        lands.set()
+        return True
+
+    breaker = Breaker("test", recover, retry_after=0)
+    breaker.trip()
+    assert breaker.wait_clean(timeout=30)
+    assert lands.is_set()
+    assert len(tries) == 3  # one thread, trying once per window, until the flush landed
+    assert not breaker.dirty
+
+
+def test_one_retry_thread_per_breaker() -> None:
+    entered, release = threading.Event(), threading.Event()
+    running: list[str] = []
+
+    def recover() -> bool:
+        running.append(threading.current_thread().name)
+        entered.set()
+        release.wait(30)
+        breaker.flushed()
+        return True
+
+    breaker = Breaker("one-thread", recover, retry_after=0)
+    for _ in range(5):
+        breaker.trip()  # every failure, while a thread is already waiting to retry
+    assert entered.wait(30)
+    breaker.trip()  # and while it is recovering
+    release.set()
+    assert breaker.wait_clean(timeout=30)
+    assert running == ["nexus-shop-one-thread"]
