@@ -9,7 +9,33 @@ import pytest
 from django.test import Client
 from ninja import NinjaAPI
 
+from tests.conftest import bearer
+
 pytestmark = pytest.mark.django_db
+
+WRITES = ("post", "put", "patch", "delete")
+# Every method the test client has a helper for (TRACE aside: Django answers it as GET).
+METHODS = ("get", "head", "options", *WRITES)
+
+
+def _send(client: Client, method: str, path: str) -> Any:
+    if method in WRITES:
+        return getattr(client, method)(path, "{}", content_type="application/json")
+    return getattr(client, method)(path)
+
+
+def _csrf_client(user: Any, *, token: bool) -> Client:
+    """Django's test client with CSRF checked, as a browser's request would be."""
+    return Client(enforce_csrf_checks=True, headers=bearer(user) if token else {})
+
+
+def _assert_json_error(response: Any, status: int, detail: str) -> None:
+    """The error shape, its content type and no-store, whatever the method."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response["Cache-Control"] == "no-store"
+    if response.request["REQUEST_METHOD"] != "HEAD":  # the client drops a HEAD's body
+        assert response.json() == {"detail": detail, "errors": []}
 
 
 @pytest.mark.parametrize(
@@ -20,6 +46,49 @@ def test_unknown_paths_are_json_404(anon: Client, path: str) -> None:
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", METHODS)
+def test_an_unknown_path_is_the_same_json_404_for_every_method_under_csrf_checks(
+    customer: Any, method: str, token: bool
+) -> None:
+    # It was Django's HTML CSRF 403 for every write: the catch-all view was not csrf_exempt.
+    response = _send(_csrf_client(customer, token=token), method, "/api/nope/1")
+    _assert_json_error(response, 404, "No endpoint at /api/nope/1.")
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", ["options", "put", "patch", "delete"])
+def test_a_wrong_method_on_an_operation_is_json_405_under_csrf_checks(
+    customer: Any, method: str, token: bool
+) -> None:
+    response = _send(_csrf_client(customer, token=token), method, "/api/categories")
+    _assert_json_error(response, 405, "Method not allowed.")
+    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+def test_a_write_operation_answers_json_under_csrf_checks(customer: Any, token: bool) -> None:
+    # ninja's own views were always CSRF-exempt; the authenticator decides (401 or 403).
+    client = _csrf_client(customer, token=token)
+    response = client.post("/api/categories", {"name": "Tea"}, content_type="application/json")
+    assert response.status_code == (403 if token else 401), response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "bearer"])
+@pytest.mark.parametrize("method", WRITES)
+@pytest.mark.parametrize("path", ["/api/", "/api/openapi.json", "/api/docs"])
+def test_the_api_pages_are_reads_a_write_is_json_405_under_csrf_checks(
+    customer: Any, path: str, method: str, token: bool
+) -> None:
+    client = _csrf_client(customer, token=token)
+    response = _send(client, method, path)
+    _assert_json_error(response, 405, "Method not allowed.")
+    assert response["Allow"] == "GET, HEAD"
+    assert client.get(path).status_code == 200
+    assert client.head(path).status_code == 200
 
 
 def test_the_api_root_points_to_the_docs(anon: Client) -> None:

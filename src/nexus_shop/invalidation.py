@@ -18,10 +18,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Final
 
 from django.db import transaction
 
 logger = logging.getLogger("nexus_shop.invalidation")
+
+# The product fields whose change can move a product into, out of or within a list: what
+# lists filter on (price, category, is_active, deletion), search (name, description) and
+# sort by (name, price). ``services.catalog.product_update`` compares them before and
+# after; a change to any other field (stock aside) is not a membership change.
+MEMBERSHIP_FIELDS: Final = (
+    "name",
+    "description",
+    "price",
+    "category_id",
+    "is_active",
+    "deleted_at",
+)
 
 
 @dataclass(frozen=True)
@@ -29,10 +43,12 @@ class Change:
     """What changed, as the listeners receive it.
 
     ``product_ids`` and ``category_ids`` name the rows whose public representation may
-    have changed. ``membership`` is True when the change can move rows into or out of a
-    filtered list (a price, category, ``is_active`` or deletion change, or stock crossing
-    zero); False for a change that only alters what the rows' own entries show (a stock
-    change that stays on the same side of zero, a sku).
+    have changed. ``membership`` is True when the change can move rows into, out of or
+    within a filtered, searched or sorted list: a change to one of
+    :data:`MEMBERSHIP_FIELDS` (a product's name, description, price, category,
+    ``is_active`` or deletion), stock crossing zero, or any category change. It is False
+    for a change that only alters what the rows' own entries show (a stock change that
+    stays on the same side of zero, a sku, a slug).
 
     ``everything`` is True for a bulk load or wipe (:func:`catalogue_changed`): listeners
     drop all they hold for the catalogue; the id sets are then empty.

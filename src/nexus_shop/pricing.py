@@ -3,7 +3,7 @@
 ``NEXUS_SHOP_SHIPPING_CALCULATOR`` and ``NEXUS_SHOP_TAX_CALCULATOR`` name, by dotted path,
 a callable with the signature of :class:`Calculator`. It runs inside the checkout's
 transaction, after the stock is reserved, and returns a non-negative ``Decimal`` in the
-shop's currency (rounded to cents by the checkout). Raising
+shop's currency (the checkout rounds it to cents with :func:`nexus_shop.money.to_cents`). Raising
 :class:`nexus_shop.exceptions.ValidationFailed` refuses the checkout with a 422 (for
 example "we do not ship to this country"). Both default to zero.
 """
@@ -17,7 +17,9 @@ from typing import Any, Protocol
 
 from django.utils.module_loading import import_string
 
-ZERO = Decimal("0.00")
+from nexus_shop.money import to_cents
+
+ZERO = to_cents(Decimal(0))
 
 
 @dataclass(frozen=True)

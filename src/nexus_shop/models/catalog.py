@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from nexus_shop.models.base import SoftDeleteModel, TimeStampedModel
+from nexus_shop.money import DECIMAL_PLACES, MAX_DIGITS
 
 LIVE = Q(deleted_at__isnull=True)
 
@@ -65,8 +66,8 @@ class Product(TimeStampedModel, SoftDeleteModel):
     sku = models.CharField("SKU", max_length=64)
     description = models.TextField(blank=True, default="")
     price = models.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
         validators=[MinValueValidator(Decimal("0"))],
     )
     currency = models.CharField(max_length=3)

@@ -18,6 +18,7 @@ from django.db.models.functions import Round
 
 from nexus_shop.models.base import TimeStampedModel
 from nexus_shop.models.catalog import Product
+from nexus_shop.money import DECIMAL_PLACES, MAX_DIGITS
 
 MAX_LINE_QUANTITY = 1000
 # What an order number can look like; anything else in a URL is a 404 without a query
@@ -123,10 +124,10 @@ class Order(TimeStampedModel):
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT
     )
-    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
-    shipping = models.DecimalField(max_digits=12, decimal_places=2)
-    tax = models.DecimalField(max_digits=12, decimal_places=2)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    shipping = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    tax = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    total = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
     # One cart becomes at most one order: OneToOne is a unique foreign key.
     cart = models.OneToOneField(
@@ -141,7 +142,7 @@ class Order(TimeStampedModel):
             models.UniqueConstraint(fields=["number"], name="nexus_shop_order_number_uniq"),
             models.CheckConstraint(
                 # ROUND: exact on PostgreSQL's numeric; absorbs SQLite's binary floats.
-                condition=Q(total=Round(F("subtotal") + F("shipping") + F("tax"), 2)),
+                condition=Q(total=Round(F("subtotal") + F("shipping") + F("tax"), DECIMAL_PLACES)),
                 name="nexus_shop_order_total_adds_up",
             ),
             models.CheckConstraint(
@@ -181,15 +182,15 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=255)
     sku = models.CharField("SKU", max_length=64)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     quantity = models.PositiveIntegerField()
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
 
     class Meta:
         ordering = ("id",)
         constraints = [
             models.CheckConstraint(
-                condition=Q(line_total=Round(F("unit_price") * F("quantity"), 2)),
+                condition=Q(line_total=Round(F("unit_price") * F("quantity"), DECIMAL_PLACES)),
                 name="nexus_shop_orderline_total",
             ),
             models.CheckConstraint(

@@ -1,7 +1,7 @@
 """JWT authentication endpoints, mounted under ``/auth``.
 
 Parse, throttle (an HTTP concern: it needs the client's address), make one call, return.
-Errors are mapped to statuses in :mod:`nexus_shop.api`.
+Errors are mapped to statuses in :mod:`nexus_shop.errors`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from nexus_shop.models.orders import MAX_LINE_QUANTITY
 from nexus_shop.routers.purchase import (
     BAD_PRODUCT,
     CART_EXAMPLE,
@@ -106,7 +107,8 @@ def cart_clear(
     operation_id="cart_add_item",
     url_name="cart-add-item",
     summary="Add a product to your cart",
-    description="A product already in the cart adds to its quantity (at most 1000 a line). "
+    description="A product already in the cart adds to its quantity (at most "
+    f"{MAX_LINE_QUANTITY} a line). "
     "An unknown, deleted or inactive product is a 422. Stock is checked at checkout; the "
     "cart shows `available` and `insufficient_stock` meanwhile. A user without a cart gets "
     "one.",
@@ -132,7 +134,7 @@ def cart_add_item(
     operation_id="cart_update_item",
     url_name="cart-update-item",
     summary="Change a line's quantity",
-    description="`quantity` is 1 to 1000. A line of another cart is a 404.",
+    description=f"`quantity` is 1 to {MAX_LINE_QUANTITY}. A line of another cart is a 404.",
     openapi_extra=examples(s200=CART_EXAMPLE, s404=NO_LINE, s401=UNAUTHENTICATED),
 )
 def cart_update_item(

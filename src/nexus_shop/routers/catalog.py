@@ -1,4 +1,4 @@
-"""Catalogue endpoints: parse, make one call, return. Errors are mapped in ``nexus_shop.api``."""
+"""Catalogue endpoints: parse, make one call, return. Errors are mapped in ``nexus_shop.errors``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ninja.params.functions import Header
 from pydantic import TypeAdapter
 
 from nexus_shop import versions
+from nexus_shop.conf import described
 from nexus_shop.http_cache.core import finish_response, mark_public_read, parse_if_match
 from nexus_shop.schemas.catalog import (
     CategoryIn,
@@ -199,11 +200,11 @@ def category_delete(request: HttpRequest, category_id: int, if_match: str | None
     url_name="product-list",
     summary="List, filter, sort, search and page products",
     description="Filters combine. Page mode (`page`, `page_size`) answers `count`, exact up "
-    "to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000) matches and that limit past it, with "
-    "`count_exact` false; it reaches the first NEXUS_SHOP_PAGE_MODE_MAX_ITEMS (10,000) items, "
+    f"to {described('EXACT_COUNT_LIMIT')} matches and that limit past it, with "
+    f"`count_exact` false; it reaches the first {described('PAGE_MODE_MAX_ITEMS')} items, "
     "and a page past them is a 422 pointing to cursors. Cursor mode (`cursor`) is keyset "
     "pagination at any depth, with `count`, `count_exact` and `page` null. "
-    "`ordering=relevance` (PostgreSQL) ranks the first NEXUS_SHOP_SEARCH_RANK_WINDOW (1,000) "
+    f"`ordering=relevance` (PostgreSQL) ranks the first {described('SEARCH_RANK_WINDOW')} "
     "matches. " + STAFF_SEE_MORE_DOC,
 )
 def product_list(
@@ -229,7 +230,7 @@ def product_list(
     description="Takes the product list's filters and `q` (no pagination, no ordering) and "
     "counts what that list holds: per top-level category, per child of the filtered "
     "`category`, and per price bucket (NEXUS_SHOP_FACET_PRICE_BUCKETS). Counts are exact up "
-    "to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000) matches; past it `count_exact` is false and "
+    f"to {described('EXACT_COUNT_LIMIT')} matches; past it `count_exact` is false and "
     "they are taken over the first matches found.",
 )
 def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> Any:

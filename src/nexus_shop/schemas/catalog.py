@@ -21,7 +21,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from nexus_shop.conf import described
 from nexus_shop.limits import MAX_CURSOR_LENGTH, MAX_PAGE_SIZE
+from nexus_shop.money import DECIMAL_PLACES, MAX_AMOUNT, MAX_DIGITS
 from nexus_shop.schemas.common import InputSchema, RefusesNul
 
 # C0 and C1 control characters, bidirectional embeddings/overrides/isolates (which can make
@@ -65,17 +67,16 @@ Sku = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     _refuse(_LINE_CONTROL),
 ]
-MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 # The string form OpenAPI documents (and the form answers use): "19.99", "5", "0.5".
 # (Other forms Python's Decimal reads, such as "1E+2", are accepted and normalised too.)
-PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+PRICE_PATTERN = rf"^[0-9]{{1,{MAX_DIGITS - DECIMAL_PLACES}}}(\.[0-9]{{1,{DECIMAL_PLACES}}})?$"
 Price = Annotated[
     Decimal,
-    Field(ge=0, le=MAX_PRICE, max_digits=12, decimal_places=2),
+    Field(ge=0, le=MAX_AMOUNT, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
+                {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)},
                 {"type": "string", "pattern": PRICE_PATTERN},
             ],
             "description": 'A decimal, preferably as a string such as "19.99".',
@@ -215,7 +216,7 @@ class PageParams(RefusesNul):
         ge=1,
         le=MAX_PAGE_SIZE,
         description=f"Items per page, 1 to {MAX_PAGE_SIZE}. "
-        "Default 20 (NEXUS_SHOP_DEFAULT_PAGE_SIZE).",
+        f"When left out, {described('DEFAULT_PAGE_SIZE')}.",
     )
     cursor: str | None = Field(
         None,
@@ -357,7 +358,7 @@ class PriceBucketOut(OutputSchema):
 class ProductFacetsOut(OutputSchema):
     count: int = Field(
         ...,
-        description="Matching products, exact up to NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); "
+        description=f"Matching products, exact up to {described('EXACT_COUNT_LIMIT')}; "
         "past it, that limit.",
     )
     count_exact: bool = Field(

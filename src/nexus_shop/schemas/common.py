@@ -5,6 +5,7 @@ from typing import Any, Generic, TypeVar
 from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
+from nexus_shop.conf import described
 from nexus_shop.limits import MAX_INPUT_DEPTH, MAX_REPORTED_ERRORS
 
 T = TypeVar("T")
@@ -145,7 +146,7 @@ class PageOut(Schema, Generic[T]):
     count: int | None = Field(
         ...,
         description="Page mode: the number of matching items, exact up to "
-        "NEXUS_SHOP_EXACT_COUNT_LIMIT (10,000); past it, that limit. Null in cursor mode.",
+        f"{described('EXACT_COUNT_LIMIT')}; past it, that limit. Null in cursor mode.",
     )
     count_exact: bool | None = Field(
         ...,

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from nexus_shop.conf import conf
 from nexus_shop.models import Cart, CartLine
+from nexus_shop.money import to_cents
 from nexus_shop.selectors.visibility import is_public_product
-from nexus_shop.services.catalog import money
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ def _line_view(line: CartLine) -> CartLineView:
         product_id=product.pk,
         name=product.name,
         sku=product.sku,
-        unit_price=money(product.price),
+        unit_price=to_cents(product.price),
         quantity=line.quantity,
-        line_total=money(product.price * line.quantity),
+        line_total=to_cents(product.price * line.quantity),
         available=available,
         insufficient_stock=line.quantity > available,
     )
@@ -57,5 +57,5 @@ def cart_view(*, cart_id: int, token: str | None = None) -> CartView:
         _line_view(line)
         for line in CartLine.objects.filter(cart=cart).select_related("product").order_by("id")
     ]
-    subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
+    subtotal = to_cents(sum((line.line_total for line in lines), Decimal("0")))
     return CartView(id=cart.pk, token=token, lines=lines, subtotal=subtotal, currency=conf.CURRENCY)

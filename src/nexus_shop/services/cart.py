@@ -3,8 +3,8 @@
 A cart is held by a user, or by whoever knows an anonymous cart's token. The token is 256
 random bits (``secrets.token_urlsafe(32)``), handed out once when the cart is created and
 stored only as its SHA-256. An authenticated caller who also sends a token has that
-anonymous cart merged into their own (quantities add up, capped at 1,000 a line) and the
-anonymous cart deleted, so the token stops working.
+anonymous cart merged into their own (quantities add up, capped at ``MAX_LINE_QUANTITY`` a
+line) and the anonymous cart deleted, so the token stops working.
 
 Concurrency (PostgreSQL): every change locks the cart row first (``FOR UPDATE``), so two
 requests on one cart apply one after the other; a merge locks the user's cart, then the
@@ -192,8 +192,8 @@ def cart_add_item(*, holder: Holder, product_id: int, quantity: int) -> Cart:
     """Add ``quantity`` of a live, active product; a product already in the cart adds up.
 
     ``ValidationFailed`` for an unknown, deleted or inactive product, or when the line
-    would hold more than 1,000. Stock is not checked here (the cart shows it); checkout
-    does.
+    would hold more than ``MAX_LINE_QUANTITY``. Stock is not checked here (the cart shows
+    it); checkout does.
     """
     cart = resolve_cart(holder=holder, create_for_user=True)
     product = _purchasable(product_id)
@@ -222,7 +222,7 @@ def _line_of(cart: Cart, line_id: int) -> CartLine:
 
 @transaction.atomic
 def cart_update_item(*, holder: Holder, line_id: int, quantity: int) -> Cart:
-    """Set a line's quantity (1..1,000). Another holder's line is ``NotFound``."""
+    """Set a line's quantity (1 to ``MAX_LINE_QUANTITY``). Another holder's line is ``NotFound``."""
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise ValidationFailed(
             f"quantity must be from 1 to {MAX_LINE_QUANTITY}.", extra={"field": "quantity"}

@@ -34,6 +34,7 @@ from nexus_shop import invalidation, versions
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Category, Product
+from nexus_shop.money import to_cents
 from nexus_shop.services.locks import advisory_lock, key_share_lock
 from nexus_shop.services.stock import crosses_zero
 
@@ -47,15 +48,9 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
-CENT = Decimal("0.01")
 # How often a create whose derived slug was taken meanwhile tries the next one.
 _SAVE_ATTEMPTS = 5
 _TREE_LOCK = "nexus_shop:category-tree"
-
-
-def money(value: Decimal) -> Decimal:
-    """Two places, no exponent, no negative zero: ``1E+2`` -> ``100.00``, ``-0`` -> ``0.00``."""
-    return (value + 0).quantize(CENT)
 
 
 def _slug_base(text: str, *, fallback: str, max_length: int) -> str:
@@ -349,7 +344,7 @@ def product_create(
         slug=slug,
         sku=sku,
         description=description,
-        price=money(price),
+        price=to_cents(price),
         currency=conf.CURRENCY,
         stock=stock,
         category=category,
@@ -361,7 +356,7 @@ def product_create(
 
 
 # Fields that decide which filtered, searched or sorted lists a product appears in, and where.
-_MEMBERSHIP_FIELDS = ("name", "description", "price", "category_id", "is_active", "deleted_at")
+_MEMBERSHIP_FIELDS = invalidation.MEMBERSHIP_FIELDS
 
 
 @transaction.atomic
@@ -389,7 +384,7 @@ def product_update(
         if not isinstance(value, _Unset)
     }
     if not isinstance(price, _Unset):
-        changes["price"] = money(price)
+        changes["price"] = to_cents(price)
     if not isinstance(slug, _Unset) and slug is not None:
         changes["slug"] = slug
     if not isinstance(description, _Unset):

@@ -41,14 +41,12 @@ from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
 from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, Product
 from nexus_shop.models.orders import OrderStatus
+from nexus_shop.money import MAX_AMOUNT, to_cents
 from nexus_shop.payments import payment_provider
 from nexus_shop.pricing import PricedLine, load_calculator
 from nexus_shop.selectors.visibility import public_products_sql
 from nexus_shop.services.cart import Holder, open_anonymous_cart, open_user_cart, resolve_cart
-from nexus_shop.services.catalog import money
 from nexus_shop.services.stock import StockChange, stock_changed
-
-MAX_MONEY = Decimal("9999999999.99")  # Decimal(12, 2)
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
     names: dict[int, str] = {}
     for product_id in ids:
         name, sku, price = rows[product_id]  # a cart line's product row always exists
-        unit_price = money(Decimal(price))
+        unit_price = to_cents(Decimal(price))
         quantity = quantities[product_id]
         names[product_id] = name
         lines.append(
@@ -147,7 +145,7 @@ def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
                 sku=sku,
                 unit_price=unit_price,
                 quantity=quantity,
-                line_total=money(unit_price * quantity),
+                line_total=to_cents(unit_price * quantity),
             )
         )
     return lines, names
@@ -207,7 +205,7 @@ def _calculated(path: str, what: str, **kwargs: Any) -> Decimal:
     value: object = load_calculator(path)(**kwargs)  # a host's code: check what it returns
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
         raise TypeError(f"The {what} calculator {path!r} returned {value!r}, not a Decimal >= 0.")
-    return money(value)
+    return to_cents(value)
 
 
 def _order_number(order: Order) -> str:
@@ -244,7 +242,7 @@ def _place_order(
     if not lines:
         raise ValidationFailed("Your cart is empty.")
     _check_required(email=email, shipping_address=shipping_address)
-    subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
+    subtotal = to_cents(sum((line.line_total for line in lines), Decimal("0")))
     context: dict[str, Any] = {
         "lines": lines,
         "subtotal": subtotal,
@@ -255,7 +253,7 @@ def _place_order(
     shipping = _calculated(conf.SHIPPING_CALCULATOR, "shipping", **context)
     tax = _calculated(conf.TAX_CALCULATOR, "tax", **context)
     total = subtotal + shipping + tax
-    if total > MAX_MONEY or any(line.line_total > MAX_MONEY for line in lines):
+    if total > MAX_AMOUNT or any(line.line_total > MAX_AMOUNT for line in lines):
         raise ValidationFailed("This order's total is too large for one order.")
     now = timezone.now()
     order = Order(

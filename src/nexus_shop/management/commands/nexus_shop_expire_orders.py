@@ -23,7 +23,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=100,
-            help="Orders per transaction (default 100).",
+            help="Orders per transaction (default %(default)s).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -61,16 +61,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--products", type=int, default=1000, help="How many products (default 1000)."
+            "--products", type=int, default=1000, help="How many products (default %(default)s)."
         )
         parser.add_argument(
-            "--categories", type=int, default=30, help="How many categories (default 30)."
+            "--categories", type=int, default=30, help="How many categories (default %(default)s)."
         )
         parser.add_argument(
             "--seed",
             type=int,
             default=1,
-            help="Random seed; the same seed gives the same catalogue (default 1).",
+            help="Random seed; the same seed gives the same catalogue (default %(default)s).",
         )
         parser.add_argument(
             "--clear",
@@ -81,7 +81,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=10_000,
-            help="Rows per COPY / bulk_create batch (default 10000).",
+            help="Rows per COPY / bulk_create batch (default %(default)s).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
