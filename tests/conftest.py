@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tests.factories import (
     UserFactory,
     refresh_token_for,
 )
+from tests.support.ports import refused_port
 from tests.support.redis_server import RedisServer, running_redis
 
 
@@ -25,7 +27,19 @@ def pytest_report_header() -> list[str]:
     ]
 
 
+HEAVY = Path(__file__).parent / "heavy"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Heavy tests live in tests/heavy, and only they do: `nox -s heavy` runs that folder and
+    # `nox -s tests` ignores it, so a heavy test elsewhere would run in neither or in both.
+    misplaced = [
+        item.nodeid
+        for item in items
+        if (item.get_closest_marker("heavy") is not None) != item.path.is_relative_to(HEAVY)
+    ]
+    if misplaced:
+        raise pytest.UsageError(f"heavy tests go in tests/heavy, and only they: {misplaced}")
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
@@ -85,3 +99,10 @@ def redis_server() -> Iterator[RedisServer]:
     """A private, started ``redis-server`` (never the shared one); stopped after the test."""
     with running_redis() as server:
         yield server
+
+
+@pytest.fixture
+def unreachable_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection for the length of the test."""
+    with refused_port() as port:
+        yield port

@@ -154,9 +154,11 @@ def test_too_deep_json_is_a_400_on_anonymous_endpoints(anon: Client) -> None:
 def test_too_deep_json_is_a_400_on_every_body_operation(staff_client: Client) -> None:
     spec = staff_client.get("/api/openapi.json").json()
     nested = "[" * 400 + "]" * 400
-    seen = 0
+    seen, writes = set(), set()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
+            if method in {"post", "put", "patch"}:
+                writes.add(operation["operationId"])
             if "requestBody" not in operation:
                 continue
             url = path.replace("{product_id}", "1").replace("{category_id}", "1")
@@ -164,8 +166,9 @@ def test_too_deep_json_is_a_400_on_every_body_operation(staff_client: Client) ->
                 url, f'{{"name": {nested}}}', content_type="application/json"
             )
             assert_error_shape(response, 400)
-            seen += 1
-    assert seen >= 10
+            seen.add(operation["operationId"])
+    # Every write takes a body but these three, whose path says it all.
+    assert seen == writes - {"product_restore", "cart_create", "order_cancel"}
 
 
 def test_json_deeper_than_the_parser_can_go_is_a_400(anon: Client) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.ports import refused_port
 from tests.test_example_settings import ASGI_PROBE, ENV_VARS, ROOT
 
 # The suite's ASGI probe, with a Host header of the caller's choice (argv[1]).
@@ -64,8 +64,9 @@ def test_a_static_path_escaping_the_roots_is_a_404_not_a_500(tmp_path: Any) -> N
 def test_an_unreachable_database_is_a_json_503_under_the_api() -> None:
     # Nothing listens on the port: psycopg's pool gives up after POOL_TIMEOUT (5 s). It was
     # Django's HTML 500.
-    url = f"postgres://nobody@127.0.0.1:{free_port()}/nowhere"
-    (products, unknown) = _probe("/api/products", "/api/nowhere", DATABASE_URL=url)
+    with refused_port() as port:
+        url = f"postgres://nobody@127.0.0.1:{port}/nowhere"
+        (products, unknown) = _probe("/api/products", "/api/nowhere", DATABASE_URL=url)
     assert products[0] == 503
     body = json.loads(products[1])
     assert body["errors"] == []

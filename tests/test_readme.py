@@ -7,8 +7,8 @@ the settings and urls lines appended to the files their first line names, ``migr
 product and list them. Three substitutions, and nothing else:
 
 - ``pip install nexus-shop`` installs the wheel built from this tree instead of PyPI's;
-- the server runs in the background (``--noreload``, on a free port), where the README
-  says "in a second terminal";
+- the server runs in the background (``--noreload``, on a free port, or another if that
+  one was taken meanwhile), where the README says "in a second terminal";
 - ``127.0.0.1:8000`` becomes that port.
 
 Slow (pip installs Django and friends from the index): the nox ``tests`` session runs it
@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.support import processes
-from tests.support.ports import free_port
+from tests.support.ports import PortInUse, address_in_use, on_free_port
 from tests.test_install import LEAKY, uv_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,8 @@ def as_script(blocks: list[tuple[str, str]], *, wheel: Path, port: int) -> str:
                     "SERVER=$!",
                     "trap 'kill $SERVER' EXIT",
                     f"for _ in $(seq 150); do curl -s -o /dev/null 127.0.0.1:{port}/api/health"
-                    " && break; sleep 0.2; done",
+                    " && break; kill -0 $SERVER 2>/dev/null || break; sleep 0.2; done",
+                    "kill -0 $SERVER 2>/dev/null || { cat server.log >&2; exit 1; }",
                 ]
                 continue
             lines.append(line)
@@ -100,8 +101,7 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in LEAKY}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env.pop("JWT_SIGNING_KEY", None)
-    dist, project = tmp_path / "dist", tmp_path / "project"
-    project.mkdir()
+    dist = tmp_path / "dist"
     uv = uv_binary()
     if uv is not None:
         build: list[str | Path] = [
@@ -119,13 +119,26 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
         processes.run(*pip, "wheel", "--no-deps", "--wheel-dir", dist, ROOT, cwd=tmp_path)
     (wheel,) = dist.glob("nexus_shop-*.whl")
 
-    port = free_port()
-    script = as_script(quickstart_blocks((ROOT / "README.md").read_text()), wheel=wheel, port=port)
-    (tmp_path / "quickstart.sh").write_text(script)
-    result = processes.run("bash", tmp_path / "quickstart.sh", cwd=project, env=env, timeout=600)
+    def quickstart(port: int) -> tuple[Path, str]:
+        """The script run in a new directory (the project's, and the script's output);
+        :class:`PortInUse` if another process took runserver's port first."""
+        work = tmp_path / f"quickstart-{port}"
+        project = work / "project"
+        project.mkdir(parents=True)
+        blocks = quickstart_blocks((ROOT / "README.md").read_text())
+        (work / "quickstart.sh").write_text(as_script(blocks, wheel=wheel, port=port))
+        result = processes.run(
+            "bash", work / "quickstart.sh", cwd=project, env=env, timeout=600, check=False
+        )
+        if result.returncode != 0 and address_in_use(result.stderr):
+            raise PortInUse(result.stderr)
+        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+        return project, result.stdout
+
+    project, stdout = on_free_port(quickstart)
 
     answers: list[Any] = [
-        json.loads(line) for line in result.stdout.splitlines() if line.startswith(("{", "["))
+        json.loads(line) for line in stdout.splitlines() if line.startswith(("{", "["))
     ]
     created, categories, products = answers[-3:]
     assert created["name"] == "Cast-iron teapot"

@@ -21,7 +21,6 @@ from django.test import Client, RequestFactory, override_settings
 from nexus_shop import throttling
 from nexus_shop.exceptions import Throttled
 from tests.factories import PASSWORD, UserFactory
-from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 
 _ips = itertools.count(1)
@@ -375,11 +374,11 @@ def test_a_cache_without_incr_fails_open(ip: str) -> None:
 
 
 @pytest.mark.django_db
-def test_an_unreachable_redis_fails_open(ip: str) -> None:
+def test_an_unreachable_redis_fails_open(ip: str, unreachable_port: int) -> None:
     """Nothing listens on the port: every cache call fails, auth endpoints still answer."""
     redis_cache = {
         "BACKEND": "nexus_shop.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        "LOCATION": f"redis://127.0.0.1:{unreachable_port}/0",
     }
     with override_settings(
         CACHES=_caches_with(redis_cache),

@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 
 from tests.factories import StaffFactory, refresh_token_for
+from tests.support.ports import PortInUse, address_in_use, on_free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,6 +32,7 @@ if not (CHROMIUM and CHROMEDRIVER):
     )
 
 from selenium import webdriver  # noqa: E402  (after the availability check)
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -59,7 +61,20 @@ def browser(tmp_path: Any) -> Iterator[WebDriver]:
         f"--user-data-dir={tmp_path / 'chromium'}",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+
+    def start(port: int) -> WebDriver:
+        # chromedriver binds its own port: selenium's default draws one with bind(0) and
+        # closes it (a race); ours is outside the ephemeral range, and redrawn if taken.
+        log = tmp_path / f"chromedriver-{port}.log"
+        service = Service(executable_path=str(CHROMEDRIVER), port=port, log_output=str(log))
+        try:
+            return webdriver.Chrome(service=service, options=options)
+        except WebDriverException:
+            if log.exists() and address_in_use(log.read_text(errors="replace")):
+                raise PortInUse(f"chromedriver lost port {port}") from None
+            raise
+
+    driver = on_free_port(start)
     try:
         yield driver
     finally:

@@ -26,7 +26,6 @@ from django.utils.module_loading import import_string
 
 from nexus_shop.conf import Settings, conf
 from tests.support import processes
-from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -294,8 +293,10 @@ def _cache_from_snippet(location: str) -> Any:
     return backend(location, config)
 
 
-def test_cache_snippet_fails_open_without_redis(caplog: pytest.LogCaptureFixture) -> None:
-    cache = _cache_from_snippet(f"redis://127.0.0.1:{free_port()}/0")
+def test_cache_snippet_fails_open_without_redis(
+    caplog: pytest.LogCaptureFixture, unreachable_port: int
+) -> None:
+    cache = _cache_from_snippet(f"redis://127.0.0.1:{unreachable_port}/0")
     assert cache.get("anything", "fallback") == "fallback"
     cache.set("anything", "value")  # dropped, not raised
     assert not cache.is_available  # the breaker is open for RETRY_AFTER seconds

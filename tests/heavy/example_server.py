@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from tests.support.ports import free_port
+from tests.support.ports import listening_socket
 from tests.support.processes import ROOT, Server, serve
 
 SECRET_KEY = "heavy-tests-secret-key-" + "q8W2e4R6t8Y0u2I4o6P8" * 2
@@ -38,7 +38,7 @@ def database_url(
 def example_server(
     *, database_url: str, redis_url: str, settings: str = "example_project.settings"
 ) -> Iterator[Server]:
-    port = free_port()
+    listener = listening_socket()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings,  # pytest-django set the suite's own
@@ -52,8 +52,7 @@ def example_server(
     }
     args = [
         sys.executable, "-m", "uvicorn", "example_project.asgi:application",
-        "--app-dir", "example_project", "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log",
+        "--app-dir", "example_project", "--fd", str(listener.fileno()), "--no-access-log",
     ]  # fmt: skip
-    with serve(args, port=port, env=env) as server:
+    with serve(args, listener=listener, env=env) as server:
         yield server

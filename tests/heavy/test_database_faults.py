@@ -6,12 +6,16 @@ the test database through a TCP proxy. Two faults:
 - every server-side connection is killed with ``pg_terminate_backend`` (a database
   restart, a failover): the next requests must all succeed, since the pool checks each
   connection as it hands it out;
-- the proxy is stopped for one second (a network partition, a database that is down):
-  requests made meanwhile may get a JSON 503, nothing else; the first request after the
-  database is back must succeed;
-- the proxy is stopped for six seconds, longer than the pool waits for a connection:
-  requests made meanwhile get a JSON 503, and so do requests made before the pool's
-  backed-off reconnection notices the database is back; a request succeeds within 15 s.
+- the proxy is stopped (a network partition, a database that is down) until the server
+  has tried to reconnect, then started again: requests made meanwhile may get a JSON 503,
+  nothing else; the first request after the database is back must succeed;
+- the proxy is stopped until the requests made meanwhile have been answered, so for longer
+  than the pool waits for a connection (5 s): they get a JSON 503 (or a cached page), and
+  so do requests made before the pool's backed-off reconnection notices the database is
+  back; then a request succeeds.
+
+No fixed sleep: each phase waits for what it needs to have happened (the killed backends
+gone, the server's reconnection refused, the requests answered).
 
 Each run counts requests, 5xx and stale reads (a read after an acknowledged write that
 shows the old value) and prints them (``-s``); the figures go to the maintainers' notes.
@@ -23,6 +27,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -32,6 +37,7 @@ from django.db import connection
 
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory
 from tests.heavy.example_server import database_url, example_server
+from tests.support import wait_until
 from tests.support.redis_server import RedisServer
 from tests.support.tcp_proxy import TcpProxy, running_proxy
 
@@ -78,12 +84,16 @@ def _server_connections(database: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _terminate_server_connections(database: str) -> int:
+def _all_gone(pids: set[int], database: str) -> bool:
+    return not pids & set(_server_connections(database))
+
+
+def _terminate_server_connections(database: str) -> list[int]:
     pids = _server_connections(database)
     with connection.cursor() as cursor:
         for pid in pids:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    return len(pids)
+    return pids
 
 
 class Caller:
@@ -131,26 +141,30 @@ class Caller:
 def _connections_killed(caller: Caller, products: list[Any], database: str) -> None:
     """1. Every connection the server holds is killed (a restart, a failover)."""
     for round_ in range(3):
-        assert _terminate_server_connections(database) > 0
-        time.sleep(0.2)  # the backends are gone before the next request
+        killed = set(_terminate_server_connections(database))
+        assert killed
+        wait_until(  # the backends are gone before the next request
+            partial(_all_gone, killed, database), "the killed backends gone"
+        )
         first = caller.me()
         assert first.status_code == 200, (round_, first.status_code, first.text)
         caller.all_read(products)
         caller.write_then_read(products[round_].pk, f"{11 + round_}.50")
 
 
-def _one_second_partition(caller: Caller, products: list[Any], proxy: TcpProxy) -> None:
-    """2. The database is unreachable for a second, then back."""
+def _short_partition(caller: Caller, products: list[Any], proxy: TcpProxy) -> None:
+    """2. The database is unreachable until the server has tried it, then back."""
     for round_ in range(3):
+        refused = proxy.refused
         proxy.stop()
         # Requests made while the database is down (each may wait for the pool's timeout,
-        # 5 s) run beside the clock: the outage lasts one second.
+        # 5 s) run beside the outage, which lasts until the server has tried to connect.
         with ThreadPoolExecutor(max_workers=2) as pool:
             during = [
                 pool.submit(caller.get, f"/products/{products[0].pk}", down=True),
                 pool.submit(caller.me, down=True),
             ]
-            time.sleep(1.0)
+            proxy.wait_for_refused(refused + 1)
             proxy.start()
             for future in during:
                 future.result()
@@ -160,32 +174,31 @@ def _one_second_partition(caller: Caller, products: list[Any], proxy: TcpProxy) 
         caller.write_then_read(products[round_].pk, f"{21 + round_}.25")
 
 
-def _long_outage(caller: Caller, products: list[Any], proxy: TcpProxy) -> float:
-    """3. Down for six seconds, longer than the pool waits for a connection (5 s).
+def _long_outage(caller: Caller, products: list[Any], proxy: TcpProxy) -> tuple[float, int]:
+    """3. Down until the requests made meanwhile are answered: longer than the pool waits
+    for a connection (5 s).
 
-    Requests made meanwhile get a JSON 503. psycopg_pool retries its connections with
-    exponential backoff (1 s, 2 s, 4 s...), so the pool itself may take a few seconds to
-    notice the database is back: until it does, the answer is still the JSON 503, and
-    within 15 s a request succeeds. Returns the seconds that took.
+    ``/auth/me`` reads the database: a JSON 503. The product may still come from the
+    response cache: a 200. psycopg_pool retries its connections with exponential backoff
+    (1 s, 2 s, 4 s...), so the pool itself may take a few seconds to notice the database is
+    back: until it does, the answer is still the JSON 503; then a request succeeds. Returns
+    the seconds and the requests that took (printed, not asserted: a busy machine is slower).
     """
     proxy.stop()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        during = [
-            pool.submit(caller.get, f"/products/{products[1].pk}", down=True),
-            pool.submit(caller.me, down=True),
-        ]
-        time.sleep(6.0)
-        proxy.start()
-        for future in during:
-            answer = future.result()
-            assert answer.status_code in {200, 503}, answer.text
-    back = time.monotonic()
+        product = pool.submit(caller.get, f"/products/{products[1].pk}", down=True)
+        me = pool.submit(caller.me, down=True)
+        assert me.result().status_code == 503, me.result().text
+        assert product.result().status_code in {200, 503}, product.result().text
+    proxy.start()
+    back, tries = time.monotonic(), 1
     while (answer := caller.me(down=True)).status_code != 200:
         assert answer.status_code == 503, answer.text
         assert answer.json()["detail"]
-        assert time.monotonic() - back < 15, "the pool did not reconnect within 15 s"
+        tries += 1
+        assert tries <= 30, "the pool did not reconnect in 30 requests"
     caller.write_then_read(products[4].pk, "31.00")
-    return time.monotonic() - back
+    return time.monotonic() - back, tries
 
 
 def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisServer) -> None:
@@ -214,8 +227,8 @@ def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisSer
             assert caller.me().status_code == 200
 
             _connections_killed(caller, products, settings_dict["NAME"])
-            _one_second_partition(caller, products, proxy)
-            recovery = _long_outage(caller, products, proxy)
+            _short_partition(caller, products, proxy)
+            recovery, tries = _long_outage(caller, products, proxy)
 
             health = caller.get("/health")
             assert health.status_code == 200, health.text
@@ -227,7 +240,8 @@ def test_the_first_request_after_a_database_blip_succeeds(redis_server: RedisSer
 
     print(
         f"\ndatabase faults: {tally} proxy_connections={proxy.connections} "
-        f"first_200_after_the_6s_outage={recovery:.1f}s"
+        f"first_200_after_the_long_outage={recovery:.1f}s ({tries} requests) "
+        f"refused_while_down={proxy.refused}"
     )
     assert tally.server_errors == 0, str(tally)
     assert tally.stale_reads == 0, str(tally)

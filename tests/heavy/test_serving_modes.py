@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from tests.support import processes
-from tests.support.ports import free_port
 
 pytestmark = pytest.mark.heavy
 
@@ -101,9 +100,10 @@ def test_each_serving_mode_serves_the_api_the_docs_and_static_files(
     mode: str, example: tuple[dict[str, str], int]
 ) -> None:
     environ, public = example
-    port = free_port()
-    args = on_port(server_commands()[mode], port)
-    with processes.serve(args, port=port, env=environ, startup_timeout=60) as server:
+    command = server_commands()[mode]
+    with processes.serve_on_free_port(
+        lambda port: on_port(command, port), env=environ, startup_timeout=60
+    ) as server:
         status, headers, body = get(f"{server.url}/api/products?page_size=20")
         assert status == 200, server.output()
         page = json.loads(body)

@@ -2,7 +2,8 @@
 
 Runs on SQLite + local memory and on PostgreSQL + Redis (the Redis store). Writes run
 their on-commit listeners with ``django_capture_on_commit_callbacks(execute=True)``, as
-a real commit would; the two-process and fault tests in ``test_heavy.py`` commit for real.
+a real commit would; the two-process and fault tests
+(tests/heavy/test_response_cache_processes.py) commit for real.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Each request runs in its own thread with its own Django test ``Client`` and its own
 database connection (``tests.support.race`` starts them behind one barrier). The quick
-versions run in the normal suite; the full-size ones (100 buyers, 20 crossed carts) are
-``heavy``. Every test prints its tally (``-s`` shows it): requests sent, orders created,
-final stock, errors seen.
+versions run here; the full-size ones (100 buyers, 20 crossed carts) are heavy, in
+tests/heavy/test_purchase_concurrency.py, with the same helpers. Every test prints its
+tally (``-s`` shows it): requests sent, orders created, final stock, errors seen.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _buyers_with_carts(count: int, items: list[tuple[int, int]]) -> list[Client]
     return clients
 
 
-def _no_oversell(buyers: int, stock: int) -> None:
+def no_oversell(buyers: int, stock: int) -> None:
     product = ProductFactory(stock=stock)
     clients = _buyers_with_carts(buyers, [(product.pk, 1)])
 
@@ -86,15 +86,10 @@ def _no_oversell(buyers: int, stock: int) -> None:
 
 
 def test_no_oversell_quick() -> None:
-    _no_oversell(buyers=12, stock=4)
+    no_oversell(buyers=12, stock=4)
 
 
-@pytest.mark.heavy
-def test_no_oversell_100_buyers_stock_10() -> None:
-    _no_oversell(buyers=100, stock=10)
-
-
-def _crossed_carts(pairs: int) -> None:
+def crossed_carts(pairs: int) -> None:
     a = ProductFactory(stock=1000)
     b = ProductFactory(stock=1000)
     forward = _buyers_with_carts(pairs, [(a.pk, 1), (b.pk, 1)])
@@ -115,12 +110,7 @@ def _crossed_carts(pairs: int) -> None:
 
 
 def test_crossed_carts_no_deadlock_quick() -> None:
-    _crossed_carts(pairs=4)
-
-
-@pytest.mark.heavy
-def test_crossed_carts_no_deadlock_20() -> None:
-    _crossed_carts(pairs=10)
+    crossed_carts(pairs=4)
 
 
 def test_all_or_nothing_when_one_line_is_short() -> None:

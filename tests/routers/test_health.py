@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client, override_settings
 
 from tests.factories import ProductFactory
-from tests.support.ports import free_port
+from tests.support.ports import refused_port
 from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = pytest.mark.django_db
@@ -43,20 +43,21 @@ def unreachable_default_database(tmp_path: Path) -> Iterator[None]:
     """Swap the default connection for one to a database that cannot be reached."""
     original = connections[DEFAULT_DB_ALIAS]
     settings = copy.deepcopy(original.settings_dict)
-    if original.vendor == "sqlite":
-        settings["NAME"] = str(tmp_path / "no-such-folder" / "db.sqlite3")
-    else:
-        settings["HOST"] = "127.0.0.1"
-        settings["PORT"] = str(free_port())
-        # Django keys psycopg pools by alias; a pool would hand out the real database.
-        settings["OPTIONS"] = {k: v for k, v in settings["OPTIONS"].items() if k != "pool"}
-    broken = type(original)(settings, alias=DEFAULT_DB_ALIAS)
-    connections[DEFAULT_DB_ALIAS] = broken
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS] = original
-        broken.close()
+    with refused_port() as port:
+        if original.vendor == "sqlite":
+            settings["NAME"] = str(tmp_path / "no-such-folder" / "db.sqlite3")
+        else:
+            settings["HOST"] = "127.0.0.1"
+            settings["PORT"] = str(port)
+            # Django keys psycopg pools by alias; a pool would hand out the real database.
+            settings["OPTIONS"] = {k: v for k, v in settings["OPTIONS"].items() if k != "pool"}
+        broken = type(original)(settings, alias=DEFAULT_DB_ALIAS)
+        connections[DEFAULT_DB_ALIAS] = broken
+        try:
+            yield
+        finally:
+            connections[DEFAULT_DB_ALIAS] = original
+            broken.close()
 
 
 def test_health_is_ok_when_everything_is_up(anon: Client) -> None:

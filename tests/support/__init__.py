@@ -1,11 +1,14 @@
 """The suite's shared harness: one of each, used by every test that needs it.
 
-- :func:`ports.free_port`: a TCP port nothing listens on.
+- :mod:`ports`: a listening socket to hand to a server, or a free port below the kernel's
+  ephemeral range and a retry when another process took it first; a port that refuses.
 - :class:`redis_server.RedisServer` / :func:`redis_server.running_redis`: a private
   ``redis-server`` on its own port, to stop, pause, fill or restart. Never the shared one.
+- :func:`wait_until`: poll an observable condition (never a fixed sleep).
 - :func:`race.race`: run callables at the same moment, one thread (and DB connection) each.
-- :func:`processes.run` / :func:`processes.serve`: a checked subprocess, and a server process
-  that is up (its port answers) before the test goes on and is always stopped afterwards.
+- :func:`processes.run` / :func:`processes.serve` / :func:`processes.serve_on_free_port`: a
+  checked subprocess, and a server process that is up (it answers) before the test goes on
+  and is always stopped afterwards.
 
 A missing binary (``redis-server``, ``varnishd``...) skips the test on a developer's machine
 and fails it in CI (``CI=true``), where the scripts install everything.
@@ -14,6 +17,8 @@ and fails it in CI (``CI=true``), where the scripts install everything.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -31,3 +36,13 @@ def require_binary(name: str) -> str:
             pytest.fail(f"{message} (CI must have it: see .ci/run)")
         pytest.skip(message)
     return path
+
+
+def wait_until(condition: Callable[[], object], what: str, *, timeout: float = 60) -> None:
+    """Poll ``condition`` until it is true. ``timeout`` only keeps a broken run from hanging
+    (a TimeoutError naming ``what``); it is not part of what a test asserts."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: still not the case after {timeout} s")
+        time.sleep(0.02)

@@ -30,6 +30,21 @@ def blocks(page: Path) -> list[tuple[str, str | None]]:
     return found
 
 
+def prints(body: str) -> bool:
+    """Whether a bash block shows the reader something: a command at the start of a line
+    (not inside a ``VAR=$(...)`` capture) that writes to the terminal."""
+    return any(line.startswith(("curl ", "echo ", "printf ")) for line in body.splitlines())
+
+
+def assert_outputs_shown(page: Path) -> None:
+    """The page's contract with its reader: every bash block that prints is followed by
+    what it prints, and only those are."""
+    examples = blocks(page)
+    assert examples
+    for body, expected in examples:
+        assert prints(body) == (expected is not None), body
+
+
 def matches(expected: str, actual: str) -> bool:
     """Whether ``actual`` is ``expected``, each ``...`` in it standing for any text."""
     pattern = ".*?".join(re.escape(part) for part in expected.strip().split("..."))

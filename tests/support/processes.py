@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.support.ports import wait_for_port
+from tests.support.ports import PortInUse, address_in_use, listens, on_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,13 +62,22 @@ class Server:
 def serve(
     args: Sequence[str | Path],
     *,
-    port: int,
+    port: int | None = None,
+    listener: socket.socket | None = None,
     cwd: Path = ROOT,
     env: Mapping[str, str] | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[Server]:
-    """Start ``args`` (which must listen on ``port``), wait until the port answers, yield it,
-    and stop the whole process group afterwards (workers included)."""
+    """Start ``args``, wait until it answers, yield it, and stop the whole process group
+    afterwards (workers included).
+
+    Either the server binds ``port`` itself (it raises :class:`~tests.support.ports.PortInUse`
+    if another process took the port first: :func:`serve_on_free_port` then tries another),
+    or it accepts on ``listener`` (a :func:`~tests.support.ports.listening_socket` whose file
+    descriptor ``args`` name, as uvicorn's ``--fd``): its port was never free, and the server
+    is up once an HTTP request on it gets an answer.
+    """
+    assert (port is None) != (listener is None), "give the port or the listening socket"
     with tempfile.NamedTemporaryFile(prefix="nexus-shop-server-", suffix=".log", delete=False) as f:
         log = Path(f.name)
     with log.open("wb") as sink:
@@ -76,13 +88,15 @@ def serve(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=() if listener is None else (listener.fileno(),),
         )
+    if listener is not None:
+        port = listener.getsockname()[1]
+        listener.close()  # the server holds it now; if it dies, connections are refused
+    assert port is not None
     server = Server(process, port, log)
     try:
-        try:
-            wait_for_port(port, timeout=startup_timeout)
-        except TimeoutError:
-            raise AssertionError(f"{args} did not start:\n{server.output()}") from None
+        _wait_until_up(server, answers_http=listener is not None, timeout=startup_timeout)
         yield server
     finally:
         if process.poll() is None:
@@ -93,3 +107,44 @@ def serve(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=15)
         log.unlink(missing_ok=True)
+
+
+@contextmanager
+def serve_on_free_port(
+    command: Callable[[int], Sequence[str | Path]], **options: Any
+) -> Iterator[Server]:
+    """:func:`serve` ``command(port)`` on a :func:`~tests.support.ports.free_port`, started
+    again on another port while the one drawn turns out to be taken."""
+    with ExitStack() as stack:
+        yield on_free_port(
+            lambda port: stack.enter_context(serve(command(port), port=port, **options))
+        )
+
+
+def _wait_until_up(server: Server, *, answers_http: bool, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            output = server.output()
+            if address_in_use(output):
+                raise PortInUse(f"port {server.port} was taken:\n{output}")
+            raise AssertionError(f"{server.process.args!r} exited at start:\n{output}")
+        if answers_http and _answers_http(server.port):
+            return
+        if not answers_http and listens(server.process.pid, server.port):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{server.process.args!r} did not start:\n{server.output()}")
+        time.sleep(0.05)
+
+
+def _answers_http(port: int) -> bool:
+    """Whether the server on ``port`` answers a request (a listening socket handed over
+    accepts connections before the server runs)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.5) as connection:
+            connection.settimeout(5.0)  # the server may still be importing the app
+            connection.sendall(b"HEAD /nexus-shop-ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return bool(connection.recv(1))
+    except OSError:
+        return False

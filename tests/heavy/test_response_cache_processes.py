@@ -14,7 +14,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -26,9 +25,9 @@ from django.conf import settings
 from django.db import connection
 
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory, refresh_token_for
-from tests.support import require_binary
-from tests.support.ports import free_port
-from tests.support.processes import ROOT, serve
+from tests.support import require_binary, wait_until
+from tests.support.ports import listening_socket
+from tests.support.processes import ROOT, serve, serve_on_free_port
 from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = [
@@ -120,11 +119,10 @@ def servers(redis_url: str, interface: str = "asgi", count: int = 2) -> Iterator
     with ExitStack() as stack:
         ports = []
         for _ in range(count):
-            port = free_port()
+            listener = listening_socket()
             args = [sys.executable, "-m", "uvicorn", module, "--app-dir", "example_project"]
-            args += ["--port", str(port), "--log-level", "warning", *extra]
-            stack.enter_context(serve(args, port=port, env=env))
-            ports.append(port)
+            args += ["--fd", str(listener.fileno()), "--log-level", "warning", *extra]
+            ports.append(stack.enter_context(serve(args, listener=listener, env=env)).port)
         yield ports
 
 
@@ -136,6 +134,19 @@ def clients(ports: list[int], token: str, tally: Tally) -> Iterator[list[Api]]:
     finally:
         for api in apis:
             api.connection.close()
+
+
+@contextmanager
+def on_private_redis(
+    catalogue: dict[str, Any], tally: Tally
+) -> Iterator[tuple[RedisServer, Api, Api]]:
+    """Two server processes on a private Redis (to stop, freeze or fill), a client each."""
+    with (
+        running_redis() as redis_server,
+        servers(redis_server.url) as ports,
+        clients(ports, catalogue["token"], tally) as (a, b),
+    ):
+        yield redis_server, a, b
 
 
 @pytest.fixture
@@ -191,6 +202,18 @@ def test_a_write_is_visible_to_the_next_read_in_the_other_process(
     print(f"\n{interface}, 2 processes, 300 write-then-read trials: {tally}")
 
 
+def settle(api: Api, path: str, check: Any) -> None:
+    """Read ``path`` through ``api`` (each answer checked for staleness) until one is a
+    cache hit: the process's breakers have closed, and its cache is in use again."""
+
+    def hit() -> bool:
+        hits = api.tally.hits
+        api.expect(path, check, "detail")
+        return api.tally.hits > hits
+
+    wait_until(hit, f"a cache hit from :{api.port}")
+
+
 def _shows(item: dict[str, Any], change: dict[str, Any]) -> bool:
     return all(item[key] == value for key, value in change.items())
 
@@ -200,11 +223,7 @@ def test_redis_stopped_restarted_and_frozen(catalogue: dict[str, Any]) -> None:
     tally = Tally()
     product = catalogue["products"][0]
     detail = f"/api/products/{product.pk}"
-    with (
-        running_redis() as redis_server,
-        servers(redis_server.url) as ports,
-        clients(ports, catalogue["token"], tally) as (a, b),
-    ):
+    with on_private_redis(catalogue, tally) as (redis_server, a, b):
         version = 0
 
         def write(api: Api) -> None:
@@ -249,7 +268,8 @@ def test_redis_stopped_restarted_and_frozen(catalogue: dict[str, Any]) -> None:
         redis_server.resume()  # Redis kept its (now stale) entries
         read_everywhere(5)
         phase("settled")
-        time.sleep(6)  # every breaker has closed again
+        for api in (a, b):  # until its breakers close and it serves from its cache again
+            settle(api, detail, lambda body: body["name"] == f"v{version}")
         read_everywhere(5)
         write(b)
         read_everywhere()
@@ -263,11 +283,7 @@ def test_redis_full_refusing_writes(catalogue: dict[str, Any]) -> None:
     tally = Tally()
     product = catalogue["products"][0]
     detail = f"/api/products/{product.pk}"
-    with (
-        running_redis() as redis_server,
-        servers(redis_server.url) as ports,
-        clients(ports, catalogue["token"], tally) as (a, b),
-    ):
+    with on_private_redis(catalogue, tally) as (redis_server, a, b):
         for api in (a, b):
             for _ in range(2):
                 api.request("GET", detail)
@@ -301,18 +317,21 @@ def test_varnish_is_purged_on_commit(
     varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
     if not Path(varnishd).exists():
         require_binary("varnishd")
-    app_port, varnish_port = free_port(), free_port()
+    app_listener = listening_socket()
+    app_port = app_listener.getsockname()[1]
     # varnishd reads its VCL as its own unprivileged user: not from pytest's private tmp_path.
     varnish_dir = Path(tempfile.mkdtemp(prefix="nexus-shop-varnish-"))
     varnish_dir.chmod(0o755)
     vcl = (ROOT / "example_project" / "varnish" / "nexus_shop.vcl").read_text()
     (varnish_dir / "nexus_shop.vcl").write_text(vcl.replace('"8000"', f'"{app_port}"'))
     (varnish_dir / "nexus_shop.vcl").chmod(0o644)
-    (tmp_path / "varnish_settings.py").write_text(
-        "from example_project.settings import *  # noqa: F403\n"
-        'NEXUS_SHOP_CDN_PURGE_BACKEND = "nexus_shop.http_cache.purge.VarnishPurge"\n'
-        f'NEXUS_SHOP_CDN_PURGE_OPTIONS = {{"servers": ["http://127.0.0.1:{varnish_port}"]}}\n'
-    )
+
+    def varnish_args(port: int) -> list[str]:
+        return [
+            varnishd, "-F", "-f", str(varnish_dir / "nexus_shop.vcl"),
+            "-a", f"127.0.0.1:{port}", "-n", str(varnish_dir / "work"), "-s", "malloc,32m",
+        ]  # fmt: skip
+
     env = {
         "PATH": "/usr/bin:/bin:/usr/local/bin",
         "PYTHONPATH": str(tmp_path),
@@ -324,10 +343,8 @@ def test_varnish_is_purged_on_commit(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     app_args = [sys.executable, "-m", "uvicorn", "example_project.asgi:application"]
-    app_args += ["--app-dir", "example_project", "--port", str(app_port), "--log-level", "warning"]
-    varnish_args = [varnishd, "-F", "-f", str(varnish_dir / "nexus_shop.vcl")]
-    varnish_args += ["-a", f"127.0.0.1:{varnish_port}", "-n", str(varnish_dir / "work")]
-    varnish_args += ["-s", "malloc,32m"]
+    app_args += ["--app-dir", "example_project", "--fd", str(app_listener.fileno())]
+    app_args += ["--log-level", "warning"]
     tally = Tally()
     p1, p2 = catalogue["products"][:2]
     pages = {
@@ -335,13 +352,18 @@ def test_varnish_is_purged_on_commit(
         "p2": f"/api/products/{p2.pk}",
         "list": "/api/products?category=shoes",
     }
-    with (
-        ExitStack() as cleanup,
-        serve(app_args, port=app_port, env=env),
-        serve(varnish_args, port=varnish_port),
-        clients([varnish_port, app_port], catalogue["token"], tally) as (cdn, app),
-    ):
-        cleanup.callback(shutil.rmtree, varnish_dir, ignore_errors=True)
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, varnish_dir, ignore_errors=True)
+        stack.callback(app_listener.close)  # if the app never started
+        varnish = stack.enter_context(serve_on_free_port(varnish_args))
+        # The app learns the Varnish to purge from its settings, written once that port is known.
+        (tmp_path / "varnish_settings.py").write_text(
+            "from example_project.settings import *  # noqa: F403\n"
+            'NEXUS_SHOP_CDN_PURGE_BACKEND = "nexus_shop.http_cache.purge.VarnishPurge"\n'
+            f'NEXUS_SHOP_CDN_PURGE_OPTIONS = {{"servers": ["{varnish.url}"]}}\n'
+        )
+        stack.enter_context(serve(app_args, listener=app_listener, env=env))
+        cdn, app = stack.enter_context(clients([varnish.port, app_port], catalogue["token"], tally))
 
         def fetch(path: str) -> tuple[str, Any, str]:
             cdn.connection.request("GET", path, headers={"Host": "127.0.0.1"})
