@@ -38,11 +38,9 @@ from run import (
     catalogue_facts,
     django_env,
     ensure_wrk,
-    manage,
+    fresh_catalogue,
     prepare,
-    recreate_database,
     run_wrk,
-    seed,
     serve,
 )
 
@@ -72,15 +70,7 @@ def main(argv: list[str] | None = None) -> None:
 
     wrk = ensure_wrk()
     load_before = os.getloadavg()
-    if not args.reuse_database:
-        recreate_database(args.database_url)
-        manage(args.database_url, "migrate", "--verbosity", "0")
-        seed(
-            args.database_url,
-            products=args.products,
-            categories=args.categories,
-            seed_value=args.seed,
-        )
+    fresh_catalogue(args)
     facts = catalogue_facts(args.database_url)
     prefix = f"nexus-bench-qc-{uuid.uuid4().hex[:8]}"
     envs = {

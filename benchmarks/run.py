@@ -159,6 +159,21 @@ def seed(database_url: str, *, products: int, categories: int, seed_value: int) 
         conn.execute("VACUUM ANALYZE")
 
 
+def fresh_catalogue(args: argparse.Namespace) -> None:
+    """Re-create, migrate and seed ``--database-url``, unless ``--reuse-database``."""
+    if args.reuse_database:
+        return
+    print(f"creating and seeding {args.database_url}", flush=True)
+    recreate_database(args.database_url)
+    manage(args.database_url, "migrate", "--noinput", "-v", "0")
+    seed(
+        args.database_url,
+        products=args.products,
+        categories=args.categories,
+        seed_value=args.seed,
+    )
+
+
 def pg_url(database_url: str) -> str:
     return urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
 
@@ -1054,16 +1069,7 @@ def main(argv: list[str] | None = None) -> None:
     clock = time.monotonic()
     before = uptime()
     print(f"uptime before: {before}", flush=True)
-    if not args.reuse_database:
-        print(f"creating and seeding {args.database_url}", flush=True)
-        recreate_database(args.database_url)
-        manage(args.database_url, "migrate", "--noinput", "-v", "0")
-        seed(
-            args.database_url,
-            products=args.products,
-            categories=args.categories,
-            seed_value=args.seed,
-        )
+    fresh_catalogue(args)
     facts = catalogue_facts(args.database_url)
     prefix = f"nexus-bench-{uuid.uuid4().hex[:12]}"
     stacks = [s for s in STACKS if s.key in chosen]
