@@ -353,6 +353,30 @@ def test_after_an_outage_the_cache_is_flushed_before_use(redis_server: RedisServ
     assert not cache.is_dirty
 
 
+def test_a_write_lost_while_the_hooks_run_keeps_the_cache_dirty(redis_server: RedisServer) -> None:
+    """The hooks' flush does not cover a write lost after it: the cache is not used yet."""
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    cache.set("name", "cached")
+    cache.breaker.trip()  # its retry thread waits out the minute: only our reads recover
+    cache.breaker.close()
+    runs: list[int] = []
+
+    def hook(flushed: RedisCache) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            flushed.breaker.mark_dirty()  # another thread's cachalot write fails meanwhile
+
+    on_recovery(hook)
+    try:
+        assert cache.get("name") is None  # recovered, but not clean: a miss
+        assert cache.is_dirty
+        assert cache.get("name") == "cached"  # the next use runs the hooks again
+    finally:
+        _recovery_hooks.remove(hook)
+    assert runs == [1, 1]
+    assert not cache.is_dirty
+
+
 def test_an_invalidation_is_tried_even_with_the_breaker_open(redis_server: RedisServer) -> None:
     """cachalot invalidates with timestamps only: skipping it would leave stale rows elsewhere."""
     cache = make_cache(redis_server.url, RETRY_AFTER=60)
