@@ -20,6 +20,16 @@ def test_the_retry_delay_comes_from_the_cache_options() -> None:
     assert retry_after({"RETRY_AFTER": 60}) == 60.0
 
 
+@pytest.mark.parametrize("value", ["5s", None, -1, float("nan"), float("inf"), True])
+def test_a_wrong_retry_delay_falls_back_to_the_default_with_a_warning(
+    value: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Never raise: the response cache's engine reads it on the first request.
+    with caplog.at_level("WARNING", logger="nexus_shop.breaker"):
+        assert retry_after({"RETRY_AFTER": value}) == RETRY_AFTER
+    assert "RETRY_AFTER" in caplog.text
+
+
 def test_a_trip_opens_for_the_window_and_leaves_the_cache_dirty() -> None:
     breaker = Breaker("test", lambda: False, retry_after=60)
     assert state(breaker) == (True, False)

@@ -42,6 +42,15 @@ def make_cache(url: str, **options: Any) -> RedisCache:
     return RedisCache(url, {"KEY_PREFIX": "nexus-shop-test-cache", "OPTIONS": options})
 
 
+def test_a_wrong_retry_delay_is_not_passed_to_redis_py_and_falls_back(
+    redis_server: RedisServer,
+) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER="5s")
+    assert cache.retry_after == 5.0  # the default, with a warning (the check is E022)
+    cache.set("k", 1)  # the option did not reach redis-py's pool
+    assert cache.get("k") == 1
+
+
 @contextmanager
 def silent_port(port: int) -> Iterator[Callable[[], int]]:
     """Listen on ``port`` and never answer; yield a count of the connections made to it.

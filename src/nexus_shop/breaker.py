@@ -45,7 +45,7 @@ GIVE_UP_AFTER = 300.0
 def valid_retry_after(value: object) -> bool:
     """True if ``value`` may be a ``RETRY_AFTER``: a finite number of seconds, >= 0.
 
-    The one rule for the option; the system check (``nexus_shop.E045``) reports what fails it.
+    The one rule for the option; the system check (``nexus_shop.E022``) reports what fails it.
     """
     return (
         isinstance(value, int | float)
