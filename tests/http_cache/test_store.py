@@ -131,7 +131,8 @@ def test_an_invalidation_lost_during_the_flush_keeps_the_store_dirty(
     redis_server: RedisServer,
 ) -> None:
     """The new epoch does not cover a write lost after it: no entry is served or stored."""
-    store = _RacedStore(redis_server.url, "t", lambda: store.breaker.mark_dirty())
+    store = _RacedStore(redis_server.url, "t", lambda: None)
+    store.after_epoch = store.breaker.mark_dirty
     _dirty_but_closed(store)
     assert store.lookup("e:x") == (None, None)  # flushed, but another write was lost meanwhile
     assert store.epochs_written == 1

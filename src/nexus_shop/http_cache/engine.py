@@ -23,7 +23,6 @@ from nexus_shop.http_cache.store import DjangoCacheStore, Entry, RedisStore, Sna
 
 if TYPE_CHECKING:
     from nexus_shop.http_cache.keys import Routes
-    from nexus_shop.http_cache.reads import ReadKind
 
 logger = logging.getLogger("nexus_shop.http_cache")
 

@@ -34,7 +34,6 @@ from pydantic import BaseModel, ValidationError
 from nexus_shop.http_cache.reads import READS, Read, ReadKind
 from nexus_shop.schemas.params import QueryParams
 
-
 Values = tuple[tuple[str, Any], ...]
 """What a read's query string means to its key (see :meth:`Keyer.values`)."""
 
