@@ -61,7 +61,8 @@ def test_to_cents_ignores_the_threads_decimal_context() -> None:
 )
 def test_to_cents_ignores_a_hostile_decimal_context(value: str, cents: str) -> None:
     # Three digits of precision, trapping any rounding, rounding down: none of it applies.
-    with localcontext(prec=3, rounding=ROUND_FLOOR, traps={Inexact: True, Rounded: True}):
+    with localcontext(prec=3, rounding=ROUND_FLOOR) as context:
+        context.traps[Inexact] = context.traps[Rounded] = True
         assert str(to_cents(Decimal(value))) == cents
 
 
