@@ -9,7 +9,9 @@ Both caches nexus_shop keeps in Redis use it: the fail-open cache backend
   an outage costs one connection timeout per process every few seconds, not one per query.
 * **Dirty.** A trip, or a write that Redis lost, makes the cache *dirty*: it may hold
   entries an invalidation should have replaced. A dirty cache is flushed (every entry made
-  unusable at once) before it is used again; that moment is the *recovery*.
+  unusable at once) before it is used again; that moment is the *recovery*. A failure
+  while the flush runs may have lost a write the flush did not cover: the cache stays
+  dirty, and the flush is tried again.
 * **Retry.** While dirty, a background thread tries the recovery as soon as each window
   ends, even with no traffic: other processes may read this Redis meanwhile, and the sooner
   the process that lost an invalidation flushes, the shorter their window.

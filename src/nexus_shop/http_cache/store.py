@@ -35,7 +35,8 @@ that depends on it lives.
 Failures: any Redis error trips the breaker of :mod:`nexus_shop.breaker`, the one the
 cache backend uses too (reads and writes skip Redis for ``RETRY_AFTER`` seconds, the API
 answers from the database). A failed invalidation, or the breaker closing again, flushes
-the store (:meth:`Store.flush`: a new ``epoch``) before any entry is served again.
+the store (:meth:`Store.flush`: a new ``epoch``) before any entry is served again. One
+request flushes at a time; the others meanwhile answer from the database, uncached.
 """
 
 from __future__ import annotations
