@@ -42,6 +42,15 @@ def make_cache(url: str, **options: Any) -> RedisCache:
     return RedisCache(url, {"KEY_PREFIX": "nexus-shop-test-cache", "OPTIONS": options})
 
 
+def test_a_wrong_retry_delay_is_not_passed_to_redis_py_and_falls_back(
+    redis_server: RedisServer,
+) -> None:
+    cache = make_cache(redis_server.url, RETRY_AFTER="5s")
+    assert cache.retry_after == 5.0  # the default, with a warning (the check is E022)
+    cache.set("k", 1)  # the option did not reach redis-py's pool
+    assert cache.get("k") == 1
+
+
 @contextmanager
 def silent_port(port: int) -> Iterator[Callable[[], int]]:
     """Listen on ``port`` and never answer; yield a count of the connections made to it.
@@ -350,6 +359,30 @@ def test_after_an_outage_the_cache_is_flushed_before_use(redis_server: RedisServ
     finally:
         _recovery_hooks.remove(hooks_ran.append)
     assert hooks_ran == [cache]  # flushed before the first read
+    assert not cache.is_dirty
+
+
+def test_a_write_lost_while_the_hooks_run_keeps_the_cache_dirty(redis_server: RedisServer) -> None:
+    """The hooks' flush does not cover a write lost after it: the cache is not used yet."""
+    cache = make_cache(redis_server.url, RETRY_AFTER=60)
+    cache.set("name", "cached")
+    cache.breaker.trip()  # its retry thread waits out the minute: only our reads recover
+    cache.breaker.close()
+    runs: list[int] = []
+
+    def hook(flushed: RedisCache) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            flushed.breaker.mark_dirty()  # another thread's cachalot write fails meanwhile
+
+    on_recovery(hook)
+    try:
+        assert cache.get("name") is None  # recovered, but not clean: a miss
+        assert cache.is_dirty
+        assert cache.get("name") == "cached"  # the next use runs the hooks again
+    finally:
+        _recovery_hooks.remove(hook)
+    assert runs == [1, 1]
     assert not cache.is_dirty
 
 

@@ -7,7 +7,7 @@ its OpenAPI maximum and pattern, the checkout's refusal of a total too large, th
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, Inexact, Rounded, localcontext
 from typing import Any
 
 import pytest
@@ -53,6 +53,17 @@ def test_to_cents_ignores_the_threads_decimal_context() -> None:
     with localcontext() as context:
         context.rounding = ROUND_HALF_UP
         assert to_cents(Decimal("0.125")) == Decimal("0.12")
+
+
+@pytest.mark.parametrize(
+    ("value", "cents"),
+    [("-0", "0.00"), ("123456.785", "123456.78"), ("-0.001", "0.00"), ("1E+2", "100.00")],
+)
+def test_to_cents_ignores_a_hostile_decimal_context(value: str, cents: str) -> None:
+    # Three digits of precision, trapping any rounding, rounding down: none of it applies.
+    with localcontext(prec=3, rounding=ROUND_FLOOR) as context:
+        context.traps[Inexact] = context.traps[Rounded] = True
+        assert str(to_cents(Decimal(value))) == cents
 
 
 def money_fields() -> list[models.DecimalField[Any, Any]]:

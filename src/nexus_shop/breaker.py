@@ -9,7 +9,9 @@ Both caches nexus_shop keeps in Redis use it: the fail-open cache backend
   an outage costs one connection timeout per process every few seconds, not one per query.
 * **Dirty.** A trip, or a write that Redis lost, makes the cache *dirty*: it may hold
   entries an invalidation should have replaced. A dirty cache is flushed (every entry made
-  unusable at once) before it is used again; that moment is the *recovery*.
+  unusable at once) before it is used again; that moment is the *recovery*. A failure
+  while the flush runs may have lost a write the flush did not cover: the cache stays
+  dirty, and the flush is tried again.
 * **Retry.** While dirty, a background thread tries the recovery as soon as each window
   ends, even with no traffic: other processes may read this Redis meanwhile, and the sooner
   the process that lost an invalidation flushes, the shorter their window.
@@ -22,6 +24,7 @@ must land before reuse, which they do not have; the open/closed part is a timest
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,9 +44,34 @@ MIN_RETRY_WAIT = 0.5
 GIVE_UP_AFTER = 300.0
 
 
+def valid_retry_after(value: object) -> bool:
+    """True if ``value`` may be a ``RETRY_AFTER``: a finite number of seconds, >= 0.
+
+    The one rule for the option; the system check (``nexus_shop.E022``) reports what fails it.
+    """
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
 def retry_after(options: Mapping[str, Any] | None) -> float:
-    """The retry delay a ``CACHES`` entry's ``OPTIONS`` ask for (``RETRY_AFTER``), or 5 s."""
-    return float((options or {}).get("RETRY_AFTER", RETRY_AFTER))
+    """The retry delay a ``CACHES`` entry's ``OPTIONS`` ask for (``RETRY_AFTER``), or 5 s.
+
+    An invalid value (``"5s"``, ``None``, a negative number) falls back to 5 s with a
+    warning rather than raise on every request; the system check reports it at start-up.
+    """
+    value = (options or {}).get("RETRY_AFTER", RETRY_AFTER)
+    if not valid_retry_after(value):
+        logger.warning(
+            "Cache OPTIONS RETRY_AFTER=%r is not a finite number >= 0; using %ss",
+            value,
+            RETRY_AFTER,
+        )
+        return RETRY_AFTER
+    return float(value)
 
 
 class Breaker:
@@ -53,6 +81,11 @@ class Breaker:
     flushed and usable again (and then calls :meth:`flushed`), False to try again after the
     next window. The owner decides what "flushed" means (new cachalot timestamps and a new
     response-cache epoch; or a new epoch).
+
+    A flush proves nothing about a failure that happens while it runs: an invalidation
+    lost after the flush's write leaves a stale entry under the new epoch. So every trip
+    and every :meth:`mark_dirty` bumps a generation; an owner takes a :meth:`token` before
+    it flushes, and :meth:`flushed` cleans only if no failure came in between.
     """
 
     def __init__(
@@ -65,6 +98,7 @@ class Breaker:
         self.lock = threading.Lock()
         self._recover = recover
         self._retrying = False
+        self._generation = 0
         self._clean = threading.Event()
         self._clean.set()
 
@@ -77,7 +111,9 @@ class Breaker:
         """A failure to reach Redis: open for ``retry_after`` seconds, and mark dirty."""
         with self.lock:
             self.open_until = time.monotonic() + self.retry_after
-        self.mark_dirty()
+            start = self._dirty()
+        if start:
+            self._start_retrying()
 
     def close(self) -> None:
         """Redis answered: use the cache again (a dirty one is flushed first)."""
@@ -87,19 +123,49 @@ class Breaker:
     def mark_dirty(self) -> None:
         """Entries may be stale: flush before the next use; retry in the background till then."""
         with self.lock:
-            self.dirty = True
-            self._clean.clear()
-            if self._retrying:
-                return
-            self._retrying = True
-        threading.Thread(target=self._retry, name=f"nexus-shop-{self.name}", daemon=True).start()
+            start = self._dirty()
+        if start:
+            self._start_retrying()
 
-    def flushed(self) -> None:
-        """The recovery landed: clean, and closed."""
+    def _dirty(self) -> bool:
+        """Mark dirty (the lock held); True if a retry thread is to be started."""
+        self._generation += 1
+        self.dirty = True
+        self._clean.clear()
+        if self._retrying:
+            return False
+        self._retrying = True
+        return True
+
+    def _start_retrying(self) -> None:
+        try:
+            threading.Thread(
+                target=self._retry, name=f"nexus-shop-{self.name}", daemon=True
+            ).start()
+        except RuntimeError as exc:  # no thread to be had: the next use flushes anyway
+            with self.lock:
+                self._retrying = False  # so the next failure tries to start one again
+            logger.warning("%s: no retry thread (%s); flushing at next use", self.name, exc)
+
+    def token(self) -> int:
+        """Taken before a flush and given to :meth:`flushed`: the failures seen so far."""
         with self.lock:
+            return self._generation
+
+    def flushed(self, token: int) -> bool:
+        """The recovery that began at ``token`` landed: clean and closed, if nothing failed since.
+
+        A trip or :meth:`mark_dirty` after ``token`` was taken may have lost a write the
+        flush did not cover: the cache then stays dirty (and open, if tripped), and the
+        retry thread goes on. Returns True if the cache is clean.
+        """
+        with self.lock:
+            if self._generation != token:
+                return False
             self.dirty = False
             self.open_until = 0.0
             self._clean.set()
+            return True
 
     def wait_clean(self, timeout: float) -> bool:
         """Block until the cache is clean (flushed after its last failure), at most ``timeout``."""

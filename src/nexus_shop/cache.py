@@ -209,6 +209,7 @@ class RedisCache(DjangoRedisCache):
             return True
         if getattr(self._recovering, "active", False):
             return True  # the hooks' own cache calls
+        token = self.breaker.token()  # a failure after this is not covered by the flush
         self._recovering.active = True
         try:
             for hook in list(_recovery_hooks):
@@ -219,7 +220,8 @@ class RedisCache(DjangoRedisCache):
             return False
         finally:
             self._recovering.active = False
-        self.breaker.flushed()
+        if not self.breaker.flushed(token):
+            return False  # a write failed meanwhile: still dirty, the thread retries
         logger.info("Cache flushed at recovery, after an outage or a lost write")
         return True
 

@@ -12,7 +12,7 @@ services read the same figures without importing one another.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Final
 
 __all__ = ["CENT", "DECIMAL_PLACES", "MAX_AMOUNT", "MAX_DIGITS", "ROUNDING", "to_cents"]
@@ -30,7 +30,27 @@ ROUNDING: Final = ROUND_HALF_EVEN
 def to_cents(value: Decimal) -> Decimal:
     """``value`` in whole cents: two places, no exponent, no negative zero.
 
-    ``Decimal("1E+2")`` -> ``100.00``, ``Decimal("-0")`` -> ``0.00``, ``Decimal("0.125")``
-    -> ``0.12`` and ``Decimal("0.135")`` -> ``0.14`` (:data:`ROUNDING`).
+    ``Decimal("1E+2")`` -> ``100.00``, ``Decimal("-0")`` and ``Decimal("-0.001")`` ->
+    ``0.00``, ``Decimal("0.125")`` -> ``0.12`` and ``Decimal("0.135")`` -> ``0.14``
+    (:data:`ROUNDING`).
+
+    Both steps run in a context of their own, never the thread's: a host's precision,
+    traps or rounding (under ``ROUND_FLOOR``, ``-0 + 0`` stays ``-0``) change nothing.
     """
-    return (value + 0).quantize(CENT, rounding=ROUNDING)
+    context = _context()
+    # Adding 0 after rounding drops the sign of a zero (``-0.001`` rounds to ``-0.00``).
+    return context.add(value.quantize(CENT, context=context), 0)
+
+
+def _context() -> Context:
+    """Python's default context, stated in full; one per call (a context records flags)."""
+    return Context(
+        prec=28,
+        rounding=ROUNDING,
+        Emin=-999_999,
+        Emax=999_999,
+        capitals=1,
+        clamp=0,
+        flags=[],
+        traps=[InvalidOperation, DivisionByZero, Overflow],
+    )

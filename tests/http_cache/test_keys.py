@@ -27,7 +27,7 @@ from pydantic.fields import FieldInfo
 
 from nexus_shop.api import api as ninja_api
 from nexus_shop.http_cache import keys
-from nexus_shop.http_cache.engine import get_engine
+from nexus_shop.http_cache.engine import MEMO_SIZE, get_engine
 from nexus_shop.http_cache.reads import READS, Read, ReadKind
 from nexus_shop.routers.catalog import router
 from nexus_shop.schemas.catalog import ProductFilter
@@ -330,10 +330,45 @@ def test_the_engine_remembers_keys_until_the_settings_change() -> None:
         assert engine is not None
         plain = lookup("")
         assert lookup("") == plain
-        assert engine._memo_key.cache_info().hits == 1  # validated once
+        assert engine._memo_values.cache_info().hits == 1  # validated once
         assert lookup("page_size=20") == plain
         assert lookup("utm=" + "x" * 300) == plain  # too long to remember: computed
         with override_settings(NEXUS_SHOP_DEFAULT_PAGE_SIZE=7):
             assert get_engine() is not engine
             assert lookup("page_size=20") != lookup("")
             assert lookup("page_size=7") == lookup("")
+
+
+def _key(path: str, query: str = "", scheme: str = "http") -> str:
+    engine = get_engine()
+    assert engine is not None
+    found = engine.classify(path=path, query_string=query, headers={}, scheme=scheme)
+    assert found is not None
+    return found.key
+
+
+def test_detail_reads_of_many_ids_do_not_push_list_keys_out_of_the_memo() -> None:
+    with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default"):
+        engine = get_engine()
+        assert engine is not None
+        memo = engine._memo_values
+        hot = _key("/api/products", "page_size=20")
+        details = {_key(f"/api/products/{pk}") for pk in range(1, MEMO_SIZE + 50)}
+        assert len(details) == MEMO_SIZE + 49  # the id is in every key, after the memo
+        assert _key("/api/products/1", scheme="https") != _key("/api/products/1")  # the scheme too
+        assert memo.cache_info().currsize == 2  # one slot for the list, one for the details
+        assert memo.cache_info().maxsize == MEMO_SIZE  # still bounded
+        misses = memo.cache_info().misses
+        assert _key("/api/products", "page_size=20") == hot
+        assert memo.cache_info().misses == misses  # still remembered
+
+
+def test_any_setting_change_empties_the_memo_even_if_the_engine_stays() -> None:
+    with override_settings(NEXUS_SHOP_RESPONSE_CACHE="default"):
+        engine = get_engine()
+        assert engine is not None
+        _key("/api/products", "page_size=20")
+        assert engine._memo_values.cache_info().currsize == 1
+        with override_settings(USE_THOUSAND_SEPARATOR=True):  # not a setting the engine reads
+            assert get_engine() is engine
+            assert engine._memo_values.cache_info().currsize == 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
+
 import pytest
 import redis
 
@@ -101,3 +105,66 @@ def test_redis_refusing_writes_deletes_the_epoch() -> None:
         store.invalidate(["p:1"])  # INCR refused: OOM
         assert raw.get(store.k("epoch")) is None  # but DEL was allowed
         assert other.lookup("e:detail")[0] is None
+
+
+class _RacedStore(RedisStore):
+    """A store where something happens right after the flush has written the new epoch."""
+
+    def __init__(self, url: str, prefix: str, after_epoch: Callable[[], None]) -> None:
+        super().__init__(url, prefix, retry_after=60)
+        self.after_epoch = after_epoch
+        self.epochs_written = 0
+
+    def _set(self, key: str, value: bytes | str, ttl: int | None) -> None:
+        super()._set(key, value, ttl)
+        if key == self.k("epoch"):
+            self.epochs_written += 1
+            self.after_epoch()
+
+
+def _dirty_but_closed(store: RedisStore) -> None:
+    store.breaker.trip()  # its retry thread waits out the 60 s window: only we flush
+    store.breaker.close()
+
+
+def test_an_invalidation_lost_during_the_flush_keeps_the_store_dirty(
+    redis_server: RedisServer,
+) -> None:
+    """The new epoch does not cover a write lost after it: no entry is served or stored."""
+    store = _RacedStore(redis_server.url, "t", lambda: None)
+    store.after_epoch = store.breaker.mark_dirty
+    _dirty_but_closed(store)
+    assert store.lookup("e:x") == (None, None)  # flushed, but another write was lost meanwhile
+    assert store.epochs_written == 1
+    assert store.breaker.dirty
+    store.after_epoch = lambda: None
+    assert store.lookup("e:x")[0] is None  # the next use flushes again, and this one lands
+    assert store.epochs_written == 2
+    assert not store.breaker.dirty
+
+
+def test_one_request_flushes_while_the_others_answer_uncached(
+    redis_server: RedisServer,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            entered.set()
+            release.wait(30)
+
+    store = _RacedStore(redis_server.url, "t", hold)
+    _dirty_but_closed(store)
+    flusher = threading.Thread(target=store.lookup, args=("e:x",))
+    flusher.start()
+    try:
+        assert entered.wait(30)  # one request is flushing, held right after its write
+        assert store.lookup("e:x") == (None, None)  # another one does not queue behind it
+        assert asyncio.run(store.alookup("e:x")) == (None, None)  # nor on the event loop
+        assert store.epochs_written == 1
+    finally:
+        release.set()
+        flusher.join(30)
+    assert not store.breaker.dirty
+    store.lookup("e:x")  # clean: this request reads the store, with no flush
+    assert store.epochs_written == 1

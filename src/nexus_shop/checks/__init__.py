@@ -12,6 +12,7 @@ from nexus_shop.checks.caches import (
     auth_tables,
     check_cachalot,
     check_cachalot_purchase,
+    check_retry_after,
     check_throttle_cache,
 )
 from nexus_shop.checks.general import check_settings
@@ -29,6 +30,7 @@ __all__ = [
     "check_jwt",
     "check_jwt_deploy",
     "check_purchase_settings",
+    "check_retry_after",
     "check_search_settings",
     "check_settings",
     "check_throttle_cache",

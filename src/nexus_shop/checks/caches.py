@@ -9,6 +9,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register
 
+from nexus_shop.breaker import valid_retry_after
 from nexus_shop.checks.ids import CheckId
 from nexus_shop.conf import PURCHASE_TABLES, conf
 
@@ -106,3 +107,59 @@ def check_throttle_cache(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+RETRY_AFTER_BACKEND = "nexus_shop.cache.RedisCache"
+
+
+def _takes_retry_after(backend: object) -> bool:
+    """True if ``backend`` is nexus_shop's Redis backend (or a subclass): the one that reads it."""
+    if backend == RETRY_AFTER_BACKEND:
+        return True
+    if not isinstance(backend, str):
+        return False
+    try:
+        from django.utils.module_loading import import_string
+
+        from nexus_shop.cache import RedisCache
+
+        found = import_string(backend)
+    except ImportError:  # a backend that cannot be imported: Django's own checks say so
+        return False
+    return isinstance(found, type) and issubclass(found, RedisCache)
+
+
+@register(Tags.caches)
+def check_retry_after(**kwargs: Any) -> list[CheckMessage]:
+    """``OPTIONS["RETRY_AFTER"]``: a finite number >= 0, given to nexus_shop's backend only.
+
+    A wrong value would otherwise be replaced by the default (with a warning) at run time;
+    any other backend does not know the option (Django's RedisCache hands it to redis-py,
+    which fails on the first cache call).
+    """
+    caches: dict[str, Any] = getattr(settings, "CACHES", {}) or {}
+    errors: list[CheckMessage] = []
+    for alias, config in caches.items():
+        options = config.get("OPTIONS") or {}
+        if "RETRY_AFTER" not in options:
+            continue
+        value = options["RETRY_AFTER"]
+        backend = config.get("BACKEND")
+        if not _takes_retry_after(backend):
+            errors.append(
+                CheckId.RETRY_AFTER.message(
+                    f"CACHES[{alias!r}] gives OPTIONS['RETRY_AFTER'] to {backend!r}, which "
+                    "does not take it.",
+                    hint=f"Only {RETRY_AFTER_BACKEND} reads RETRY_AFTER; remove it, or use "
+                    "that backend.",
+                )
+            )
+        elif not valid_retry_after(value):
+            errors.append(
+                CheckId.RETRY_AFTER.message(
+                    f"CACHES[{alias!r}]['OPTIONS']['RETRY_AFTER'] is {value!r}, not a finite "
+                    "number of seconds >= 0.",
+                    hint="Give a number of seconds, such as 5 (the default).",
+                )
+            )
+    return errors

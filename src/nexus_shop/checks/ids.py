@@ -6,8 +6,8 @@ once, and every id in this table is in the docs and the other way round.
 
 An id keeps its meaning for good: a host may list it in ``SILENCED_SYSTEM_CHECKS``. A new
 check takes a new, free id; the numbers group the topics (E00x general settings, E01x
-JWT, E02x django-cachalot, E03x the category tree, E04x the response cache and the
-purchase path, E05x search, W0xx warnings).
+JWT, E02x django-cachalot and the cache backend, E03x the category tree, E04x the response
+cache and the purchase path, E05x search, W0xx warnings).
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ class CheckId(Enum):
         "nexus_shop.E021",
         Error,
         "django-cachalot would cache the purchase tables",
+    )
+    RETRY_AFTER = (
+        "nexus_shop.E022",
+        Error,
+        "a CACHES entry's OPTIONS['RETRY_AFTER'] is not a number >= 0, or its backend "
+        "is not nexus_shop.cache.RedisCache",
     )
     CATEGORY_DEPTH = ("nexus_shop.E030", Error, "NEXUS_SHOP_CATEGORY_MAX_DEPTH is out of range")
     RESPONSE_CACHE = ("nexus_shop.E040", Error, "NEXUS_SHOP_RESPONSE_CACHE is not in CACHES")

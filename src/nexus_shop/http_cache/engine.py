@@ -23,7 +23,6 @@ from nexus_shop.http_cache.store import DjangoCacheStore, Entry, RedisStore, Sna
 
 if TYPE_CHECKING:
     from nexus_shop.http_cache.keys import Routes
-    from nexus_shop.http_cache.reads import ReadKind
 
 logger = logging.getLogger("nexus_shop.http_cache")
 
@@ -38,9 +37,10 @@ EXCHANGE_HEADERS = frozenset(
 )
 """Response headers that belong to one exchange: a stored entry does not keep them."""
 
-# Keys of recent query strings up to this length are remembered (an LRU of this size per
-# engine), so a hot read validates its parameters once, not on every hit; longer ones
-# are rare and would let a client fill the memo with big strings.
+# The parameters of recent query strings up to this length are remembered (an LRU of this
+# size per engine, on the read kind and query string: detail reads of many ids share one
+# slot), so a hot read validates its parameters once, not on every hit; longer ones are
+# rare and would let a client fill the memo with big strings.
 MEMO_QUERY_LENGTH = 256
 MEMO_SIZE = 1024
 
@@ -63,13 +63,15 @@ class Engine:
         self._routes_lock = threading.Lock()
         # Built with the engine (first request), never at import: the keys import the API's
         # schemas, and a host's asgi.py imports the wrapper before settings are configured.
-        from nexus_shop.http_cache.keys import cache_key
+        from nexus_shop.http_cache.keys import entry_key, query_values
 
-        def key(kind: ReadKind, ident: str, scheme: str, query_string: str) -> str | None:
-            return cache_key(kind=kind, ident=ident, scheme=scheme, query_string=query_string)
+        self._entry_key = entry_key
+        self._values = query_values
+        self._memo_values = functools.lru_cache(maxsize=MEMO_SIZE)(query_values)
 
-        self._key = key
-        self._memo_key = functools.lru_cache(maxsize=MEMO_SIZE)(key)
+    def forget_queries(self) -> None:
+        """Empty the memo of query parameters (any setting may change what they mean)."""
+        self._memo_values.cache_clear()
 
     @property
     def routes(self) -> Routes:
@@ -105,10 +107,11 @@ class Engine:
         if found is None:
             return None
         kind, ident = found
-        keyer = self._memo_key if len(query_string) <= MEMO_QUERY_LENGTH else self._key
-        key = keyer(kind, ident, scheme, query_string)
-        if key is None:
+        memo = len(query_string) <= MEMO_QUERY_LENGTH
+        values = (self._memo_values if memo else self._values)(kind, query_string)
+        if values is None:
             return None
+        key = self._entry_key(kind=kind, ident=ident, scheme=scheme, values=values)
         return Lookup(key=key, if_none_match=headers.get("if-none-match"))
 
     def entry_from_response(
@@ -185,7 +188,14 @@ def _build_engine() -> Engine | None:
 
 
 def reset_engine(**kwargs: Any) -> None:
-    """Forget the engine (settings changed); the next request builds it again."""
+    """Forget the engine (settings changed); the next request builds it again.
+
+    Any setting empties the engine's memo of query parameters, even one that keeps the
+    engine: what a parameter means may depend on it.
+    """
+    engine = _slot.engine
+    if engine is not None:
+        engine.forget_queries()
     setting = str(kwargs.get("setting") or "")
     if (
         setting

@@ -34,6 +34,9 @@ from pydantic import BaseModel, ValidationError
 from nexus_shop.http_cache.reads import READS, Read, ReadKind
 from nexus_shop.schemas.params import QueryParams
 
+Values = tuple[tuple[str, Any], ...]
+"""What a read's query string means to its key (see :meth:`Keyer.values`)."""
+
 
 def _canonical(value: Any) -> Any:
     """A form of ``value`` that is equal for equal values (``5`` and ``5.00``) and only then."""
@@ -48,7 +51,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _values(model: BaseModel) -> tuple[tuple[str, Any], ...]:
+def _values(model: BaseModel) -> Values:
     """Every field of a validated model, in declaration order (defaults already applied)."""
     return tuple((name, _canonical(getattr(model, name))) for name in type(model).model_fields)
 
@@ -94,7 +97,7 @@ class Keyer:
         except (ValidationError, ValueError):
             return None
 
-    def values(self, params: Mapping[str, list[str]]) -> tuple[tuple[str, Any], ...] | None:
+    def values(self, params: Mapping[str, list[str]]) -> Values | None:
         """What the key is made of, or ``None``: not classified."""
         if self.schema is None:
             return ()
@@ -138,16 +141,30 @@ def keyer(kind: ReadKind) -> Keyer:
     return found
 
 
-def cache_key(*, kind: ReadKind, ident: str, scheme: str, query_string: str) -> str | None:
-    """The entry key of this read, or ``None`` when the cache must let Django answer."""
+def query_values(kind: ReadKind, query_string: str) -> Values | None:
+    """The normalised parameters of a ``kind`` read, or ``None``: let Django answer.
+
+    The costly half of a key (parsing and validating through the schema); it depends on
+    the kind and query string only, so the engine memoises it across ids and schemes.
+    """
     params = parse_query(query_string)
     if params is None:
         return None
-    values = keyer(kind).values(params)
-    if values is None:
-        return None
+    return keyer(kind).values(params)
+
+
+def entry_key(*, kind: ReadKind, ident: str, scheme: str, values: Values) -> str:
+    """The entry key of a read whose query string gave ``values``."""
     canonical = repr((scheme, kind.value, ident, values))
     return "e:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def cache_key(*, kind: ReadKind, ident: str, scheme: str, query_string: str) -> str | None:
+    """The entry key of this read, or ``None`` when the cache must let Django answer."""
+    values = query_values(kind, query_string)
+    if values is None:
+        return None
+    return entry_key(kind=kind, ident=ident, scheme=scheme, values=values)
 
 
 @dataclass

@@ -35,7 +35,8 @@ that depends on it lives.
 Failures: any Redis error trips the breaker of :mod:`nexus_shop.breaker`, the one the
 cache backend uses too (reads and writes skip Redis for ``RETRY_AFTER`` seconds, the API
 answers from the database). A failed invalidation, or the breaker closing again, flushes
-the store (:meth:`Store.flush`: a new ``epoch``) before any entry is served again.
+the store (:meth:`Store.flush`: a new ``epoch``) before any entry is served again. One
+request flushes at a time; the others meanwhile answer from the database, uncached.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ class Store:
     def __init__(self, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
         self.prefix = f"{prefix}:{KEY_PREFIX}" if prefix else KEY_PREFIX
         self.breaker = Breaker("rc-flush", self.flush, retry_after=retry_after)
+        # One flush at a time from the request path: while dirty, the request that takes
+        # it flushes; the others answer from the database rather than queue for Redis.
+        self._flushing = threading.Lock()
 
     def _trip(self, exc: BaseException) -> None:
         self.breaker.trip()
@@ -195,14 +199,24 @@ class Store:
         if not self.breaker.closed:
             return False
         if self.breaker.dirty:
-            return self.flush()
+            if not self._flushing.acquire(blocking=False):
+                return False  # another request is flushing: uncached meanwhile
+            try:
+                return self.flush()
+            finally:
+                self._flushing.release()
         return True
 
     async def _ausable(self) -> bool:
         if not self.breaker.closed:
             return False
         if self.breaker.dirty:
-            return await asyncio.to_thread(self.flush)
+            if not self._flushing.acquire(blocking=False):
+                return False  # same
+            try:
+                return await asyncio.to_thread(self.flush)
+            finally:
+                self._flushing.release()
         return True
 
     def _judge(self, raw: list[Any]) -> tuple[Entry | None, Snapshot | None, list[str]]:
@@ -293,12 +307,14 @@ class Store:
                 self.flush()  # back after an outage: flush what it may have left stale
 
     def flush(self) -> bool:
-        """Make every entry unusable: a new epoch, or none at all. True if Redis took either.
+        """Make every entry unusable: a new epoch, or none at all. True if the store is clean.
 
         When Redis refuses the write (``OOM`` at ``maxmemory``), the epoch is deleted
         instead: ``DEL`` is still allowed, and without an epoch nothing is served. When it
-        takes neither, the store stays dirty and the breaker's thread tries again.
+        takes neither, or a failure came while it ran (a lost invalidation the new epoch
+        may not cover), the store stays dirty and the breaker's thread tries again.
         """
+        token = self.breaker.token()
         try:
             self._set(self.k("epoch"), os.urandom(8).hex(), None)
         except Exception as exc:  # unreachable, or refusing writes
@@ -310,7 +326,8 @@ class Store:
             except Exception as exc2:  # not even a DEL: stay dirty
                 self._trip(exc2)
                 return False
-        self.breaker.flushed()
+        if not self.breaker.flushed(token):
+            return False
         logger.info("Response cache flushed (new epoch)")
         return True
 
