@@ -12,7 +12,7 @@ from typing import Any
 
 import dj_database_url
 
-from nexus_shop.conf import PURCHASE_TABLES
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS
 
 SECRET_KEY = "tests-only-secret-key-not-for-production"
 DEBUG = False
@@ -88,7 +88,7 @@ else:
 
 CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 600
-CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+CACHALOT_UNCACHABLE_APPS = [*UNCACHABLE_APPS]
 # Carts, orders and idempotency records are never read back from the cache (nexus_shop.E021).
 CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
 

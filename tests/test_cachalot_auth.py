@@ -18,7 +18,7 @@ from django.test import override_settings
 from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from nexus_shop.checks import auth_tables, check_cachalot, check_cachalot_purchase
-from nexus_shop.conf import PURCHASE_TABLES
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS
 from nexus_shop.models import Product
 from tests.factories import ProductFactory, UserFactory, refresh_token_for
 
@@ -69,6 +69,20 @@ def test_e020_names_the_cachable_auth_tables(
 
     assert ids(messages) == ["nexus_shop.E020"]
     assert messages[0].msg == f"django-cachalot caches the auth tables {', '.join(cached)}."
+
+
+def test_the_uncachable_apps_constant_satisfies_e020_and_its_hint_names_it(
+    cachalot_reload: None,
+) -> None:
+    with override_settings(CACHALOT_UNCACHABLE_APPS=[], CACHALOT_UNCACHABLE_TABLES=[]):
+        cachalot_settings.load()
+        (message,) = check_cachalot()
+    with override_settings(
+        CACHALOT_UNCACHABLE_APPS=[*UNCACHABLE_APPS], CACHALOT_UNCACHABLE_TABLES=[]
+    ):
+        cachalot_settings.load()
+        assert check_cachalot() == []
+    assert "[*nexus_shop.conf.UNCACHABLE_APPS]" in (message.hint or "")
 
 
 def test_uncachable_tables_satisfy_the_check_too(cachalot_reload: None) -> None:

@@ -1,11 +1,13 @@
 """nexus_shop.conf: one table of defaults, read by the properties and by every text that
-states a default (docstrings, OpenAPI descriptions, docs/settings.md).
+states a default (docstrings, OpenAPI descriptions, docs/settings.md, and every docs page
+that states a figure next to a setting's name).
 
 Each test fails if a default is copied somewhere and the copy drifts from the table.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import timedelta
@@ -132,3 +134,48 @@ def test_docs_settings_page_states_the_tables_defaults() -> None:
         match = re.search(rf"^\| `{key}` \| `([^`]+)` \|", page, re.MULTILINE)
         assert match, key
         assert eval(match.group(1), {"timedelta": timedelta}) == default  # noqa: S307
+
+
+# Every other docs page states a default next to the setting's name, as `described` words
+# it ("`NEXUS_SHOP_EXACT_COUNT_LIMIT` (default 10,000)"), or in a table's row of settings.
+_NAMED = re.compile(r"`NEXUS_SHOP_(\w+)`(?:\]\([^)]*\))? \(([^)]*)\)")
+_ROW = re.compile(r"^\| `NEXUS_SHOP_(\w+)` \| ([^|]+) \|", re.MULTILINE)
+
+
+def _states_default(name: str, stated: str) -> bool:
+    stated = stated.strip().strip("`")
+    if stated == default_text(name):
+        return True
+    try:
+        return bool(ast.literal_eval(stated) == _plain(DEFAULTS[name]))
+    except (ValueError, SyntaxError):
+        return False
+
+
+def test_docs_pages_state_the_tables_defaults_next_to_the_settings() -> None:
+    stated: dict[str, set[str]] = {}
+    for page in sorted(DOCS.glob("*.md")):
+        if page.name in {"settings.md", "changelog.md"}:  # settings.md: tested above
+            continue
+        text = page.read_text()
+        for name, aside in _NAMED.findall(text):
+            if aside.startswith("default ") or re.search(r"\d", aside):
+                # a figure in parentheses after a setting's name is its default, said so
+                assert aside.startswith("default "), (page.name, name, aside)
+                assert _states_default(name, aside.removeprefix("default ")), (page.name, aside)
+                stated.setdefault(page.name, set()).add(name)
+        for name, cell in _ROW.findall(text):
+            assert _states_default(name, cell), (page.name, name, cell)
+            stated.setdefault(page.name, set()).add(name)
+    assert stated["catalog.md"] >= {
+        "DEFAULT_PAGE_SIZE",
+        "EXACT_COUNT_LIMIT",
+        "PAGE_MODE_MAX_ITEMS",
+        "SEARCH_RANK_WINDOW",
+        "CATEGORY_MAX_DEPTH",
+    }
+    assert stated["performance-scale.md"] >= {
+        "EXACT_COUNT_LIMIT",
+        "PAGE_MODE_MAX_ITEMS",
+        "SEARCH_RANK_WINDOW",
+    }

@@ -17,11 +17,6 @@ import pytest
 from tests.support.ports import refused_port
 from tests.test_example_settings import ASGI_PROBE, ENV_VARS, ROOT
 
-# The suite's ASGI probe, with a Host header of the caller's choice (argv[1]).
-PROBE = ASGI_PROBE.replace('(b"host", b"localhost")', '(b"host", sys.argv[1].encode())').replace(
-    "sys.argv[1:]", "sys.argv[2:]"
-)
-
 
 def _example_env(**env: str) -> dict[str, str]:
     """The example's environment with DEBUG off (and its own settings module)."""
@@ -38,9 +33,9 @@ def _example_env(**env: str) -> dict[str, str]:
 
 
 def _probe(*paths: str, host: str = "localhost", **env: str) -> list[tuple[int, str]]:
-    environ = _example_env(**env)
+    environ = _example_env(PROBE_HOST=host, **env)
     result = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", PROBE, host, *paths],
+        [sys.executable, "-c", ASGI_PROBE, *paths],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -94,9 +89,9 @@ def test_errors_django_answers_around_the_api_are_json_under_it(tmp_path: Any) -
 METHOD_PROBE = """
 import asyncio, io, json, sys
 sys.path.insert(0, "example_project")
-from asgiref.testing import ApplicationCommunicator
 from example_project.asgi import application as asgi_app
 from example_project.wsgi import application as wsgi_app
+from tests.support.asgi import asgi_request
 
 BODY = b"{}"
 
@@ -117,25 +112,12 @@ def wsgi(method, path, headers):
     return [answer["status"], answer["headers"].get("Content-Type"), body.decode()]
 
 async def asgi(method, path, headers):
-    raw = [(b"host", b"localhost"), (b"content-type", b"application/json"),
-           (b"content-length", str(len(BODY)).encode())]
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
-             "query_string": b"", "headers": raw, "http_version": "1.1", "scheme": "http",
-             "server": ("localhost", 8000), "client": ("127.0.0.1", 5000),
-             "asgi": {"version": "3.0"}}
-    app = ApplicationCommunicator(asgi_app, scope)
-    await app.send_input({"type": "http.request", "body": BODY})
-    start = await app.receive_output(10)
-    body = b""
-    while True:
-        message = await app.receive_output(10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    content_type = response_headers.get("content-type")
-    return [start["status"], content_type, body.decode()]
+    status, response_headers, body = await asgi_request(
+        asgi_app, method, path, headers=raw, body=BODY
+    )
+    return [status, response_headers.get("content-type"), body.decode()]
 
 async def main(requests):
     return [await asgi(*request) for request in requests]

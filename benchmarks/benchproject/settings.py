@@ -23,7 +23,7 @@ from typing import Any
 
 import dj_database_url
 
-from nexus_shop.conf import PURCHASE_TABLES
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS
 
 SECRET_KEY = "benchmark-only-secret-key-never-deployed"  # noqa: S105  (a loopback benchmark)
 DEBUG = False
@@ -103,7 +103,7 @@ if REDIS_URL:
         }
     }
     CACHALOT_TIMEOUT = 300
-    CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+    CACHALOT_UNCACHABLE_APPS = [*UNCACHABLE_APPS]
     CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]  # the purchase path (nexus_shop.E021)
 else:
     # No query cache: cachalot is not installed. The throttle counts here.

@@ -33,11 +33,12 @@ CACHES = {
 # --8<-- [end:caches]
 
 # --8<-- [start:cachalot]
-from nexus_shop.conf import PURCHASE_TABLES  # noqa: E402  (here for the docs snippet)
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS  # noqa: E402  (the snippet's)
 
 INSTALLED_APPS = ["cachalot"]  # next to nexus_shop and the rest
 CACHALOT_TIMEOUT = 600  # bounds how long a missed invalidation can serve stale rows
-CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions"]
+# Users, permissions, tokens, sessions: always from the database (nexus_shop.E020).
+CACHALOT_UNCACHABLE_APPS = [*UNCACHABLE_APPS]
 # Carts, orders and idempotency records: always from the database (nexus_shop.E021).
 CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
 # --8<-- [end:cachalot]

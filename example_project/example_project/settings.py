@@ -35,7 +35,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from nexus_shop.conf import PURCHASE_TABLES
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -286,7 +286,7 @@ NEXUS_SHOP_RESPONSE_CACHE = "default"
 CACHALOT_ENABLED = True
 CACHALOT_TIMEOUT = 3600  # bounded: an invalidation lost during a Redis outage expires
 # Never serve users, permissions, tokens or sessions from the cache (nexus_shop.E020).
-CACHALOT_UNCACHABLE_APPS = ["auth", "token_blacklist", "contenttypes", "sessions", "admin"]
+CACHALOT_UNCACHABLE_APPS = [*UNCACHABLE_APPS, "admin"]
 # Carts, orders and idempotency records are always read from the database (nexus_shop.E021).
 CACHALOT_UNCACHABLE_TABLES = [*PURCHASE_TABLES]
 # cachalot caches only the database engines it knows, by dotted path, and skips the others

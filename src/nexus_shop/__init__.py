@@ -15,7 +15,8 @@ keeps this list, the docs and the code in step):
 - ``nexus_shop.pricing``: ``Calculator``, ``PricedLine``, ``zero_shipping``, ``zero_tax``
 - ``nexus_shop.exceptions``: ``ValidationFailed`` (a calculator refusing a checkout)
 - ``nexus_shop.conf.conf`` and the ``NEXUS_SHOP_*`` settings it reads
-- ``nexus_shop.conf.PURCHASE_TABLES``, the tables django-cachalot must not cache
+- ``nexus_shop.conf.PURCHASE_TABLES`` and ``nexus_shop.conf.UNCACHABLE_APPS``, the
+  tables and apps django-cachalot must not cache
 - ``nexus_shop.cache.RedisCache``, the cache backend named in ``CACHES``
 - ``nexus_shop.throttling.throttle_login_view``, the login throttle for Django login views
 - the system check ids ``nexus_shop.E001``... (``nexus_shop.checks``)

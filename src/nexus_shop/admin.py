@@ -26,6 +26,7 @@ from django.http import HttpRequest
 
 from nexus_shop.exceptions import NexusShopError, NotFound
 from nexus_shop.models import Category, Order, OrderEvent, OrderLine, OrderStatus, Product
+from nexus_shop.models.catalog import IN_STOCK
 from nexus_shop.services import catalog as services
 from nexus_shop.services import orders as order_services
 
@@ -164,9 +165,9 @@ class InStockListFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
-            return queryset.filter(stock__gt=0)
+            return queryset.filter(IN_STOCK)
         if self.value() == "no":
-            return queryset.filter(stock=0)
+            return queryset.filter(~IN_STOCK)
         return queryset
 
 

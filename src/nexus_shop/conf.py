@@ -37,6 +37,14 @@ PURCHASE_TABLES = (
     "nexus_shop_orderevent",
     "nexus_shop_idempotencyrecord",
 )
+# The apps whose tables a query cache must never answer from: users, groups and
+# permissions (``auth``) and refresh-token state (``token_blacklist``), so that a revoked
+# token or permission stops working at once (nexus_shop.E020), and the logins and the
+# content types permissions point at. A host's settings say
+# ``CACHALOT_UNCACHABLE_APPS = [*UNCACHABLE_APPS]`` (plus apps of its own). E020 itself
+# checks the auth tables from the models, since a custom user model lives in an app of the
+# host's that no fixed list can name.
+UNCACHABLE_APPS = ("auth", "token_blacklist", "contenttypes", "sessions")
 
 # The one table of defaults, by setting name without its ``NEXUS_SHOP_`` prefix. The typed
 # properties of :class:`Settings` read it, and so does every text that states a default

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from nexus_shop.http_cache import deps
 from nexus_shop.http_cache.store import Entry, RedisStore, Snapshot
 from tests.support.redis_server import RedisServer, running_redis
 
@@ -34,11 +35,11 @@ def _stored(store: RedisStore, key: str, deps: tuple[str, ...], body: bytes = b"
 
 def test_fresh_until_a_dependency_changes(redis_server: RedisServer) -> None:
     store = RedisStore(redis_server.url, "t")
-    _stored(store, "e:detail", ("p:1", "c:7"))
+    _stored(store, "e:detail", (deps.product(1), deps.category(7)))
     assert store.lookup("e:detail")[0] is not None
-    store.invalidate(["p:2"])  # another product: one more round trip, still fresh
+    store.invalidate([deps.product(2)])  # another product: one more round trip, still fresh
     assert store.lookup("e:detail")[0] is not None
-    store.invalidate(["c:7"])
+    store.invalidate([deps.category(7)])
     assert store.lookup("e:detail")[0] is None
 
 
@@ -48,8 +49,8 @@ def test_a_write_during_the_miss_makes_the_entry_stale(redis_server: RedisServer
     store.lookup("e:x")
     _, snapshot = store.lookup("e:x")  # the miss reads seq, then "queries the database"
     assert snapshot is not None
-    store.invalidate(["p:1"])  # a write commits meanwhile
-    store.store("e:x", _entry(snapshot, ("p:1",), b"old"), 60)
+    store.invalidate([deps.product(1)])  # a write commits meanwhile
+    store.store("e:x", _entry(snapshot, (deps.product(1),), b"old"), 60)
     assert store.lookup("e:x")[0] is None
 
 
@@ -62,14 +63,14 @@ def _calls(server: RedisServer, command: str) -> int:
 def test_redis_down_fails_open_and_a_lost_invalidation_flushes_everything() -> None:
     with running_redis() as server:
         store = RedisStore(server.url, "t", retry_after=0.2)
-        _stored(store, "e:list", ("plist", "p:1"), b"old")
+        _stored(store, "e:list", (deps.PRODUCT_LIST, deps.product(1)), b"old")
         other = RedisStore(server.url, "t")  # another process
         assert other.lookup("e:list")[0] is not None
         reads = _calls(server, "mget")
 
         server.pause()  # frozen: the entry survives, the invalidation cannot land
         try:
-            store.invalidate(["p:1"])  # times out once, and trips the breaker
+            store.invalidate([deps.product(1)])  # times out once, and trips the breaker
             assert store.breaker.dirty
             assert not store.breaker.closed
             assert store.lookup("e:list") == (None, None)  # breaker open: straight to the DB
@@ -94,7 +95,7 @@ def test_the_retry_delay_is_the_cache_backends(redis_server: RedisServer) -> Non
 def test_redis_refusing_writes_deletes_the_epoch() -> None:
     with running_redis() as server:
         store, other = RedisStore(server.url, "t"), RedisStore(server.url, "t")
-        _stored(store, "e:detail", ("p:1",), b"old")
+        _stored(store, "e:detail", (deps.product(1),), b"old")
         raw = server.raw()
         for n in range(40):
             raw.set(f"junk:{n}", b"x" * 65536)
@@ -102,7 +103,7 @@ def test_redis_refusing_writes_deletes_the_epoch() -> None:
         raw.config_set("maxmemory", "1mb")
         with pytest.raises(redis.exceptions.OutOfMemoryError):
             raw.set("more", b"x")
-        store.invalidate(["p:1"])  # INCR refused: OOM
+        store.invalidate([deps.product(1)])  # INCR refused: OOM
         assert raw.get(store.k("epoch")) is None  # but DEL was allowed
         assert other.lookup("e:detail")[0] is None
 

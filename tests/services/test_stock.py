@@ -12,12 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.db.models import Q
+from django.test import RequestFactory
 from django.utils import timezone
 
 from nexus_shop import invalidation
+from nexus_shop.admin import InStockListFilter
 from nexus_shop.exceptions import Conflict
 from nexus_shop.models import Cart, CartLine, Order, Product
+from nexus_shop.models.catalog import IN_STOCK
 from nexus_shop.schemas.catalog import ProductFilter
 from nexus_shop.selectors import visibility
 from nexus_shop.selectors.products import filtered_products, product_list
@@ -42,6 +46,38 @@ def notices() -> Iterator[list[invalidation.Change]]:
 
 def _memberships(seen: list[invalidation.Change]) -> dict[int, bool]:
     return {pk: change.membership for change in seen for pk in change.product_ids}
+
+
+def test_every_reader_of_in_stock_takes_the_models_rule() -> None:
+    """The property, the Q, the selector's and the admin's filters and "crossed zero" agree."""
+    by_stock = {stock: ProductFactory(stock=stock).pk for stock in (0, 1, 2)}
+    expected = {pk for stock, pk in by_stock.items() if in_stock(stock)}
+    assert expected == {by_stock[1], by_stock[2]}
+
+    def admin_filter(value: str) -> set[int]:
+        request = RequestFactory().get("/", {"in_stock": value})
+        chosen = InStockListFilter(
+            request, {"in_stock": [value]}, Product, admin.site.get_model_admin(Product)
+        )
+        queryset = chosen.queryset(request, Product.objects.all())
+        assert queryset is not None
+        return set(queryset.values_list("pk", flat=True))
+
+    def selector(value: bool) -> set[int]:
+        filters = ProductFilter.model_validate({"in_stock": value})
+        return set(filtered_products(filters=filters, viewer=None).values_list("pk", flat=True))
+
+    everyone = set(by_stock.values())
+    assert {p.pk for p in Product.objects.all() if p.in_stock} == expected
+    assert set(Product.objects.filter(IN_STOCK).values_list("pk", flat=True)) == expected
+    assert set(Product.objects.filter(~IN_STOCK).values_list("pk", flat=True)) == (
+        everyone - expected
+    )
+    assert selector(True) == admin_filter("yes") == expected
+    assert selector(False) == admin_filter("no") == everyone - expected
+    assert [crosses_zero(before=0, after=stock) for stock in (0, 1, 2)] == [
+        by_stock[stock] in expected for stock in (0, 1, 2)
+    ]
 
 
 @pytest.mark.parametrize(("before", "after"), STOCK_PAIRS)

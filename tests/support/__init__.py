@@ -6,6 +6,8 @@
   ``redis-server`` on its own port, to stop, pause, fill or restart. Never the shared one.
 - :func:`wait_until`: poll an observable condition (never a fixed sleep).
 - :func:`race.race`: run callables at the same moment, one thread (and DB connection) each.
+- :func:`asgi.asgi_request`: one request to an ASGI application in-process (the example's
+  probes run it in a subprocess).
 - :func:`processes.run` / :func:`processes.serve` / :func:`processes.serve_on_free_port`: a
   checked subprocess, and a server process that is up (it answers) before the test goes on
   and is always stopped afterwards.

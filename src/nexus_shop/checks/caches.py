@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Tags, register
 
 from nexus_shop.breaker import valid_retry_after
 from nexus_shop.checks.ids import CheckId
-from nexus_shop.conf import PURCHASE_TABLES, conf
+from nexus_shop.conf import PURCHASE_TABLES, UNCACHABLE_APPS, conf
 
 
 def auth_tables() -> set[str]:
@@ -61,9 +61,10 @@ def check_cachalot(**kwargs: Any) -> list[CheckMessage]:
         CheckId.CACHALOT_AUTH,
         "auth",
         auth_tables(),
-        hint="Add them to CACHALOT_UNCACHABLE_TABLES (or their apps to "
-        "CACHALOT_UNCACHABLE_APPS), so a revoked token or permission is never "
-        "read back from the cache.",
+        hint="Add their apps to CACHALOT_UNCACHABLE_APPS, e.g. CACHALOT_UNCACHABLE_APPS = "
+        f"[*nexus_shop.conf.UNCACHABLE_APPS] ({', '.join(UNCACHABLE_APPS)}), or the tables "
+        "to CACHALOT_UNCACHABLE_TABLES, so a revoked token or permission is never read back "
+        "from the cache.",
     )
 
 

@@ -8,8 +8,8 @@ django-ninja does for a ``Query`` schema (a list field takes every value, a scal
 one; names the schema does not have are dropped, as ninja drops them), then validated
 with that schema. So:
 
-- ``?``, ``?page=1`` and ``?page_size=20`` are one entry, ``min_price=5`` and ``5.00``
-  too;
+- ``?``, ``?page=1`` and ``?page_size=<the default page size>`` are one entry,
+  ``min_price=5`` and ``5.00`` too;
 - a parameter the schema does not have changes nothing, for ninja answers the same page;
 - a field added to the schema is part of the key at once, with nothing to update here;
 - a request the schema refuses is not classified (Django answers the 422), and neither

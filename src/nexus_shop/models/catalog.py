@@ -13,6 +13,19 @@ from nexus_shop.money import DECIMAL_PLACES, MAX_DIGITS
 
 LIVE = Q(deleted_at__isnull=True)
 
+IN_STOCK = Q(stock__gt=0)
+"""The "in stock" rule as a filter (``~IN_STOCK`` is sold out): what ``in_stock`` lists hold.
+
+:func:`in_stock` is the same rule for a loaded number; every other reader (the product
+selector's ``in_stock`` filter, the admin's list filter, the "stock crossed zero" rule in
+:mod:`nexus_shop.services.stock`) derives from these two.
+"""
+
+
+def in_stock(stock: int) -> bool:
+    """Whether a product with this stock is in stock: the rule of :data:`IN_STOCK`."""
+    return stock > 0
+
 
 class Category(TimeStampedModel):
     """A node of the category tree.
@@ -127,4 +140,4 @@ class Product(TimeStampedModel, SoftDeleteModel):
 
     @property
     def in_stock(self) -> bool:
-        return self.stock > 0
+        return in_stock(self.stock)

@@ -5,7 +5,7 @@ schemas read it: a field with a static default declares it from the table, and a
 whose default comes from a setting (``page_size``) is left ``None`` by the client and
 filled in after validation by :class:`QueryParams`. So the routers, the selectors and the
 response cache's keys (:mod:`nexus_shop.http_cache.keys`) all see the effective value,
-and ``?``, ``?page=1`` and ``?page_size=20`` are one request.
+and ``?``, ``?page=1`` and ``?page_size=<the default page size>`` are one request.
 
 The table is also what the OpenAPI descriptions can render (:meth:`QueryDefault.describe`),
 so a parameter can be declared without a ``default`` that a setting would make wrong.

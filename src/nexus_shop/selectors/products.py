@@ -26,6 +26,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound
 from nexus_shop.models import Category, Product
+from nexus_shop.models.catalog import IN_STOCK
 from nexus_shop.schemas.catalog import ProductFilter, ProductFilterBase
 from nexus_shop.selectors.pagination import (
     Page,
@@ -226,5 +227,5 @@ def filtered_products(*, filters: ProductFilterBase, viewer: Viewer | None) -> Q
     if filters.max_price is not None:
         queryset = queryset.filter(price__lte=filters.max_price)
     if filters.in_stock is not None:
-        queryset = queryset.filter(stock__gt=0) if filters.in_stock else queryset.filter(stock=0)
+        queryset = queryset.filter(IN_STOCK if filters.in_stock else ~IN_STOCK)
     return queryset

@@ -3,9 +3,11 @@
 Every read of products and categories starts from :func:`visible_products` or
 :func:`visible_categories`; the checkout's conditional stock ``UPDATE`` adds
 :func:`public_products_sql` (the same rule, compiled from :data:`PUBLIC_PRODUCTS`), and
-the cart shows a line as purchasable by :func:`is_public_product`. The response cache
-answers a logged-in user only if :func:`is_catalogue_staff` says the user sees what the
-public sees.
+the cart shows a line as purchasable by :func:`is_public_product`.
+
+:func:`is_catalogue_staff` decides who sees more than the public. Today the response
+cache answers no request that carries credentials; a future cache of logged-in reads
+(issue 18) would rely on this rule to answer the users who see what the public sees.
 """
 
 from __future__ import annotations

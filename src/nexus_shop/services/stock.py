@@ -1,6 +1,7 @@
 """Stock changes and what they tell the caches: the "stock crossed zero" rule, once.
 
-A product's stock decides whether it is in stock (``stock > 0``), and that decides which
+A product's stock decides whether it is in stock (the model's rule,
+:data:`nexus_shop.models.catalog.IN_STOCK`), and that decides which
 ``in_stock`` lists hold it. So a stock change is a *membership* change for
 :mod:`nexus_shop.invalidation` exactly when it crosses zero (sold out, or back in stock);
 any other stock change alters only what the product's own entries show. Every write that
@@ -14,11 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nexus_shop import invalidation
+from nexus_shop.models.catalog import in_stock
 
-
-def in_stock(stock: int) -> bool:
-    """Whether a product with this stock is in stock: what ``in_stock=true`` lists hold."""
-    return stock > 0
+__all__ = ["StockChange", "crosses_zero", "in_stock", "stock_changed"]
 
 
 def crosses_zero(*, before: int, after: int) -> bool:
