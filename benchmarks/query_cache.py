@@ -31,10 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import (
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     RESULTS,
     Stack,
+    add_catalogue_arguments,
     catalogue_facts,
     django_env,
     ensure_wrk,
@@ -53,14 +52,7 @@ STACKS = [
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--categories", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--reuse-database", action="store_true", help="skip create + seed")
+    add_catalogue_arguments(parser)
     parser.add_argument("--duration", default="5s", help="wrk -d per point and round")
     parser.add_argument("--warmup", default="1s", help="wrk -d of each warm-up")
     parser.add_argument("--rounds", type=int, default=3)

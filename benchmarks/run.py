@@ -159,6 +159,20 @@ def seed(database_url: str, *, products: int, categories: int, seed_value: int) 
         conn.execute("VACUUM ANALYZE")
 
 
+def add_catalogue_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`fresh_catalogue` reads, and the Redis to use."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="scratch database, dropped and re-created (name must start with nexus_bench)",
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--categories", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse-database", action="store_true", help="skip create + seed")
+
+
 def fresh_catalogue(args: argparse.Namespace) -> None:
     """Re-create, migrate and seed ``--database-url``, unless ``--reuse-database``."""
     if args.reuse_database:
@@ -1007,16 +1021,7 @@ def dispatch(argv: list[str]) -> bool:
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="scratch database, dropped and re-created (name must start with nexus_bench)",
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--categories", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--reuse-database", action="store_true", help="skip create + seed")
+    add_catalogue_arguments(parser)
     parser.add_argument("--duration", default="2s", help="wrk -d per point and round")
     parser.add_argument("--warmup", default="1s", help="wrk -d of each warm-up")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per point (median kept)")
