@@ -37,8 +37,14 @@ BACKENDS = ["sqlite", "postgres"]
 # and every pair of the matrix runs the same tests, so one floor per backend holds across
 # the matrix. Measured 2026-11-29 04:45 UTC on main with search, the response cache and
 # the serving work merged (3.11, Django 5.2): SQLite 91.75%, PostgreSQL 93.56% (both
-# combined: 94.84%). (Before those merges: 94.46% / 95.61%.)
-COVERAGE_FLOOR = {"sqlite": 91, "postgres": 93}
+# combined: 94.84%). (Before those merges: 94.46% / 95.61%.) Raised after issue 16, whose
+# CI run on 3.11 reported SQLite 93% and PostgreSQL 95% (2026-12-07).
+COVERAGE_FLOOR = {"sqlite": 92, "postgres": 94}
+# Coverage is measured on the oldest pair only: src/ has no Python- or Django-version
+# branches, so the other pairs would measure the same lines again, and tracing every line
+# slows a run (issue 16 took the suite from 1,227 to 1,611 tests; .ci/run must stay well
+# under 45 minutes).
+COVERAGE_PYTHON = MATRIX[0][0]
 
 
 # What each run of `nox -s tests` did, keyed "3.11-django5.2-sqlite": printed at the end by
@@ -96,25 +102,17 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
     env["NEXUS_SHOP_INSTALL_TEST"] = "1" if backend == "sqlite" else "0"
 
     session.install(f"django~={django}.0", ".[postgres,redis,cache]", *_group("test"))
-    # Branch coverage of the installed nexus_shop ([tool.coverage] in pyproject.toml), one
-    # data file per session so parallel sessions never mix.
-    env["COVERAGE_FILE"] = str(Path(session.create_tmp()) / ".coverage")
     # Heavy tests (fuzzing, faults, load, two processes) run once per CI run: `nox -s heavy`.
     TEST_RUNS[run_id] = "ran (see its result above)"
     # tests/heavy needs the `heavy` group's tools (schemathesis...), not installed here.
-    session.run(
-        "python",
-        "-m",
-        "coverage",
-        "run",
-        "-m",
-        "pytest",
-        "-m",
-        "not heavy",
-        "--ignore=tests/heavy",
-        *session.posargs,
-        env=env,
-    )
+    pytest = ["-m", "pytest", "-m", "not heavy", "--ignore=tests/heavy", *session.posargs]
+    if session.python != COVERAGE_PYTHON:
+        session.run("python", *pytest, env=env)
+        return
+    # Branch coverage of the installed nexus_shop ([tool.coverage] in pyproject.toml), one
+    # data file per session so parallel sessions never mix.
+    env["COVERAGE_FILE"] = str(Path(session.create_tmp()) / ".coverage")
+    session.run("python", "-m", "coverage", "run", *pytest, env=env)
     # The gate holds for the whole suite; a run narrowed with posargs (-k, a path) reports.
     fail_under = [] if session.posargs else [f"--fail-under={COVERAGE_FLOOR[backend]}"]
     session.run("python", "-m", "coverage", "report", *fail_under, env=env)
