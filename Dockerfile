@@ -26,6 +26,9 @@ COPY --chown=app:app example_project ./example_project
 # Static files (admin, Swagger UI) gathered once, at build time, for WhiteNoise to serve.
 # DEBUG=1 only lets the settings load without secrets; collectstatic touches no database.
 RUN DEBUG=1 python example_project/manage.py collectstatic --noinput -v 0
+# Product images (MEDIA_ROOT), owned by the app user: a named volume mounted here takes the
+# directory's owner, so uploads work without root.
+RUN mkdir -p /app/media && chown app:app /app/media
 
 USER app
 

@@ -26,9 +26,17 @@ CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/nexus_shop"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
-# Django 5.2 LTS on the oldest Python we support; Django 6.x on the newer ones.
-MATRIX = [("3.11", "5.2"), ("3.12", "6.1"), ("3.13", "6.1")]
-BACKENDS = ["sqlite", "postgres"]
+# Django 5.2 LTS on the oldest Python we support, on both backends; Django 6.x on the
+# newer ones, each Python once and each backend once, so every Python, every Django and
+# every (Django, backend) pair runs the whole suite. (All six pairs took 26 of CI's
+# minutes; the two left out repeated a Django and backend already run, on a Python
+# already run.)
+MATRIX = [
+    ("3.11", "5.2", "sqlite"),
+    ("3.11", "5.2", "postgres"),
+    ("3.12", "6.1", "sqlite"),
+    ("3.13", "6.1", "postgres"),
+]
 
 # Branch coverage of nexus_shop that each tests session must reach (percent), set at the
 # figure measured when the gate was added, rounded down; raise it as tests grow. Per
@@ -45,6 +53,9 @@ COVERAGE_FLOOR = {"sqlite": 92, "postgres": 94}
 # slows a run (issue 16 took the suite from 1,227 to 1,611 tests; .ci/run must stay well
 # under 45 minutes).
 COVERAGE_PYTHON = MATRIX[0][0]
+# pytest-xdist workers for the tests and lowest sessions: one per core ("auto"), or
+# NEXUS_SHOP_TEST_WORKERS (e.g. "0" runs in one process, as a debugger wants).
+XDIST_WORKERS = os.environ.get("NEXUS_SHOP_TEST_WORKERS", "auto")
 
 
 # What each run of `nox -s tests` did, keyed "3.11-django5.2-sqlite": printed at the end by
@@ -70,8 +81,8 @@ def _reachable(url: str, default_port: int) -> bool:
 @nox.session
 @nox.parametrize(
     ("python", "django", "backend"),
-    [(py, dj, backend) for py, dj in MATRIX for backend in BACKENDS],
-    ids=[f"{py}-django{dj}-{backend}" for py, dj in MATRIX for backend in BACKENDS],
+    MATRIX,
+    ids=[f"{py}-django{dj}-{backend}" for py, dj, backend in MATRIX],
 )
 def tests(session: nox.Session, django: str, backend: str) -> None:
     """The whole suite against the installed package, on SQLite or PostgreSQL + Redis."""
@@ -98,24 +109,27 @@ def tests(session: nox.Session, django: str, backend: str) -> None:
     else:
         env["DATABASE_URL"] = ""
         env["REDIS_URL"] = ""
-    # The build/install-in-a-fresh-venv test is slow; one run per interpreter is enough.
+    # The build/install-in-a-fresh-venv test is slow: the SQLite runs do it (3.11, 3.12).
     env["NEXUS_SHOP_INSTALL_TEST"] = "1" if backend == "sqlite" else "0"
 
-    session.install(f"django~={django}.0", ".[postgres,redis,cache]", *_group("test"))
+    # otel: tests/test_tracing.py runs the spans with the SDK's in-memory exporter.
+    session.install(f"django~={django}.0", ".[postgres,redis,cache,otel]", *_group("test"))
     # Heavy tests (fuzzing, faults, load, two processes) run once per CI run: `nox -s heavy`.
     TEST_RUNS[run_id] = "ran (see its result above)"
     # tests/heavy needs the `heavy` group's tools (schemathesis...), not installed here.
-    pytest = ["-m", "pytest", "-m", "not heavy", "--ignore=tests/heavy", *session.posargs]
-    if session.python != COVERAGE_PYTHON:
-        session.run("python", *pytest, env=env)
-        return
-    # Branch coverage of the installed nexus_shop ([tool.coverage] in pyproject.toml), one
-    # data file per session so parallel sessions never mix.
-    env["COVERAGE_FILE"] = str(Path(session.create_tmp()) / ".coverage")
-    session.run("python", "-m", "coverage", "run", *pytest, env=env)
-    # The gate holds for the whole suite; a run narrowed with posargs (-k, a path) reports.
-    fail_under = [] if session.posargs else [f"--fail-under={COVERAGE_FLOOR[backend]}"]
-    session.run("python", "-m", "coverage", "report", *fail_under, env=env)
+    # One pytest-xdist worker per core (the suite took 23 of CI's minutes in one process);
+    # each worker has its own test database and cache key prefix (tests/settings.py).
+    pytest = ["-m", "pytest", "-n", XDIST_WORKERS, "-m", "not heavy", "--ignore=tests/heavy"]
+    if session.python == COVERAGE_PYTHON:
+        # Branch coverage of the installed nexus_shop ([tool.coverage] in pyproject.toml),
+        # collected from every xdist worker by pytest-cov, one data file per session so
+        # parallel sessions never mix. The gate holds for the whole suite; a run narrowed
+        # with posargs (-k, a path) reports.
+        env["COVERAGE_FILE"] = str(Path(session.create_tmp()) / ".coverage")
+        pytest += ["--cov", "--cov-report=term-missing:skip-covered"]
+        if not session.posargs:
+            pytest.append(f"--cov-fail-under={COVERAGE_FLOOR[backend]}")
+    session.run("python", *pytest, *session.posargs, env=env)
 
 
 @nox.session(python="3.11")
@@ -149,6 +163,8 @@ def lowest(session: nox.Session) -> None:
         "python",
         "-m",
         "pytest",
+        "-n",
+        XDIST_WORKERS,
         "-m",
         "not heavy",
         "--ignore=tests/heavy",
@@ -168,21 +184,20 @@ def _was_selected(session: nox.Session, signature: str) -> bool:
 def tests_summary(session: nox.Session) -> None:
     """Which runs of `nox -s tests` ran, and which were skipped and why (queued by `tests`)."""
     skipped = listed = 0
-    for py, dj in MATRIX:
-        for backend in BACKENDS:
-            run_id = f"{py}-django{dj}-{backend}"
-            outcome = TEST_RUNS.get(run_id)
-            if outcome is None and not _was_selected(session, f"tests({run_id})"):
-                continue  # not selected (`-s "tests(...)"`), not skipped
-            if outcome is None:  # nox skipped it before the session function ran
-                outcome = (
-                    f"SKIPPED: no python{py} on PATH. With pyenv, make the installed ones "
-                    "visible: PYENV_VERSION=3.11.7:3.12.1:3.13.0 nox -s tests (your "
-                    "versions; `pyenv versions` lists them), or `pyenv global 3.11 3.12 3.13`"
-                )
-            skipped += outcome.startswith("SKIPPED")
-            listed += 1
-            session.log(f"tests({run_id}): {outcome}")
+    for py, dj, backend in MATRIX:
+        run_id = f"{py}-django{dj}-{backend}"
+        outcome = TEST_RUNS.get(run_id)
+        if outcome is None and not _was_selected(session, f"tests({run_id})"):
+            continue  # not selected (`-s "tests(...)"`), not skipped
+        if outcome is None:  # nox skipped it before the session function ran
+            outcome = (
+                f"SKIPPED: no python{py} on PATH. With pyenv, make the installed ones "
+                "visible: PYENV_VERSION=3.11.7:3.12.1:3.13.0 nox -s tests (your "
+                "versions; `pyenv versions` lists them), or `pyenv global 3.11 3.12 3.13`"
+            )
+        skipped += outcome.startswith("SKIPPED")
+        listed += 1
+        session.log(f"tests({run_id}): {outcome}")
     if skipped:
         session.warn(f"{skipped} of {listed} test runs were skipped")
 
@@ -205,9 +220,29 @@ def heavy(session: nox.Session) -> None:
             if CI:
                 session.error(message)
             session.skip(message)
-    session.install("django~=5.2.0", ".[postgres,redis,cache]", *_group("test"), *_group("heavy"))
+    # clients, lint and typecheck: the generated-clients test runs the generator (which
+    # formats with ruff) and mypy --strict on the docs' snippet.
+    session.install(
+        "django~=5.2.0",
+        ".[postgres,redis,cache]",
+        *_group("test"),
+        *_group("heavy"),
+        *_group("clients"),
+        *_group("lint"),
+        *_group("typecheck"),
+    )
     # Every heavy test lives in tests/heavy (tests/conftest.py refuses one elsewhere).
-    session.run("python", "-m", "pytest", "-m", "heavy", "tests/heavy", *session.posargs, env=env)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "heavy",
+        "tests/heavy",
+        "--durations=10",  # where CI's minutes go
+        *session.posargs,
+        env=env,
+    )
 
 
 @nox.session(python="3.11")
@@ -231,7 +266,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict (with django-stubs) on src/ and tests/ (relaxations: pyproject.toml)."""
-    session.install(".[postgres,redis,cache]", *_group("typecheck"), *_group("test"))
+    session.install(".[postgres,redis,cache,otel]", *_group("typecheck"), *_group("test"))
     session.run("mypy", "src/nexus_shop", "tests")
 
 
@@ -321,21 +356,32 @@ def demo(session: nox.Session) -> None:
     session.run(*command, "--host", host, "--port", port, *session.posargs, env=env)
 
 
+# `nox -s bench -- <flag>` runs one of these instead of the DRF comparison (run.py).
+BENCH_SCRIPTS = {
+    "--scale": "scale.py",
+    "--query-cache": "query_cache.py",
+    "--observability": "observability.py",
+    "--webhooks": "webhooks.py",
+    "--outbox": "outbox_cost.py",
+}
+
+
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Load benchmarks: nexus_shop vs the same API in DRF (see benchmarks/README.md).
 
     ``-- --scale`` runs benchmarks/scale.py instead: the 1,000,000-product latency table.
     ``-- --query-cache`` runs benchmarks/query_cache.py: what cachalot adds on its own.
+    ``-- --observability`` runs benchmarks/observability.py: metrics and access logs on vs off.
+    ``-- --webhooks`` runs benchmarks/webhooks.py: webhook deliveries/s and commit-to-delivery.
+    ``-- --outbox`` runs benchmarks/outbox_cost.py: what events add to a write and a checkout.
     """
     # The benchmarks serve the example project, so they need its dependencies too.
     session.install(".[postgres,redis,cache]", *_group("example"), *_group("bench"))
-    if "--scale" in session.posargs:
-        args = [arg for arg in session.posargs if arg != "--scale"]
-        session.run("python", "benchmarks/scale.py", *args)
-        return
-    if "--query-cache" in session.posargs:
-        args = [arg for arg in session.posargs if arg != "--query-cache"]
-        session.run("python", "benchmarks/query_cache.py", *args)
-        return
+    # One flag picks one script; the rest of the arguments go to it.
+    for flag, script in BENCH_SCRIPTS.items():
+        if flag in session.posargs:
+            args = [arg for arg in session.posargs if arg != flag]
+            session.run("python", f"benchmarks/{script}", *args)
+            return
     session.run("python", "benchmarks/run.py", *session.posargs)

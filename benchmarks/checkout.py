@@ -59,13 +59,13 @@ HOT_STOCK = 100_000_000
 
 SETUP = """
 import json
-from nexus_shop.models import Product
+from decimal import Decimal
+from nexus_shop.services.catalog import product_create
 from nexus_shop.tokens import RefreshToken
 from django.contrib.auth import get_user_model
 User = get_user_model()
-product = Product.objects.create(
-    name="Hot product", slug="hot-product", sku="HOT-1", price="9.99", currency="USD",
-    stock={stock},
+product = product_create(
+    name="Hot product", slug="hot-product", sku="HOT-1", price=Decimal("9.99"), stock={stock},
 )
 tokens = []
 for n in range({users}):
@@ -208,8 +208,8 @@ def books(database_url: str, product: int) -> dict[str, int]:
 
     with psycopg.connect(pg_url(database_url)) as conn:
         orders = conn.execute("SELECT count(*) FROM nexus_shop_order").fetchone()
-        stock = conn.execute(
-            "SELECT stock FROM nexus_shop_product WHERE id = %s", [product]
+        stock = conn.execute(  # the variants' stock: what checkout takes
+            "SELECT sum(stock) FROM nexus_shop_productvariant WHERE product_id = %s", [product]
         ).fetchone()
     assert orders is not None
     assert stock is not None

@@ -67,8 +67,9 @@ def seed(products: int, *, seeder: str) -> None:
     """Fill the catalogue with ``products`` products, unless it holds that many already.
 
     ``seeder="sql"``: live, active products one second apart, in 40 categories, with one
-    ``INSERT ... SELECT``. ``seeder="command"``: ``nexus_shop_seed`` (realistic data, with
-    some inactive and soft-deleted products; slower).
+    ``INSERT ... SELECT``, and each product's default variant with another.
+    ``seeder="command"``: ``nexus_shop_seed`` (realistic data, with some inactive and
+    soft-deleted products, and multi-variant ones; slower).
     """
     from django.core.management import call_command
 
@@ -96,6 +97,7 @@ def _vacuum() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE nexus_shop_product")
         cursor.execute("VACUUM ANALYZE nexus_shop_category")
+        cursor.execute("VACUUM ANALYZE nexus_shop_productvariant")
 
 
 def _seed_sql(products: int) -> None:
@@ -115,16 +117,28 @@ def _seed_sql(products: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO nexus_shop_product (name, slug, sku, description, price, currency, stock,
-                                            is_active, category_id, created_at, updated_at,
-                                            deleted_at)
+            INSERT INTO nexus_shop_product (name, slug, sku, description, price, price_max,
+                                            currency, stock, active_variant_count, options,
+                                            option_words, thumbnail_file, is_active,
+                                            category_id, created_at, updated_at, deleted_at)
             SELECT 'Product ' || i, 'product-' || i, 'SKU-' || lpad(i::text, 8, '0'),
                    'Benchmark product number ' || i || '.',
-                   ((i::bigint * 7919) %% 100000) / 100.0, 'USD', i %% 50, true, (i %% 40) + 1,
+                   ((i::bigint * 7919) %% 100000) / 100.0, ((i::bigint * 7919) %% 100000) / 100.0,
+                   'USD', i %% 50, 1, '[]', '', '', true, (i %% 40) + 1,
                    now() - make_interval(secs => i), now() - make_interval(secs => i), NULL
             FROM generate_series(1, %s) AS i
             """,
             [products],
+        )
+        # Every product its default variant: the product's sku, price and stock.
+        cursor.execute(
+            """
+            INSERT INTO nexus_shop_productvariant (product_id, sku, options, combination, price,
+                                                   compare_at_price, stock, is_active, position,
+                                                   created_at, updated_at, deleted_at)
+            SELECT id, sku, '{}', '', price, NULL, stock, true, 0, created_at, updated_at, NULL
+            FROM nexus_shop_product
+            """
         )
     _vacuum()
     assert Category.objects.count() == 40

@@ -51,7 +51,7 @@ from run import recreate_database  # noqa: E402  (run.py is a sibling script, no
 @dataclass
 class Shape:
     name: str
-    group: str  # "filter" | "search" | "facets" | "cursor" | "detail"
+    group: str  # "filter" | "option filter" | "search" | "facets" | "option facets" | ...
     target_p50_ms: float
     target_max_ms: float | None
     make: Callable[[random.Random], str]  # a fresh URL for each request
@@ -78,6 +78,9 @@ class Vocabulary:
     roots: list[str]
     cursors: dict[str, list[str]]
     product_ids: list[int]
+    # (name, value) pairs of the variants' options, commonest first (issue 17): empty on a
+    # catalogue without variants (an older checkout), whose run then has no option shapes.
+    options: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _price(rng: random.Random) -> str:
@@ -207,13 +210,55 @@ def shapes(v: Vocabulary) -> list[Shape]:
         ),
     ]
 
+    def option(rng: random.Random, name: str | None = None) -> str:
+        pairs = [p for p in v.options if name is None or p[0] == name]
+        chosen = rng.choice(pairs)
+        return f"{chosen[0]}:{chosen[1]}"
+
+    def two_names(rng: random.Random) -> list[str]:
+        names = sorted({n for n, _ in v.options})
+        first, second = rng.sample(names, 2) if len(names) > 1 else (names[0], names[0])
+        return [option(rng, first), option(rng, first), option(rng, second)]
+
+    def facets(**params: Any) -> str:
+        return "/api/products/facets?" + urlencode(params, doseq=True)
+
+    option_filter_shapes = [
+        ("option=<name>:<value>", lambda r: products(r, option=option(r))),
+        (
+            "option=<a>:<x>&option=<a>:<y>&option=<b>:<z>",
+            lambda r: "/api/products?" + urlencode({"option": two_names(r)}, doseq=True),
+        ),
+        (
+            "option=<name>:<value>&max_price&in_stock=true",
+            lambda r: products(r, option=option(r), max_price=_price(r), in_stock="true"),
+        ),
+        (
+            "option=<name>:<value>&category=<root>&ordering=price",
+            lambda r: products(r, option=option(r), category=r.choice(v.roots), ordering="price"),
+        ),
+    ]
+    option_facet_shapes = [
+        ("facets?option=<name>:<value>", lambda r: facets(option=option(r))),
+        ("facets?option=<a>:<x>&option=<b>:<z>", lambda r: facets(option=two_names(r)[1:])),
+        (
+            "facets?q=<word>&option=<name>:<value>",
+            lambda r: facets(q=word(r), option=option(r)),
+        ),
+    ]
+    if not v.options:
+        option_filter_shapes, option_facet_shapes = [], []
+
     def cursor_of(name: str) -> Callable[[random.Random], str]:
         return lambda r: r.choice(v.cursors[name])
 
     cursor_shapes = [(f"cursor page, {name}", cursor_of(name)) for name in v.cursors]
     out = [Shape(n, "filter", 50, 100, m) for n, m in filter_shapes]
+    # Issue 17: the option filter <= 50 ms p50, the option facets <= 100 ms p50.
+    out += [Shape(n, "option filter", 50, None, m) for n, m in option_filter_shapes]
     out += [Shape(n, "search", 50, 100, m) for n, m in search_shapes]
     out += [Shape(n, "facets", 100, None, m) for n, m in facet_shapes]
+    out += [Shape(n, "option facets", 100, None, m) for n, m in option_facet_shapes]
     out += [Shape(n, "cursor", 20, 20, m) for n, m in cursor_shapes]
     out.append(
         Shape(
@@ -305,7 +350,29 @@ def vocabulary(client: Any, rng: random.Random) -> Vocabulary:
                 query.pop("page", None)
                 found.append("/api/products?" + urlencode({**query, "cursor": body["next_cursor"]}))
         cursors[name] = found
-    return Vocabulary(sorted(words), leaves, roots, cursors, ids)
+    return Vocabulary(sorted(words), leaves, roots, cursors, ids, _options())
+
+
+def _options() -> list[tuple[str, str]]:
+    """The catalogue's option values, up to 40 per name, commonest first."""
+    try:
+        from nexus_shop.models import VariantOption
+    except ImportError:  # a checkout from before variants
+        return []
+    from django.db.models import Count
+
+    rows = (
+        VariantOption.objects.values("name_key", "value_key")
+        .annotate(n=Count("*"))
+        .order_by("-n")[:400]
+    )
+    per_name: dict[str, int] = {}
+    pairs: list[tuple[str, str]] = []
+    for row in rows:
+        if per_name.get(row["name_key"], 0) < 40:
+            per_name[row["name_key"]] = per_name.get(row["name_key"], 0) + 1
+            pairs.append((row["name_key"], row["value_key"]))
+    return pairs
 
 
 def measure(

@@ -1,5 +1,8 @@
 """The seed with the product table's indexes and foreign keys dropped for the load.
 
+(Only the product table's: the variant and option rows go in with their indexes, as in
+``nexus_shop_seed``.)
+
 NOT for a host's database: it runs DDL on nexus_shop's tables (DROP INDEX, ALTER TABLE ...
 DROP/ADD CONSTRAINT) and holds an exclusive lock on the product table until it commits.
 That is why it lives here and not in ``nexus_shop_seed``, which writes rows only. On a
@@ -39,7 +42,11 @@ from django.utils import timezone  # noqa: E402
 
 from nexus_shop.models import Product  # noqa: E402
 from nexus_shop.seeding import load  # noqa: E402
-from nexus_shop.seeding.generate import generate_products, plan_categories  # noqa: E402
+from nexus_shop.seeding.generate import (  # noqa: E402
+    generate_products,
+    plan_categories,
+    variant_random,
+)
 from nexus_shop.seeding.progress import Progress  # noqa: E402
 
 
@@ -99,9 +106,15 @@ def main() -> None:
         load.create_categories(levels, quiet)
         specs = [spec for level in levels for spec in level]
         now = timezone.now().replace(microsecond=0)
-        rows = generate_products(rng, count=args.products, categories=specs, now=now)
+        drafts = generate_products(
+            rng,
+            count=args.products,
+            categories=specs,
+            now=now,
+            variant_rng=variant_random(args.seed),
+        )
         with indexes_dropped():
-            load.write_products(load.batches(rows, args.batch_size), quiet)
+            load.write_products(load.batches(drafts, args.batch_size), quiet)
     load.analyze()
     elapsed = time.monotonic() - started
     print(f"seeded {args.products:,} products in {elapsed:.1f}s (indexes dropped)")

@@ -83,7 +83,19 @@ def operation(path: str, method: str, op: dict[str, Any], document: dict[str, An
             )
         lines.append("")
     body = op.get("requestBody")
-    if body:
+    form = (body or {}).get("content", {}).get("multipart/form-data")
+    if form:  # an upload: list the form's parts
+        lines += ["Request body (`multipart/form-data`):", ""]
+        lines += ["| part | type | required | description |", "|---|---|---|---|"]
+        required = set(form["schema"].get("required", []))
+        for part, sub in form["schema"].get("properties", {}).items():
+            about = " ".join(x for x in (sub.get("description", ""), constraints(sub)) if x)
+            lines.append(
+                f"| `{part}` | {cell(type_of(sub))} | {'yes' if part in required else 'no'} | "
+                f"{cell(about)} |"
+            )
+        lines.append("")
+    elif body:
         schema = body["content"]["application/json"]["schema"]
         lines += [f"Request body (JSON): {type_of(schema)}", ""]
         if "$ref" in schema:

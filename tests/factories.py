@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
+from django.db import transaction
 from django.db.models import Model
-from factory.declarations import LazyAttribute, PostGeneration, Sequence
+from factory.declarations import LazyAttribute, LazyFunction, PostGeneration, Sequence
 
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
+from nexus_shop.models.events import Event, WebhookEndpoint
+from nexus_shop.services import events
+from nexus_shop.services.webhooks.signing import new_secret
 
 _M = TypeVar("_M", bound=Model)
 
@@ -104,6 +108,47 @@ class ProductFactory(ModelFactory[Product]):
     stock = 5
     is_active = True
     category = None
+
+    @classmethod
+    def _create(cls, model_class: type[Product], *args: Any, **kwargs: Any) -> Product:
+        """The product and its default variant (same sku, price and stock), as
+        ``services.catalog.product_create`` makes them."""
+        kwargs.setdefault("price_max", kwargs.get("price", Decimal("10.00")))
+        product: Product = super()._create(model_class, *args, **kwargs)
+        ProductVariant.objects.create(
+            product=product,
+            sku=product.sku,
+            price=product.price,
+            stock=product.stock,
+            deleted_at=product.deleted_at,
+        )
+        return product
+
+
+class WebhookEndpointFactory(ModelFactory[WebhookEndpoint]):
+    """An enabled endpoint for every event type, with a fresh ``whsec_`` secret. Tests that
+    deliver for real give it their receiver's URL (``receiver.url("/ok")``)."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    url = Sequence(lambda n: f"https://hooks{n}.example.com/webhooks")
+    events = LazyFunction(lambda: ["*"])
+    description = ""
+    is_enabled = True
+    secret = LazyFunction(new_secret)
+
+
+def emit_event(
+    type: str = "product.updated", *, resource_id: int = 1, data: dict[str, Any] | None = None
+) -> Event:
+    """One event in the outbox, committed as a service writes it (``events.emit`` inside
+    ``transaction.atomic``). ``data`` defaults to a small payload naming the resource."""
+    with transaction.atomic():
+        payload = data if data is not None else {"id": resource_id}
+        event = events.emit(type=type, resource_id=resource_id, data=payload)
+    assert event is not None, "events are suppressed"
+    return event
 
 
 def refresh_token_for(user: Any) -> Any:

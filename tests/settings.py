@@ -7,6 +7,7 @@ to real PostgreSQL and Redis (that is how CI runs the suite a second time).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from typing import Any
 
@@ -37,6 +38,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Notes every answer's status and headers for tests/test_openapi_contract.py.
+    "tests.support.contract.Recorder",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,4 +116,13 @@ NEXUS_SHOP_THROTTLE_RATES = {
     "refresh": "1000/m",
 }
 
+# Webhook receivers in the tests listen on 127.0.0.1, and only that address is let through:
+# the refusals of every other loopback, private, link-local and metadata address are tested.
+NEXUS_SHOP_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
 STATIC_URL = "/static/"
+# Uploaded images go to a folder of this run's own, removed when the run ends
+# (tests/conftest.py), never into the repository; tests that look at the files give
+# themselves a fresh one (the ``media`` fixture).
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"{_CACHE_PREFIX}-media")
+MEDIA_URL = "/media/"

@@ -29,11 +29,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from nexus_shop.api import api
-from nexus_shop.models import Cart, CartLine, Order
+from nexus_shop.models import Cart, CartLine, Order, ProductImage, ProductVariant
+from nexus_shop.services.catalog import product_create
+from nexus_shop.services.variants import variant_soft_delete
 from tests.conftest import bearer
 from tests.factories import (
     PASSWORD,
@@ -43,6 +46,7 @@ from tests.factories import (
     UserFactory,
     refresh_token_for,
 )
+from tests.support import webhook_rows
 
 ROLES = ("anonymous", "customer", "staff_without", "staff_with")
 NEW_PASSWORD = "Lantern-Orchid-2044"
@@ -70,6 +74,33 @@ class World:
         self.empty_category = CategoryFactory()  # one that may be deleted
         self.product = ProductFactory(category=self.category)
         self.deleted_product = ProductFactory(category=self.category, deleted_at=timezone.now())
+        # A product with options and three variants, one of them soft-deleted.
+        self.shirt = product_create(
+            name=self.unique("Shirt"),
+            sku=self.unique("SHIRT"),
+            options=[{"name": "Size", "values": ["S", "M", "L", "XL"]}],
+            variants=[
+                {
+                    "sku": self.unique("S"),
+                    "options": {"Size": size},
+                    "price": Decimal(9),
+                    "stock": 2,
+                }
+                for size in ("S", "M", "L")
+            ],
+        )
+        self.shirt_variants = list(ProductVariant.objects.filter(product=self.shirt))
+        self.deleted_variant = self.shirt_variants.pop()
+        variant_soft_delete(product_id=self.shirt.pk, variant_id=self.deleted_variant.pk)
+        self.variant = ProductVariant.objects.get(product=self.product)
+        # A picture row of the product (its files need not exist for these requests).
+        self.image = ProductImage.objects.create(
+            product=self.product,
+            file="nexus_shop/images/00/x.png",
+            content_hash="0" * 64,
+            width=1,
+            height=1,
+        )
         # Whose credentials the auth endpoints use: the caller's, or a bystander's.
         self.account = UserFactory(username=f"account-{uuid.uuid4().hex[:8]}")
         self.user: Any = None
@@ -87,10 +118,14 @@ class World:
         # line and order that no caller but staff may see.
         if self.user is not None:
             cart = Cart.objects.create(user=self.user)
-            CartLine.objects.create(cart=cart, product=self.product, quantity=1)
+            CartLine.objects.create(
+                cart=cart, product=self.product, variant=self.variant, quantity=1
+            )
         bystander = UserFactory(username=f"bystander-{uuid.uuid4().hex[:8]}")
         their_cart = Cart.objects.create(user=bystander)
-        self.their_line = CartLine.objects.create(cart=their_cart, product=self.product, quantity=1)
+        self.their_line = CartLine.objects.create(
+            cart=their_cart, product=self.product, variant=self.variant, quantity=1
+        )
         self.their_order = Order.objects.create(
             number=self.unique("9"),
             user=bystander,
@@ -100,6 +135,10 @@ class World:
             total=Decimal("1.00"),
             currency="USD",
         )
+
+        # A webhook endpoint and one failed delivery of an event to it.
+        self.endpoint = webhook_rows.endpoint()
+        self.delivery = webhook_rows.delivery(self.endpoint, webhook_rows.event(), status="failed")
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -123,9 +162,16 @@ class Row:
     query: Callable[[World], dict[str, Any]] = lambda world: {}
     expect: dict[str, int] = field(default_factory=dict)  # per-role overrides
     headers: Callable[[World], dict[str, str]] = lambda world: {}
+    # A multipart form instead of a JSON body (the image upload).
+    form: Callable[[World], dict[str, Any]] | None = None
 
 
 CATEGORY = {"category_id": lambda w: w.category.pk}
+_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff"
+    b"\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 PRODUCT = {"product_id": lambda w: w.product.pk}
 
 
@@ -138,9 +184,15 @@ def _path(**params: Callable[[World], Any]) -> Callable[[World], dict[str, Any]]
     return lambda world: {name: get(world) for name, get in params.items()}
 
 
+WEBHOOKS = Perm("nexus_shop.manage_webhooks")
+ENDPOINT = {"id": lambda w: w.endpoint.pk}
+
+
 MATRIX: dict[str, Row] = {
     # Health and auth: open to everyone (the credentials are in the body).
     "health": Row(PUBLIC),
+    "health_live": Row(PUBLIC),
+    "health_ready": Row(PUBLIC),
     "auth_register": Row(
         PUBLIC,
         body=lambda w: {
@@ -187,9 +239,46 @@ MATRIX: dict[str, Row] = {
         Perm("nexus_shop.change_product"), path=_path(**PRODUCT), body=lambda w: {"stock": 7}
     ),
     "product_delete": Row(Perm("nexus_shop.delete_product"), path=_path(**PRODUCT)),
+    "image_create": Row(
+        Perm("nexus_shop.change_product"),
+        path=_path(**PRODUCT),
+        form=lambda w: {"file": SimpleUploadedFile("a.png", _PNG, "image/png"), "alt": "A"},
+    ),
+    "image_update": Row(
+        Perm("nexus_shop.change_product"),
+        path=_path(**PRODUCT, image_id=lambda w: w.image.pk),
+        body=lambda w: {"alt": "B"},
+    ),
+    "image_delete": Row(
+        Perm("nexus_shop.change_product"), path=_path(**PRODUCT, image_id=lambda w: w.image.pk)
+    ),
     "product_restore": Row(
         Perm("nexus_shop.delete_product"),
         path=_path(product_id=lambda w: w.deleted_product.pk),
+    ),
+    # Variants: part of their product, under the product's permissions.
+    "variant_create": Row(
+        Perm("nexus_shop.change_product"),
+        path=_path(product_id=lambda w: w.shirt.pk),
+        body=lambda w: {
+            "sku": w.unique("XL"),
+            "options": {"Size": "XL"},
+            "price": "9",
+            "stock": 1,
+        },
+    ),
+    "variant_update": Row(
+        Perm("nexus_shop.change_product"),
+        path=_path(**PRODUCT, variant_id=lambda w: w.variant.pk),
+        body=lambda w: {"stock_delta": 2},
+    ),
+    "variant_delete": Row(
+        Perm("nexus_shop.delete_product"),
+        path=_path(product_id=lambda w: w.shirt.pk, variant_id=lambda w: w.shirt_variants[0].pk),
+    ),
+    "variant_restore": Row(
+        Perm("nexus_shop.delete_product"),
+        path=_path(product_id=lambda w: w.shirt.pk, variant_id=lambda w: w.deleted_variant.pk),
     ),
     # Carts: anyone may start one; each holder sees only their own (anonymous callers here
     # send no X-Cart-Token, so they hold none). Another holder's line is a 404.
@@ -227,6 +316,23 @@ MATRIX: dict[str, Row] = {
         path=_path(**THEIR_ORDER),
         body=lambda w: {"status": "paid"},
     ),
+    # Webhooks: one permission for all of it (endpoints hold secrets, events hold orders).
+    "webhook_create": Row(
+        WEBHOOKS, body=lambda w: {"url": webhook_rows.RECEIVER, "events": ["order.paid"]}
+    ),
+    "webhook_list": Row(WEBHOOKS),
+    "webhook_event_types": Row(WEBHOOKS),
+    "webhook_events": Row(WEBHOOKS),
+    "webhook_get": Row(WEBHOOKS, path=_path(**ENDPOINT)),
+    "webhook_update": Row(WEBHOOKS, path=_path(**ENDPOINT), body=lambda w: {"description": "x"}),
+    "webhook_delete": Row(WEBHOOKS, path=_path(**ENDPOINT)),
+    "webhook_rotate_secret": Row(WEBHOOKS, path=_path(**ENDPOINT)),
+    "webhook_ping": Row(WEBHOOKS, path=_path(**ENDPOINT)),
+    "webhook_delivery_list": Row(WEBHOOKS, path=_path(**ENDPOINT)),
+    "webhook_redeliver": Row(WEBHOOKS, path=_path(**ENDPOINT, delivery_id=lambda w: w.delivery.pk)),
+    "webhook_redeliver_since": Row(
+        WEBHOOKS, path=_path(**ENDPOINT), body=lambda w: {"since": "2026-01-01T00:00:00Z"}
+    ),
 }
 
 
@@ -236,6 +342,8 @@ def _operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
     found = {}
     for path, item in schema["paths"].items():
         for method, operation in item.items():
+            if method == "head":
+                continue  # its GET's access, answered as the GET (tests/test_head.py)
             found[operation["operationId"]] = (method, path, operation)
     return found
 
@@ -291,6 +399,8 @@ def test_access(operation_id: str, role: str) -> None:
     kwargs: dict[str, Any] = {"content_type": "application/json"} if body is not None else {}
     if method == "get":
         response = client.get(path, row.query(world))
+    elif row.form is not None:
+        response = client.post(path, row.form(world))
     else:
         response = getattr(client, method)(path, body if body is not None else None, **kwargs)
 

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from nexus_shop import admin as shop_admin
+from nexus_shop import invalidation
 from nexus_shop.exceptions import Conflict
-from nexus_shop.models import Category, Product
+from nexus_shop.models import (
+    Category,
+    Event,
+    Order,
+    Product,
+    ProductImage,
+    ProductVariant,
+    VariantOption,
+)
 from nexus_shop.services import catalog as services
+from nexus_shop.services import images as image_services
+from nexus_shop.services.cart import Holder, cart_add_item
+from nexus_shop.services.checkout import checkout
+from nexus_shop.services.event_payloads import category_data, product_data
+from nexus_shop.services.summary import summary_drift
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.support import images as pictures
+from tests.support.outbox import Outbox
 
 CATEGORIES = "/admin/nexus_shop/category/"
 PRODUCTS = "/admin/nexus_shop/product/"
@@ -42,9 +63,20 @@ def product_form(**overrides: Any) -> dict[str, Any]:
         "is_active": "on",
         "category": "",
         "_save": "Save",
+        **inline_management(),
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def inline_management(variants: int = 0, initial: int = 0) -> dict[str, Any]:
+    """The management forms of the product page's inlines (variants, images)."""
+    return {
+        "variants-TOTAL_FORMS": str(variants),
+        "variants-INITIAL_FORMS": str(initial),
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+    }
 
 
 def soft_deleted(**kwargs: Any) -> Product:
@@ -446,3 +478,542 @@ def test_timestamps_are_read_only(admin_client: Client) -> None:
     product = Product.objects.get(pk=product.pk)
     assert product.created_at == before
     assert product.deleted_at is None
+
+
+# Options, variants and images inline -------------------------------------------------------------
+
+TEE_OPTIONS = '[{"name": "Size", "values": ["S", "M"]}]'
+
+
+def variant_rows(*rows: dict[str, Any], initial: int = 0) -> dict[str, Any]:
+    """The variant inline's POST data for ``rows`` (existing ones first, with their ``id``)."""
+    data = inline_management(variants=len(rows), initial=initial)
+    for n, row in enumerate(rows):
+        values = {"is_active": "on", "position": "0", "compare_at_price": "", **row}
+        for key, value in values.items():
+            # "initial-options": the hidden initial value a browser sends back for a field
+            # with a callable default (the admin compares it to tell a changed row).
+            name = (
+                f"initial-variants-{n}-{key[8:]}"
+                if key.startswith("initial-")
+                else f"variants-{n}-{key}"
+            )
+            data[name] = value
+    return data
+
+
+def tee_form(**overrides: Any) -> dict[str, Any]:
+    return product_form(
+        name="Tee",
+        slug="tee",
+        sku="TEE",
+        options=TEE_OPTIONS,
+        price="",
+        stock="",
+        **variant_rows(
+            {"sku": "TEE-S", "options": '{"Size": "S"}', "price": "10.00", "stock": "2"},
+            {"sku": "TEE-M", "options": '{"size": "m"}', "price": "12.00", "stock": "0"},
+        ),
+        **overrides,
+    )
+
+
+def test_add_a_product_with_options_and_variants_goes_through_the_services(
+    admin_client: Client,
+) -> None:
+    response = admin_client.post(f"{PRODUCTS}add/", tee_form())
+    assert response.status_code == 302, response.context["errors"]
+    product = Product.objects.get(sku="TEE")
+    assert product.options == [{"name": "Size", "values": ["S", "M"]}]
+    variants = {v.sku: v for v in ProductVariant.objects.filter(product=product)}
+    assert variants["TEE-M"].options == {"Size": "M"}  # matched ignoring case, as the API does
+    assert (product.price, product.price_max, product.stock) == (
+        Decimal("10.00"),
+        Decimal("12.00"),
+        2,
+    )
+    assert VariantOption.objects.filter(product=product).count() == 2
+    assert summary_drift() == []
+
+
+def test_the_change_page_shows_variants_and_images_inline(admin_client: Client) -> None:
+    admin_client.post(f"{PRODUCTS}add/", tee_form())
+    product = Product.objects.get(sku="TEE")
+    ProductImage.objects.create(
+        product=product, file="a.png", content_hash="a", width=1, height=1, alt="Front view"
+    )
+    page = admin_client.get(f"{PRODUCTS}{product.pk}/change/").content.decode()
+    assert "TEE-M" in page
+    assert "Front view" in page
+
+
+def _change_rows(product: Product, **changes: dict[str, Any]) -> dict[str, Any]:
+    """Every live variant of ``product`` as an existing inline row, with ``changes`` by sku."""
+    rows = []
+    for variant in ProductVariant.objects.filter(product=product).order_by("position", "id"):
+        row = {
+            "id": str(variant.pk),
+            "product": str(product.pk),
+            "sku": variant.sku,
+            "options": json.dumps(variant.options),
+            "initial-options": json.dumps(variant.options),
+            "price": str(variant.price),
+            "stock": str(variant.stock),
+            "position": str(variant.position),
+        }
+        row.update(changes.get(variant.sku, {}))
+        rows.append(row)
+    return variant_rows(*rows, initial=len(rows))
+
+
+def test_changing_and_deleting_variant_rows_goes_through_the_services(
+    admin_client: Client,
+) -> None:
+    admin_client.post(f"{PRODUCTS}add/", tee_form())
+    product = Product.objects.get(sku="TEE")
+    data = product_form(
+        name="Tee", slug="tee", sku="TEE", options=TEE_OPTIONS, price="10.00", stock="2"
+    )
+    data.update(_change_rows(product, **{"TEE-M": {"stock": "5"}, "TEE-S": {"DELETE": "on"}}))
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", data)
+    assert response.status_code == 302, response.context["errors"]
+    (live,) = ProductVariant.objects.filter(product=product)
+    assert (live.sku, live.stock) == ("TEE-M", 5)
+    assert ProductVariant.all_objects.get(sku="TEE-S").deleted_at is not None  # soft
+    product.refresh_from_db()
+    assert (product.price, product.stock) == (Decimal("12.00"), 5)
+    assert summary_drift() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"TEE-M": {"options": '{"Size": "S"}'}}, "same option values"),
+        ({"TEE-M": {"options": '{"Size": "XL"}'}}, "not a value of option"),
+        ({"TEE-M": {"sku": "TEE-S"}}, "sku"),
+        ({"TEE-M": {"compare_at_price": "1.00"}}, "compare"),
+        ({"TEE-M": {"DELETE": "on"}, "TEE-S": {"DELETE": "on"}}, "at least one variant"),
+    ],
+)
+def test_a_refused_variant_row_is_a_form_error_and_nothing_is_saved(
+    admin_client: Client, change: dict[str, dict[str, Any]], message: str
+) -> None:
+    admin_client.post(f"{PRODUCTS}add/", tee_form())
+    product = Product.objects.get(sku="TEE")
+    before = list(ProductVariant.all_objects.order_by("pk").values())
+    data = product_form(
+        name="Renamed", slug="tee", sku="TEE", options=TEE_OPTIONS, price="10.00", stock="2"
+    )
+    data.update(_change_rows(product, **change))
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", data)
+    assert response.status_code == 200  # the page again, with the error: never a 500
+    assert message in response.content.decode()
+    assert list(ProductVariant.all_objects.order_by("pk").values()) == before
+    assert Product.objects.get(pk=product.pk).name == "Tee"
+
+
+def test_a_price_on_a_multi_variant_product_is_a_form_error(admin_client: Client) -> None:
+    admin_client.post(f"{PRODUCTS}add/", tee_form())
+    product = Product.objects.get(sku="TEE")
+    data = product_form(name="Tee", slug="tee", sku="TEE", options=TEE_OPTIONS, price="99.00")
+    data.update(_change_rows(product))
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", data)
+    assert response.status_code == 200
+    assert "/variants/" in response.content.decode()
+    assert ProductVariant.objects.filter(product=product, price=Decimal("99.00")).count() == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        '[{"name": "Size", "values": ["S", "s"]}]',
+        '[{"name": "Size", "values": ["S"]}, {"name": "size", "values": ["M"]}]',
+        '[{"name": "Size", "values": []}]',
+    ],
+)
+def test_options_break_the_apis_rules_is_a_form_error(admin_client: Client, options: str) -> None:
+    response = admin_client.post(f"{PRODUCTS}add/", product_form(options=options))
+    assert response.status_code == 200
+    assert "options" in response.context["adminform"].form.errors
+    assert not Product.all_objects.exists()
+
+
+# Images inline ----------------------------------------------------------------------------------
+
+SIZES = {"thumb": 16, "card": 32}
+
+
+@pytest.fixture
+def image_sizes(settings: Any, media: Path) -> Path:
+    settings.NEXUS_SHOP_IMAGE_SIZES = SIZES
+    return media
+
+
+def stored(media: Path) -> set[str]:
+    """Every file under MEDIA_ROOT, as storage names."""
+    return {
+        str(Path(root, name).relative_to(media))
+        for root, _dirs, files in os.walk(media)
+        for name in files
+    }
+
+
+def image_rows(product: Product, *new: dict[str, Any], **changes: dict[str, Any]) -> dict[str, Any]:
+    """The image inline's POST data: every image of ``product`` (``changes`` by alt), then
+    ``new`` rows."""
+    existing = list(ProductImage.objects.filter(product=product).order_by("position", "id"))
+    data = {
+        "images-TOTAL_FORMS": str(len(existing) + len(new)),
+        "images-INITIAL_FORMS": str(len(existing)),
+    }
+    rows: list[dict[str, Any]] = [
+        {
+            "id": str(image.pk),
+            "product": str(product.pk),
+            "alt": image.alt,
+            "position": str(image.position),
+            "variant_ids": [str(pk) for pk in image.variant_ids],
+            **changes.get(image.alt, {}),
+        }
+        for image in existing
+    ]
+    rows += [{"alt": "", "position": "", **row} for row in new]
+    for n, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"images-{n}-{key}"] = value
+    return data
+
+
+def upload(data: bytes, name: str = "mug.png", content_type: str = "image/png") -> Any:
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def change_page(product: Product, **overrides: Any) -> dict[str, Any]:
+    """The change form of a single-variant product, as the browser posts it back."""
+    variant = product.variants.get()
+    values = {
+        "name": product.name,
+        "slug": product.slug,
+        "sku": product.sku,
+        "price": str(variant.price),
+        "stock": str(variant.stock),
+    }
+    return product_form(**(values | overrides))
+
+
+def test_an_upload_through_the_admin_goes_through_the_image_service(
+    admin_client: Client, image_sizes: Path
+) -> None:
+    product = ProductFactory()
+    data = change_page(product) | image_rows(
+        product, {"upload": upload(pictures.png()), "alt": "Front"}
+    )
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["errors"]
+    image = ProductImage.objects.get(product=product)
+    assert (image.alt, image.position, image.width, image.height) == ("Front", 0, 64, 48)
+    assert stored(image_sizes) == {image.file, *image.thumbnail_files.values()}
+    assert set(image.thumbnail_files) == set(SIZES)
+    product.refresh_from_db()
+    assert product.thumbnail_file == image.thumbnail_files["thumb"]
+
+
+def test_a_new_product_can_be_added_with_its_pictures(
+    admin_client: Client, image_sizes: Path
+) -> None:
+    data = product_form() | {
+        "images-TOTAL_FORMS": "2",
+        "images-0-upload": upload(pictures.png()),
+        "images-0-alt": "Front",
+        "images-0-position": "",
+        "images-1-upload": upload(pictures.jpeg(), "side.jpg", "image/jpeg"),
+        "images-1-alt": "Side",
+        "images-1-position": "0",
+    }
+
+    response = admin_client.post(f"{PRODUCTS}add/", data)
+
+    assert response.status_code == 302, response.context["errors"]
+    product = Product.objects.get(sku="ELE-1")
+    assert [(i.alt, i.position) for i in product.images.order_by("position")] == [
+        ("Side", 0),
+        ("Front", 1),
+    ]
+    assert product.thumbnail_file == product.images.get(alt="Side").thumbnail_files["thumb"]
+
+
+def test_the_change_page_shows_editable_image_rows_with_a_thumbnail(
+    admin_client: Client, image_sizes: Path
+) -> None:
+    product = ProductFactory()
+    image = image_services.image_add(product_id=product.pk, data=pictures.png(), alt="Front")
+
+    page = admin_client.get(f"{PRODUCTS}{product.pk}/change/").content.decode()
+
+    assert 'name="images-0-alt"' in page
+    assert 'name="images-0-DELETE"' in page
+    assert 'name="images-__prefix__-upload"' in page  # "Add another" offers an upload
+    assert 'enctype="multipart/form-data"' in page
+    assert f'src="{image.thumbnails["thumb"]}"' in page
+    assert f'value="{product.variants.get().pk}"' in page  # a variant to tick
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "image/svg+xml", "markup"),
+        (pictures.png(200, 200)[:200], "image/png", "truncated"),
+        (b"x" * 2049, "image/png", "larger than"),
+        (pictures.jpeg(), "image/png", "claims to be image/png"),
+    ],
+    ids=["svg-415", "truncated-422", "too-large-413", "lying-type-415"],
+)
+def test_a_refused_picture_is_an_error_on_its_row_and_nothing_is_saved(
+    admin_client: Client,
+    image_sizes: Path,
+    settings: Any,
+    case: tuple[bytes, str, str],
+) -> None:
+    data, content_type, status = case
+    settings.NEXUS_SHOP_MAX_IMAGE_BYTES = 2048
+    product = ProductFactory(name="Old")
+    # A good picture on the same page is not kept either: its files are removed again.
+    form = change_page(product, name="New") | image_rows(
+        product,
+        {"upload": upload(pictures.png(16, 12)), "alt": "Good"},
+        {"upload": upload(data, "bad.png", content_type), "alt": "Bad"},
+    )
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", form)
+
+    assert response.status_code == 200
+    formset = next(
+        f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "images"
+    )
+    errors = formset.formset.forms[1].errors
+    assert status in " ".join(errors["upload"])
+    assert not formset.formset.forms[0].errors
+    assert response.context["adminform"].form.non_field_errors() == ["Correct the images below."]
+    assert not ProductImage.objects.exists()
+    assert stored(image_sizes) == set()
+    product.refresh_from_db()
+    assert (product.name, product.thumbnail_file) == ("Old", "")
+
+
+def test_a_new_row_without_a_file_is_an_error(admin_client: Client, image_sizes: Path) -> None:
+    product = ProductFactory()
+    form = change_page(product) | image_rows(product, {"alt": "Forgot the file"})
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert "Choose an image file" in response.content.decode()
+    assert not ProductImage.objects.exists()
+
+
+def test_deleting_a_row_goes_through_the_service_and_removes_the_files_on_commit(
+    admin_client: Client,
+    image_sizes: Path,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    product = ProductFactory()
+    first = image_services.image_add(product_id=product.pk, data=pictures.png(), alt="First")
+    second = image_services.image_add(product_id=product.pk, data=pictures.webp(), alt="Second")
+    first_files = {first.file, *first.thumbnail_files.values()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"{PRODUCTS}{product.pk}/change/",
+            change_page(product) | image_rows(product, First={"DELETE": "on"}),
+        )
+
+    assert response.status_code == 302, response.context["errors"]
+    (left,) = ProductImage.objects.filter(product=product)
+    assert (left.pk, left.position) == (second.pk, 0)  # the others close up
+    assert not first_files & stored(image_sizes)
+    product.refresh_from_db()
+    assert product.thumbnail_file == second.thumbnail_files["thumb"]
+
+
+def test_edits_go_through_the_service(
+    admin_client: Client,
+    image_sizes: Path,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    product = ProductFactory()
+    variant = product.variants.get()
+    for alt in ("A", "B", "C"):
+        image_services.image_add(product_id=product.pk, data=pictures.png(), alt=alt)
+    seen: list[invalidation.Change] = []
+    invalidation.connect(seen.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                f"{PRODUCTS}{product.pk}/change/",
+                change_page(product)
+                | image_rows(
+                    product,
+                    C={"position": "0", "alt": "C, now first", "variant_ids": [str(variant.pk)]},
+                ),
+            )
+    finally:
+        invalidation.disconnect(seen.append)
+
+    assert response.status_code == 302, response.context["errors"]
+    rows = list(ProductImage.objects.filter(product=product).order_by("position"))
+    # A move, as PATCH does it: the others shift, positions stay 0, 1, 2.
+    assert [(i.alt, i.position) for i in rows] == [("C, now first", 0), ("A", 1), ("B", 2)]
+    assert rows[0].variant_ids == [variant.pk]
+    assert invalidation.Change(product_ids=frozenset({product.pk}), membership=False) in seen
+    product.refresh_from_db()
+    assert product.thumbnail_file == rows[0].thumbnail_files["thumb"]
+
+
+def test_a_variant_of_another_product_is_refused_on_its_row(
+    admin_client: Client, image_sizes: Path
+) -> None:
+    product = ProductFactory()
+    image = image_services.image_add(product_id=product.pk, data=pictures.png(), alt="A")
+    other = ProductFactory().variants.get()
+    form = change_page(product) | image_rows(product, A={"variant_ids": [str(other.pk)]})
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert "variant_ids" in response.context["inline_admin_formsets"][1].formset.forms[0].errors
+    image.refresh_from_db()
+    assert image.variant_ids == []
+
+
+# Events: the admin's writes are the services', so they emit the API's events -------------------
+
+
+def test_adding_a_product_with_pictures_is_one_product_created(
+    admin_client: Client, image_sizes: Path, outbox: Outbox
+) -> None:
+    data = product_form() | {
+        "images-TOTAL_FORMS": "2",
+        "images-0-upload": upload(pictures.png()),
+        "images-0-alt": "Front",
+        "images-1-upload": upload(pictures.png(32, 24)),
+        "images-1-alt": "Side",
+    }
+
+    response = admin_client.post(f"{PRODUCTS}add/", data)
+
+    assert response.status_code == 302, response.context["errors"]
+    product = Product.objects.get(sku="ELE-1")
+    # Three service calls (the product, then each picture), one event with what committed.
+    assert outbox.kinds() == [("product.created", f"product:{product.pk}", 1)]
+    assert Event.objects.get().data == product_data(product_id=product.pk)
+    assert [i["alt"] for i in Event.objects.get().data["images"]] == ["Front", "Side"]
+
+
+def test_a_change_page_is_one_product_updated_and_its_crossings(
+    admin_client: Client, image_sizes: Path, outbox: Outbox
+) -> None:
+    admin_client.post(f"{PRODUCTS}add/", tee_form())
+    product = Product.objects.get(sku="TEE")
+    image_services.image_add(product_id=product.pk, data=pictures.png(), alt="Old")
+    outbox.new()
+    data = product_form(
+        name="Tee, renamed", slug="tee", sku="TEE", options=TEE_OPTIONS, price="", stock=""
+    )
+    data |= _change_rows(product, **{"TEE-S": {"stock": "0"}, "TEE-M": {"stock": "4"}})
+    data |= image_rows(
+        product, {"upload": upload(pictures.png(32, 24)), "alt": "New"}, Old={"alt": "Older"}
+    )
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["errors"]
+    resource = f"product:{product.pk}"
+    new = outbox.new()
+    assert [(e.type, e.resource, e.data.get("sku")) for e in new] == [
+        ("inventory.out_of_stock", resource, "TEE-S"),
+        ("inventory.back_in_stock", resource, "TEE-M"),
+        ("product.updated", resource, "TEE"),
+    ]
+    assert new[2].data == product_data(product_id=product.pk)
+    assert new[2].data["name"] == "Tee, renamed"
+    assert [i["alt"] for i in new[2].data["images"]] == ["Older", "New"]
+
+
+def test_a_refused_page_emits_nothing(
+    admin_client: Client, image_sizes: Path, outbox: Outbox
+) -> None:
+    product = ProductFactory(name="Old")
+    form = change_page(product, name="New") | image_rows(
+        product,
+        {"upload": upload(pictures.png(16, 12)), "alt": "Good"},
+        {"upload": upload(b"<svg/>", "bad.svg", "image/svg+xml"), "alt": "Bad"},
+    )
+
+    response = admin_client.post(f"{PRODUCTS}{product.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert outbox.new() == []
+
+
+def test_admin_deletes_and_restores_emit_their_events(admin_client: Client, outbox: Outbox) -> None:
+    one, two = ProductFactory(), ProductFactory()
+
+    admin_client.post(f"{PRODUCTS}{one.pk}/delete/", {"post": "yes"})
+    admin_client.post(
+        PRODUCTS, {"action": "delete_selected", "_selected_action": [two.pk], "post": "yes"}
+    )
+    admin_client.post(PRODUCTS, {"action": "restore_selected", "_selected_action": [one.pk]})
+
+    assert outbox.kinds() == [
+        ("product.deleted", f"product:{one.pk}", 1),
+        ("product.deleted", f"product:{two.pk}", 1),
+        ("product.restored", f"product:{one.pk}", 2),
+    ]
+
+
+def test_admin_category_writes_emit_their_events(admin_client: Client, outbox: Outbox) -> None:
+    admin_client.post(
+        f"{CATEGORIES}add/", {"name": "Books", "slug": "books", "description": "", "parent": ""}
+    )
+    category = Category.objects.get(slug="books")
+    created = category_data(category_id=category.pk)
+    admin_client.post(
+        f"{CATEGORIES}{category.pk}/change/",
+        {"name": "Novels", "slug": "books", "description": "", "parent": ""},
+    )
+    changed = category_data(category_id=category.pk)
+    admin_client.post(f"{CATEGORIES}{category.pk}/delete/", {"post": "yes"})
+
+    new = outbox.new()
+    resource = f"category:{category.pk}"
+    assert [(e.type, e.resource, e.sequence) for e in new] == [
+        ("category.created", resource, 1),
+        ("category.updated", resource, 2),
+        ("category.deleted", resource, 3),
+    ]
+    assert [e.data for e in new] == [created, changed, changed]
+
+
+def test_admin_order_actions_emit_their_events(admin_client: Client, outbox: Outbox) -> None:
+    buyer = UserFactory()
+    for key in ("a", "b"):
+        cart_add_item(
+            holder=Holder(user=buyer, token=None), product_id=ProductFactory().pk, quantity=1
+        )
+        checkout(user=buyer, cart_token=None, idempotency_key=key, render=lambda o: {})
+    paid, cancelled = Order.objects.order_by("pk")
+    outbox.new()
+
+    for action, order in (("mark_paid", paid), ("mark_fulfilled", paid), ("cancel", cancelled)):
+        response = admin_client.post(
+            "/admin/nexus_shop/order/", {"action": action, "_selected_action": [order.pk]}
+        )
+        assert response.status_code == 302
+
+    assert outbox.kinds() == [
+        ("order.paid", f"order:{paid.pk}", 2),
+        ("order.fulfilled", f"order:{paid.pk}", 3),
+        ("order.cancelled", f"order:{cancelled.pk}", 2),
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.checks import Error, Warning
+from django.test import override_settings
 
 import nexus_shop.checks
 from nexus_shop.cache import RedisCache
@@ -174,3 +175,45 @@ def test_every_id_of_the_table_is_emitted_by_a_check_and_none_is_written_by_hand
     assert used == set(CheckId.__members__)
     for name, text in sources.items():
         assert not re.search(r"nexus_shop\.[EW]\d{3}\b\"", text), f"an id by hand in {name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("NEXUS_SHOP_METRICS_TOKEN", "short", "nexus_shop.E070"),
+        ("NEXUS_SHOP_METRICS_TOKEN", 12345678901234567890, "nexus_shop.E070"),
+        ("NEXUS_SHOP_METRICS_ALLOWED_NETWORKS", ("10.0.0.0/8", "not-a-net"), "nexus_shop.E070"),
+        ("NEXUS_SHOP_SLOW_QUERY_MS", -1, "nexus_shop.E071"),
+        ("NEXUS_SHOP_SLOW_QUERY_MS", "200", "nexus_shop.E071"),
+        ("NEXUS_SHOP_ACCESS_LOG_HITS_EVERY", 0.5, "nexus_shop.E071"),
+        ("NEXUS_SHOP_TRACING", "yes", "nexus_shop.E072"),
+    ],
+)
+def test_operations_settings_are_checked(name: str, value: object, check_id: str) -> None:
+    from nexus_shop.checks import check_operations_settings
+
+    with override_settings(**{name: value}):
+        assert [m.id for m in check_operations_settings()] == [check_id]
+
+
+def test_operations_defaults_pass() -> None:
+    from nexus_shop.checks import check_operations_settings
+
+    assert check_operations_settings() == []
+    with override_settings(
+        NEXUS_SHOP_METRICS_TOKEN="x" * 16, NEXUS_SHOP_METRICS_ALLOWED_NETWORKS=("::1", "10.0.0.0/8")
+    ):
+        assert check_operations_settings() == []
+
+
+def test_tracing_on_without_opentelemetry_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from nexus_shop.checks import check_operations_settings
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # find_spec: not installed
+    with override_settings(NEXUS_SHOP_TRACING=True):
+        [message] = check_operations_settings()
+    assert message.id == "nexus_shop.E072"
+    assert message.hint is not None
+    assert "nexus-shop[otel]" in message.hint

@@ -47,7 +47,9 @@ def test_w001_when_the_signing_key_is_not_its_own(jwt_settings: dict[str, Any]) 
     assert "nexus_shop.W001" not in ids(plain)  # a deploy check: silent in development
 
 
-@pytest.mark.parametrize("key", ["", "   ", MISSING_SIGNING_KEY_STAND_IN])
+@pytest.mark.parametrize(
+    "key", ["", "   ", MISSING_SIGNING_KEY_STAND_IN], ids=["empty", "blank", "stand-in"]
+)
 def test_e012_when_the_signing_key_is_empty(key: str) -> None:
     with override_settings(NINJA_JWT={"SIGNING_KEY": key}):
         (error,) = check_jwt()

@@ -319,7 +319,7 @@ def noxfile_pythons() -> set[str]:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "MATRIX" for t in node.targets
         ):
-            return {python for python, _ in ast.literal_eval(node.value)}
+            return {row[0] for row in ast.literal_eval(node.value)}
     raise AssertionError("noxfile.py has no MATRIX")
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import runpy
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -123,7 +124,10 @@ def test_cors_allowed_origins_come_from_the_environment(env: pytest.MonkeyPatch)
         CORS_ALLOWED_ORIGINS="https://shop.example.com, http://localhost:5173", **REAL_KEYS
     )
     assert settings["CORS_ALLOWED_ORIGINS"] == ["https://shop.example.com", "http://localhost:5173"]
-    assert settings["MIDDLEWARE"][0] == "corsheaders.middleware.CorsMiddleware"
+    assert settings["MIDDLEWARE"][:2] == [
+        "nexus_shop.observability.ObservabilityMiddleware",
+        "corsheaders.middleware.CorsMiddleware",
+    ]
     assert "corsheaders" in settings["INSTALLED_APPS"]
 
 
@@ -408,6 +412,35 @@ def test_the_asgi_entry_point_serves_health_from_the_repo_root(tmp_path: Path) -
     assert "SwaggerUIBundle" in swagger_js[1]
 
 
+UPLOAD_PROBE = """
+import asyncio, json, sys
+sys.path.insert(0, "example_project")
+from example_project.asgi import application
+from tests.support.asgi import asgi_request
+
+async def main():
+    status, headers, body = await asgi_request(
+        application, "POST", "/api/products/1/images",
+        headers=[(b"content-length", str(10**9).encode())],
+    )
+    return [status, body.decode()]
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_the_asgi_entry_point_bounds_image_uploads(tmp_path: Path) -> None:
+    """The example's ASGI application is wrapped in ``UploadLimitASGI``: a 1 GB upload is
+    refused from its ``Content-Length``, by the wrapper (anonymous: the view would say 401)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    environ.pop("DJANGO_SETTINGS_MODULE")
+    environ.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'asgi.sqlite3'}")
+    result = processes.run(sys.executable, "-c", UPLOAD_PROBE, env=environ, timeout=120)
+    status, body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status == 413
+    assert json.loads(body)["errors"][0]["type"] == "too_large"
+
+
 # demo_setup, in-process on the suite's database -------------------------------------------------
 
 
@@ -442,6 +475,26 @@ def catalogue_perms() -> set[str]:
     )
 
 
+@pytest.mark.django_db
+def test_demo_setup_draws_pictures(settings: Any, tmp_path: Any) -> None:
+    """The demo has images, drawn offline, attached through the image service."""
+    from nexus_shop.models import ProductImage
+    from nexus_shop.seeding import pictures
+
+    if pictures.image_service() is None:
+        pytest.skip("no image service (nexus_shop.services.images) in this build yet")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    demo_setup("--products", "10", "--categories", "3", "--images", "4")
+    assert ProductImage.objects.values("product").distinct().count() == 4
+    assert Product.objects.exclude(thumbnail_file="").count() == 4
+
+
 def demo_user() -> Any:
     user = get_user_model().objects.get(username="demo")
     assert user.is_staff is True
@@ -454,7 +507,7 @@ def demo_user() -> Any:
 def test_demo_setup_seeds_once_and_sets_up_a_staff_user_idempotently(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seed = ["--products", "12", "--categories", "3", "--seed", "7"]
+    seed = ["--products", "12", "--categories", "3", "--seed", "7", "--images", "0"]
     monkeypatch.setenv("DEMO_PASSWORD", "Demo-pass-1")
     first = demo_setup(*seed)
     assert "Seeding 12 products in 3 categories" in first
@@ -507,3 +560,26 @@ def test_demo_setup_no_seed_leaves_an_empty_catalogue_alone(
     demo_setup("--no-seed")
     assert (Product.all_objects.count(), Category.objects.count()) == (0, 0)
     assert demo_user().check_password("x-Y-z-123")
+
+
+def test_media_is_under_the_project_and_served_by_django_with_debug(
+    env: pytest.MonkeyPatch,
+) -> None:
+    env.setenv("DEBUG", "1")
+    loaded = load()
+    assert loaded["MEDIA_URL"] == "/media/"
+    assert str(loaded["MEDIA_ROOT"]).endswith("example_project/media")
+    assert loaded["SERVE_MEDIA"] is True
+
+
+def test_media_is_not_served_by_django_without_debug_unless_asked(
+    env: pytest.MonkeyPatch,
+) -> None:
+    env.setenv("SECRET_KEY", secrets.token_urlsafe(50))
+    env.setenv("JWT_SIGNING_KEY", secrets.token_urlsafe(50))
+    assert load()["SERVE_MEDIA"] is False
+    env.setenv("SERVE_MEDIA", "1")
+    env.setenv("MEDIA_URL", "https://images.example.com/")
+    loaded = load()
+    assert loaded["SERVE_MEDIA"] is True
+    assert loaded["MEDIA_URL"] == "https://images.example.com/"

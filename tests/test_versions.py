@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from nexus_shop.exceptions import PreconditionFailed
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
+from nexus_shop.selectors.products import attach_detail
 from nexus_shop.versions import category_version, check, etag, product_version
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def product_now(product: Product) -> str:
-    return product_version(Product.all_objects.select_related("category").get(pk=product.pk))
+    fresh = Product.all_objects.select_related("category").get(pk=product.pk)
+    attach_detail([fresh], staff=True)  # its variants and images are part of the detail
+    return product_version(fresh)
 
 
 def category_now(category: Category, product_count: int = 0) -> str:
@@ -33,7 +36,7 @@ def category_now(category: Category, product_count: int = 0) -> str:
         {"slug": "renamed"},
         {"sku": "SKU-NEW"},
         {"description": "Other words."},
-        {"price": Decimal("10.01")},
+        {"price": Decimal("9.99")},  # the summary (price_max stays 10.00)
         {"stock": 4},
         {"is_active": False},
         {"currency": "EUR"},
@@ -43,6 +46,25 @@ def test_a_product_version_changes_with_each_field_its_detail_shows(change: dict
     product = ProductFactory(stock=5, category=CategoryFactory())
     before = product_now(product)
     Product.all_objects.filter(pk=product.pk).update(**change)  # updated_at untouched
+    assert product_now(product) != before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sku": "SKU-NEW"},
+        {"price": Decimal("10.01")},
+        {"compare_at_price": Decimal("99.00")},
+        {"stock": 4},
+        {"is_active": False},
+        {"position": 7},
+        {"options": {"Size": "M"}},
+    ],
+)
+def test_a_product_version_changes_with_each_field_of_its_variants(change: dict[str, Any]) -> None:
+    product = ProductFactory(stock=5)
+    before = product_now(product)
+    ProductVariant.objects.filter(product=product).update(**change)  # variants only
     assert product_now(product) != before
 
 
@@ -61,7 +83,9 @@ def test_a_product_version_follows_its_category_name_but_not_the_rest() -> None:
 
 def test_a_product_version_is_the_same_however_the_row_is_read() -> None:
     product = ProductFactory(category=CategoryFactory())
-    assert product_version(product) == product_now(product) == product_now(product)
+    loaded = Product.all_objects.select_related("category").get(pk=product.pk)
+    attach_detail([loaded], staff=True)
+    assert product_version(loaded) == product_now(product) == product_now(product)
     assert len(product_now(product)) == 32
 
 

@@ -10,6 +10,16 @@ Environment:
   is its own framework's); empty mounts both.
 * ``BENCH_RESPONSE_CACHE``: ``1`` turns nexus_shop's response cache on (needs ``REDIS_URL``):
   the "hot" stacks.
+* ``BENCH_WEBHOOKS``: ``1`` lets webhooks reach the benchmark's local receiver (plain
+  ``http``, and 127.0.0.1/32 allowed): ``benchmarks/webhooks.py``.
+* ``BENCH_OBSERVABILITY``: ``1`` turns on what the example project ships for operators:
+  ``ObservabilityMiddleware`` first (request ids, the Prometheus metrics, the access log)
+  and ``ObservabilityASGI`` outermost under ASGI; the JSON access log (cache hits sampled
+  one in ``NEXUS_SHOP_ACCESS_LOG_HITS_EVERY``) and slow-statement log written to
+  ``BENCH_ACCESS_LOG`` (default ``os.devnull``). ``0`` turns all of it off, including the
+  statement counter nexus_shop puts on every connection (``nexus_shop.logs``); unset
+  leaves the library's defaults (the counter on, no middleware), as ``run.py`` measures.
+  ``benchmarks/observability.py`` measures ``1`` against ``0``.
 
 Both frameworks run behind the example project's middleware chain (sessions, CSRF, auth,
 messages, clickjacking, WhiteNoise), as a Django site deploys them; ``/hello`` is a plain
@@ -36,6 +46,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 BENCH_ONLY = os.environ.get("BENCH_ONLY", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 RESPONSE_CACHE = os.environ.get("BENCH_RESPONSE_CACHE", "") == "1"
+OBSERVABILITY = os.environ.get("BENCH_OBSERVABILITY", "") == "1"
+NO_OBSERVABILITY = os.environ.get("BENCH_OBSERVABILITY", "") == "0"
 if RESPONSE_CACHE and not REDIS_URL:
     raise RuntimeError("BENCH_RESPONSE_CACHE=1 needs REDIS_URL")
 
@@ -69,6 +81,12 @@ if RESPONSE_CACHE:
     # As in the example project: first, so a hit skips the rest of the chain (WSGI).
     MIDDLEWARE.insert(0, "nexus_shop.http_cache.ResponseCacheMiddleware")
     NEXUS_SHOP_RESPONSE_CACHE = "default"
+if OBSERVABILITY:
+    # As in the example project: outermost, above the response cache, so hits are seen.
+    MIDDLEWARE.insert(0, "nexus_shop.observability.ObservabilityMiddleware")
+if os.environ.get("BENCH_WEBHOOKS", "") == "1":
+    NEXUS_SHOP_WEBHOOK_ALLOW_HTTP = True
+    NEXUS_SHOP_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 TEMPLATES = [
@@ -120,9 +138,24 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+if OBSERVABILITY:
+    # The example project's log format (one JSON object a line, every record with its
+    # request id), to a file instead of stdout so the benchmark's output stays readable.
+    LOGGING["filters"] = {"request_id": {"()": "nexus_shop.logs.RequestIdFilter"}}
+    LOGGING["formatters"] = {"json": {"()": "nexus_shop.logs.JsonFormatter"}}
+    LOGGING["handlers"]["access"] = {
+        "class": "logging.FileHandler",
+        "filename": os.environ.get("BENCH_ACCESS_LOG") or os.devnull,
+        "formatter": "json",
+        "filters": ["request_id"],
+    }
+    LOGGING["loggers"] = {
+        name: {"handlers": ["access"], "level": "INFO", "propagate": False}
+        for name in ("nexus_shop.access", "nexus_shop.db")
+    }

@@ -1,11 +1,12 @@
-"""The same JSON as ``nexus_shop.schemas.catalog.ProductOut``."""
+"""The same JSON as ``nexus_shop.schemas.catalog.ProductOut`` (list items) and
+``ProductDetailOut`` (the detail: with its variants and images)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from nexus_shop.limits import MAX_PAGE_SIZE
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductImage, ProductVariant
 
 ORDERINGS = ["price", "-price", "created_at", "-created_at", "name", "-name"]
 
@@ -16,9 +17,22 @@ class CategoryRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug"]
 
 
+class PriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(max_digits=12, decimal_places=2)
+    max = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OptionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    values = serializers.ListField(child=serializers.CharField())
+
+
 class ProductSerializer(serializers.ModelSerializer):
     in_stock = serializers.BooleanField(read_only=True)
     category = CategoryRefSerializer(read_only=True, allow_null=True)
+    price_range = PriceRangeSerializer(read_only=True)
+    options = OptionSerializer(many=True, read_only=True)
+    thumbnail = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Product
@@ -29,14 +43,52 @@ class ProductSerializer(serializers.ModelSerializer):
             "sku",
             "description",
             "price",
+            "price_range",
             "currency",
             "stock",
             "in_stock",
             "is_active",
             "category",
+            "options",
+            "thumbnail",
             "created_at",
             "updated_at",
         ]
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "id",
+            "sku",
+            "options",
+            "price",
+            "compare_at_price",
+            "stock",
+            "in_stock",
+            "is_active",
+            "position",
+        ]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True)
+    thumbnails = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "alt", "position", "variant_ids", "width", "height", "url", "thumbnails"]
+
+
+class ProductDetailSerializer(ProductSerializer):
+    variants = VariantSerializer(many=True, read_only=True, source="active_variants")
+    images = ImageSerializer(many=True, read_only=True, source="image_list")
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "variants", "images"]
 
 
 class ProductQuerySerializer(serializers.Serializer):

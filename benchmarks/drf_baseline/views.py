@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from drf_baseline.serializers import ProductQuerySerializer, ProductSerializer
-from nexus_shop.models import Category, Product
+from drf_baseline.serializers import (
+    ProductDetailSerializer,
+    ProductQuerySerializer,
+    ProductSerializer,
+)
+from nexus_shop.models import Category, Product, ProductImage, ProductVariant
 
 
 class EnvelopePagination(BasePagination):
@@ -44,7 +48,9 @@ class EnvelopePagination(BasePagination):
 
 
 def _visible() -> QuerySet[Product]:
-    return Product.objects.filter(is_active=True).select_related("category")
+    return Product.objects.filter(is_active=True, active_variant_count__gt=0).select_related(
+        "category"
+    )
 
 
 class ProductList(ListAPIView):
@@ -79,5 +85,16 @@ class ProductList(ListAPIView):
 
 
 class ProductDetail(RetrieveAPIView):
-    serializer_class = ProductSerializer
-    queryset = _visible()
+    """The detail with its active variants and its images: two prefetches, as DRF does."""
+
+    serializer_class = ProductDetailSerializer
+    queryset = _visible().prefetch_related(
+        Prefetch(
+            "variants",
+            queryset=ProductVariant.objects.filter(is_active=True).order_by("position", "id"),
+            to_attr="active_variants",
+        ),
+        Prefetch(
+            "images", queryset=ProductImage.objects.order_by("position", "id"), to_attr="image_list"
+        ),
+    )

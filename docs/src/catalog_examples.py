@@ -192,6 +192,7 @@ def product_json(client: Client) -> None:
     assert product["currency"] == "USD"  # NEXUS_SHOP_CURRENCY
     assert product["in_stock"] is True
     assert product["category"] == {"id": product["category"]["id"], "name": "Bags", "slug": "bags"}
+    assert product["price_range"] == {"min": "49.50", "max": "49.50"}  # its variants' prices
     assert sorted(product) == [
         "category",
         "created_at",
@@ -201,10 +202,13 @@ def product_json(client: Client) -> None:
         "in_stock",
         "is_active",
         "name",
+        "options",
         "price",
+        "price_range",
         "sku",
         "slug",
         "stock",
+        "thumbnail",
         "updated_at",
     ]
     # --8<-- [end:product-json]

@@ -18,6 +18,10 @@ unset.
 ``ALLOWED_HOSTS``         comma-separated; default ``localhost,127.0.0.1,[::1]``.
 ``CORS_ALLOWED_ORIGINS``  comma-separated origins of browser front ends on other origins
                           (``https://shop.example.com``); default none.
+``METRICS_TOKEN``         the bearer token Prometheus scrapes ``/metrics`` with; default
+                          none: ``/metrics`` answers 404 to everyone.
+``TRACING``               boolean, default off. On: OpenTelemetry traces (install
+                          ``nexus-shop[otel]`` and set up a tracer provider).
 ``BEHIND_HTTPS_PROXY``    boolean, default off. On: a proxy in front terminates TLS and
                           sets ``X-Forwarded-Proto``; HTTP is redirected to HTTPS, HSTS and
                           secure cookies are on (``check --deploy`` passes).
@@ -195,7 +199,8 @@ BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", default=False)
 if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # load balancers probe over plain HTTP
+    # Load balancers and Kubernetes probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health(/live|/ready)?$"]
     SECURE_HSTS_SECONDS = 3600  # raise to a year (31536000) once HTTPS is known to work
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -227,7 +232,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "corsheaders.middleware.CorsMiddleware",  # first: its headers go on every answer
+    # Request ids, one JSON access-log line a request, the metrics: outermost, so cache
+    # hits are seen too (docs/operations.md).
+    "nexus_shop.observability.ObservabilityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # its headers go on every answer
     # Answers cached public reads before the rest of the chain (WSGI; under ASGI the
     # wrapper in asgi.py answers them and this one stands by).
     "nexus_shop.http_cache.ResponseCacheMiddleware",
@@ -265,6 +273,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # `nox -s demo` and a fresh checkout need no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 
+# Product images (NEXUS_SHOP_IMAGE_STORAGE, here Django's default storage): uploaded files are
+# written under MEDIA_ROOT and addressed by MEDIA_URL. Cached answers embed these URLs, so in
+# production make MEDIA_URL a CDN or public bucket domain that serves MEDIA_ROOT (or point
+# the storage at S3/GCS: docs/images.md). SERVE_MEDIA lets Django serve them itself, for the
+# demo and small sites (on by default with DEBUG).
+MEDIA_ROOT = env("MEDIA_ROOT") or str(BASE_DIR / "media")
+MEDIA_URL = env("MEDIA_URL") or "/media/"
+SERVE_MEDIA = env_bool("SERVE_MEDIA", default=DEBUG)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -279,6 +296,11 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 
 REDIS_URL = env("REDIS_URL")
 CACHES = caches_from_url(REDIS_URL, DATABASES["default"])
+
+# /metrics for Prometheus, behind a bearer token (docs/operations.md); unset, a 404.
+NEXUS_SHOP_METRICS_TOKEN = env("METRICS_TOKEN")
+# OpenTelemetry traces (needs nexus-shop[otel] and a tracer provider: docs/operations.md).
+NEXUS_SHOP_TRACING = env_bool("TRACING", default=False)
 
 # The response cache for public reads (docs/caching.md): exact, invalidated on every write.
 NEXUS_SHOP_RESPONSE_CACHE = "default"
@@ -305,14 +327,23 @@ NINJA_JWT = {
 
 # Logging ------------------------------------------------------------------------------------------
 
+# One JSON object a line on stdout, every record with the request's id (docs/operations.md):
+# nexus_shop.access writes one line a request (cache hits sampled:
+# NEXUS_SHOP_ACCESS_LOG_HITS_EVERY), nexus_shop.db the statements slower than
+# NEXUS_SHOP_SLOW_QUERY_MS. The standard library's logging and json, with nexus_shop's
+# formatter: no dependency for forty lines, and a host's own LOGGING keeps working.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
+    "filters": {"request_id": {"()": "nexus_shop.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "nexus_shop.logs.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

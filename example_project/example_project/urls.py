@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import path, re_path
 from django.views import defaults
+from django.views.static import serve
 
+import nexus_shop.metrics
 from nexus_shop.api import api, error_body
 from nexus_shop.throttling import throttle_login_view
 
@@ -20,8 +23,20 @@ urlpatterns = [
     path("admin/login/", throttle_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
     path(API_PREFIX.strip("/") + "/", api.urls),
+    # Prometheus's scrape target: 404 without NEXUS_SHOP_METRICS_TOKEN (docs/operations.md).
+    path("metrics", nexus_shop.metrics.view),
 ]
 # /static/ is served by WhiteNoise's middleware (settings.MIDDLEWARE), in WSGI and ASGI alike.
+if getattr(settings, "SERVE_MEDIA", False) and settings.MEDIA_URL.startswith("/"):
+    # Product images, by Django itself (SERVE_MEDIA: the demo, small sites). Their names are
+    # content hashes, so a CDN in front may keep them forever.
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 
 
 def _json_under_api(status: int, detail: str, default: Callable[..., HttpResponse]) -> Any:

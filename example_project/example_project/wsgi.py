@@ -11,6 +11,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+import nexus_shop.tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
 
+# Traces with TRACING=1 and nexus-shop[otel] (docs/operations.md#tracing); else nothing.
+nexus_shop.tracing.instrument()
 application = get_wsgi_application()

@@ -22,7 +22,8 @@ from ninja.errors import ValidationError, ValidationErrorContext
 
 import nexus_shop
 from nexus_shop.errors import error_body, error_response, register_exception_handlers
-from nexus_shop.http_cache.headers import default_cache_control, finish_response
+from nexus_shop.http_cache.headers import default_cache_control, finish_response, without_body
+from nexus_shop.observability import register_operations
 from nexus_shop.openapi import finish_schema
 from nexus_shop.parser import BoundedJSONParser
 from nexus_shop.swagger import ASSET_URL_NAME, OfflineSwagger, asset_view
@@ -45,6 +46,7 @@ class NexusShopAPI(NinjaAPI):
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         urls = super()._get_urls()
+        register_operations(self)  # the metrics' and access log's operation ids
         for pattern in urls:
             if not isinstance(pattern, URLPattern):
                 continue
@@ -63,19 +65,37 @@ class NexusShopAPI(NinjaAPI):
         return urls
 
     def _method_not_allowed(self, request: HttpRequest, allowed: str) -> HttpResponse:
+        methods = [method.strip() for method in allowed.split(",") if method.strip()]
+        if "GET" in methods and "HEAD" not in methods:
+            methods.insert(methods.index("GET") + 1, "HEAD")  # every GET answers HEAD too
         response = error_response(self, request, 405, "Method not allowed.")
-        response["Allow"] = allowed
+        response["Allow"] = ", ".join(methods)
         return response
 
     def _json_not_allowed(self, view: View) -> View:
-        """ninja's operation view, with its 405 (an empty text answer) in the error shape."""
+        """ninja's operation view, with its 405 (an empty text answer) in the error shape,
+        and HEAD answered wherever GET is (RFC 9110 9.1: a general-purpose server MUST).
+
+        ninja routes by method and knows no HEAD: the request runs as the GET (the same
+        authentication, caching headers, ``ETag`` and 304), then loses its body
+        (:func:`~nexus_shop.http_cache.headers.without_body`). A public read's HEAD is
+        answered from the response cache where the GET would be
+        (:mod:`nexus_shop.http_cache`).
+        """
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = view(request, *args, **kwargs)
+            head = request.method == "HEAD"
+            if head:
+                request.method = "GET"
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                if head:
+                    request.method = "HEAD"
             if isinstance(response, HttpResponseNotAllowed):
                 return self._method_not_allowed(request, response["Allow"])
-            return response
+            return without_body(response) if head else response
 
         return wrapper
 

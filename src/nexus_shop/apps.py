@@ -42,11 +42,17 @@ class NexusShopConfig(AppConfig):
         _stand_in_signing_key()
 
     def ready(self) -> None:
+        # Count each request's statements and log the slow ones (nexus_shop.logs).
+        from django.db.backends.signals import connection_created
+
         from nexus_shop import (
             checks,  # noqa: F401  (registers the system checks)
             invalidation,
         )
         from nexus_shop.http_cache import deps, purge
+        from nexus_shop.logs import observe_connection
+
+        connection_created.connect(observe_connection, dispatch_uid="nexus_shop.logs")
 
         # Keep the response cache and the CDN exact: both listen to every committed change.
         invalidation.connect(deps.on_change)

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nexus_shop import instruments
+
 logger = logging.getLogger("nexus_shop.breaker")
 
 # One retry delay for both caches, 5 s by default, set per cache with ``RETRY_AFTER`` in the
@@ -88,10 +90,20 @@ class Breaker:
     it flushes, and :meth:`flushed` cleans only if no failure came in between.
     """
 
+    # The states the metric reports (nexus_shop_cache_breaker_state).
+    CLEAN, DIRTY, OPEN = 0, 1, 2
+
     def __init__(
-        self, name: str, recover: Callable[[], bool], *, retry_after: float = RETRY_AFTER
+        self,
+        name: str,
+        recover: Callable[[], bool],
+        *,
+        retry_after: float = RETRY_AFTER,
+        cache: str = "other",
     ) -> None:
+        """``cache`` names it in the metrics: ``query_cache`` or ``response_cache``."""
         self.name = name
+        self.cache = cache
         self.retry_after = retry_after
         self.open_until = 0.0
         self.dirty = False
@@ -112,6 +124,7 @@ class Breaker:
         with self.lock:
             self.open_until = time.monotonic() + self.retry_after
             start = self._dirty()
+        instruments.breaker_state(self.cache, self.OPEN)
         if start:
             self._start_retrying()
 
@@ -119,11 +132,15 @@ class Breaker:
         """Redis answered: use the cache again (a dirty one is flushed first)."""
         with self.lock:
             self.open_until = 0.0
+            dirty = self.dirty
+        instruments.breaker_state(self.cache, self.DIRTY if dirty else self.CLEAN)
 
     def mark_dirty(self) -> None:
         """Entries may be stale: flush before the next use; retry in the background till then."""
         with self.lock:
             start = self._dirty()
+            state = self.DIRTY if self.closed else self.OPEN
+        instruments.breaker_state(self.cache, state)
         if start:
             self._start_retrying()
 
@@ -165,7 +182,8 @@ class Breaker:
             self.dirty = False
             self.open_until = 0.0
             self._clean.set()
-            return True
+        instruments.breaker_state(self.cache, self.CLEAN)
+        return True
 
     def wait_clean(self, timeout: float) -> bool:
         """Block until the cache is clean (flushed after its last failure), at most ``timeout``."""

@@ -183,6 +183,7 @@ class RedisCache(DjangoRedisCache):
                         "cache-recovery",
                         lambda: self.ping() and self._recover(),
                         retry_after=self.retry_after,
+                        cache="query_cache",
                     )
                     self._breakers[key] = breaker
         return breaker

@@ -36,6 +36,13 @@ PURCHASE_TABLES = (
     "nexus_shop_orderline",
     "nexus_shop_orderevent",
     "nexus_shop_idempotencyrecord",
+    # The event outbox and webhook deliveries: workers claim rows with SKIP LOCKED, and a
+    # cached read of them would redeliver or lose events.
+    "nexus_shop_eventstream",
+    "nexus_shop_event",
+    "nexus_shop_webhookendpoint",
+    "nexus_shop_webhookdelivery",
+    "nexus_shop_webhookattempt",
 )
 # The apps whose tables a query cache must never answer from: users, groups and
 # permissions (``auth``) and refresh-token state (``token_blacklist``), so that a revoked
@@ -81,6 +88,33 @@ DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
         "SHIPPING_CALCULATOR": "nexus_shop.pricing.zero_shipping",
         "TAX_CALCULATOR": "nexus_shop.pricing.zero_tax",
         "CHECKOUT_REQUIRED_FIELDS": (),
+        "IMAGE_STORAGE": "default",
+        "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+        "MAX_IMAGE_PIXELS": 40_000_000,
+        "IMAGE_SIZES": MappingProxyType({"thumb": 160, "card": 480, "large": 1200}),
+        "SLOW_QUERY_MS": 200,
+        "ACCESS_LOG_HITS_EVERY": 100,
+        "METRICS_TOKEN": None,
+        "METRICS_ALLOWED_NETWORKS": (),
+        "TRACING": False,
+        "WEBHOOK_ALLOW_HTTP": False,
+        "WEBHOOK_ALLOWED_NETWORKS": (),
+        "WEBHOOK_MAX_ENDPOINTS": 20,
+        "WEBHOOK_RETRY_SCHEDULE": (
+            timedelta(seconds=5),
+            timedelta(minutes=5),
+            timedelta(minutes=30),
+            timedelta(hours=2),
+            timedelta(hours=5),
+            timedelta(hours=10),
+            timedelta(hours=6),
+        ),
+        "WEBHOOK_DISABLE_AFTER": timedelta(days=5),
+        "WEBHOOK_CONNECT_TIMEOUT": 2.0,
+        "WEBHOOK_TIMEOUT": 10.0,
+        "WEBHOOK_SECRET_OVERLAP": timedelta(hours=24),
+        "WEBHOOK_RETENTION_DAYS": 30,
+        "WEBHOOK_FAILED_RETENTION_DAYS": 90,
     }
 )
 # ninja-jwt's keys that nexus_shop reads with defaults of its own (ninja-jwt's are frozen
@@ -213,6 +247,38 @@ class Settings:
         Bounds ``(10, 25)`` make the buckets ``[0, 10)``, ``[10, 25)`` and ``[25, ∞)``.
         """
         return tuple(Decimal(str(bound)) for bound in _setting("FACET_PRICE_BUCKETS"))
+
+    @property
+    def IMAGE_STORAGE(self) -> str:  # noqa: N802
+        """The alias in Django's ``STORAGES`` that product images are stored through.
+
+        Any backend works (``FileSystemStorage``, django-storages' S3 or GCS). Cached
+        answers embed the images' URLs, so the storage must hand out lasting public URLs
+        (a public bucket or a CDN domain), not expiring signed ones (check
+        ``nexus_shop.W050``).
+        """
+        value: str = _setting("IMAGE_STORAGE")
+        return value
+
+    @property
+    def MAX_IMAGE_BYTES(self) -> int:  # noqa: N802
+        """The largest image upload accepted, in bytes (413 past it)."""
+        value: int = _setting("MAX_IMAGE_BYTES")
+        return value
+
+    @property
+    def MAX_IMAGE_PIXELS(self) -> int:  # noqa: N802
+        """The most pixels (width times height) an uploaded image may have (422 past it)."""
+        value: int = _setting("MAX_IMAGE_PIXELS")
+        return value
+
+    @property
+    def IMAGE_SIZES(self) -> dict[str, int]:  # noqa: N802
+        """Thumbnail names and their longest side in pixels; each image gets one WebP of each.
+
+        Never upscaled: an image smaller than a size keeps its own dimensions there.
+        """
+        return dict(_setting("IMAGE_SIZES"))
 
     @property
     def AUTH(self) -> tuple[str, ...]:  # noqa: N802
@@ -364,6 +430,117 @@ class Settings:
         if isinstance(value, str):
             return (value,)
         return tuple(value)
+
+    # Operations ------------------------------------------------------------------------------
+
+    @property
+    def SLOW_QUERY_MS(self) -> int | None:  # noqa: N802
+        """SQL statements that take at least this many milliseconds are logged (a warning on
+        ``nexus_shop.db``, with the request id and the operation); ``None`` logs none.
+        """
+        value: int | None = _setting("SLOW_QUERY_MS")
+        return value
+
+    @property
+    def ACCESS_LOG_HITS_EVERY(self) -> int:  # noqa: N802
+        """Log one response-cache hit in this many on ``nexus_shop.access`` (sampled, per
+        process; the record says ``sampled``); ``1`` logs every hit, ``0`` none.
+
+        Every other request is logged. A hit costs ~150 µs, and a log record ~10 µs: the
+        sampling keeps the access log off the hot path. The metrics count every hit.
+        """
+        value: int = _setting("ACCESS_LOG_HITS_EVERY")
+        return value
+
+    @property
+    def METRICS_TOKEN(self) -> str | None:  # noqa: N802
+        """The bearer token a scraper sends to ``nexus_shop.metrics.view``
+        (``Authorization: Bearer <token>``); ``None``: no token opens it.
+        """
+        value: str | None = _setting("METRICS_TOKEN")
+        return value
+
+    @property
+    def METRICS_ALLOWED_NETWORKS(self) -> tuple[str, ...]:  # noqa: N802
+        """Networks (``"10.0.0.0/8"``, ``"127.0.0.1/32"``) whose clients may scrape
+        ``nexus_shop.metrics.view`` without a token; the client address is the one the
+        login throttle uses (``NEXUS_SHOP_TRUSTED_PROXY_COUNT``).
+        """
+        return tuple(_setting("METRICS_ALLOWED_NETWORKS") or ())
+
+    @property
+    def TRACING(self) -> bool:  # noqa: N802
+        """Whether OpenTelemetry traces are on (the ``nexus-shop[otel]`` extra): the host's
+        ``nexus_shop.tracing.instrument()`` instruments Django and psycopg, and nexus_shop
+        opens its own spans. Off, :mod:`nexus_shop.tracing` never imports OpenTelemetry.
+        """
+        value: bool = _setting("TRACING")
+        return value
+
+    # Webhooks (nexus_shop.services.webhooks, docs/webhooks.md).
+
+    @property
+    def WEBHOOK_ALLOW_HTTP(self) -> bool:  # noqa: N802
+        """Whether an endpoint URL may be plain ``http`` (otherwise ``https`` only)."""
+        value: bool = _setting("WEBHOOK_ALLOW_HTTP")
+        return value
+
+    @property
+    def WEBHOOK_ALLOWED_NETWORKS(self) -> tuple[str, ...]:  # noqa: N802
+        """CIDRs a webhook may reach although they are loopback, private, link-local or
+        reserved (every such address is refused otherwise, when an endpoint is saved and at
+        each delivery)."""
+        value: tuple[str, ...] = tuple(_setting("WEBHOOK_ALLOWED_NETWORKS"))
+        return value
+
+    @property
+    def WEBHOOK_MAX_ENDPOINTS(self) -> int:  # noqa: N802
+        """How many webhook endpoints may exist (a 422 past it)."""
+        value: int = _setting("WEBHOOK_MAX_ENDPOINTS")
+        return value
+
+    @property
+    def WEBHOOK_RETRY_SCHEDULE(self) -> tuple[timedelta, ...]:  # noqa: N802
+        """The wait before each retry of a failed delivery (each with up to 20% jitter).
+        A delivery is given up once the schedule is spent (about 24 hours by default)."""
+        value: tuple[timedelta, ...] = tuple(_setting("WEBHOOK_RETRY_SCHEDULE"))
+        return value
+
+    @property
+    def WEBHOOK_DISABLE_AFTER(self) -> timedelta:  # noqa: N802
+        """An endpoint that has failed every delivery for this long is disabled."""
+        value: timedelta = _setting("WEBHOOK_DISABLE_AFTER")
+        return value
+
+    @property
+    def WEBHOOK_CONNECT_TIMEOUT(self) -> float:  # noqa: N802
+        """Seconds to connect to a receiver."""
+        value: float = _setting("WEBHOOK_CONNECT_TIMEOUT")
+        return value
+
+    @property
+    def WEBHOOK_TIMEOUT(self) -> float:  # noqa: N802
+        """Seconds for a whole delivery attempt, connect to last byte read."""
+        value: float = _setting("WEBHOOK_TIMEOUT")
+        return value
+
+    @property
+    def WEBHOOK_SECRET_OVERLAP(self) -> timedelta:  # noqa: N802
+        """After a rotation, how long the old secret keeps signing next to the new one."""
+        value: timedelta = _setting("WEBHOOK_SECRET_OVERLAP")
+        return value
+
+    @property
+    def WEBHOOK_RETENTION_DAYS(self) -> int:  # noqa: N802
+        """Days a succeeded delivery (and its attempts) is kept; then pruned."""
+        value: int = _setting("WEBHOOK_RETENTION_DAYS")
+        return value
+
+    @property
+    def WEBHOOK_FAILED_RETENTION_DAYS(self) -> int:  # noqa: N802
+        """Days a failed or given-up delivery is kept; events outlive their deliveries."""
+        value: int = _setting("WEBHOOK_FAILED_RETENTION_DAYS")
+        return value
 
     # JWT lifetimes live with the rest of the JWT settings, in ninja-jwt's ``NINJA_JWT`` dict.
     # ninja-jwt freezes its own defaults at import; nexus_shop's tokens read these properties

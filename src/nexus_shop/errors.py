@@ -18,15 +18,18 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from nexus_shop import exceptions as exc
 from nexus_shop.limits import MAX_REPORTED_ERRORS
+from nexus_shop.logs import current_request_id
 from nexus_shop.parser import BodyRefused
 
 __all__ = [
     "STATUS_BY_ERROR",
+    "domain_error_body",
     "error_body",
     "error_response",
     "register_exception_handlers",
@@ -44,6 +47,8 @@ STATUS_BY_ERROR: dict[type[exc.NexusShopError], int] = {
     exc.FeatureDisabled: 404,
     exc.Conflict: 409,
     exc.PreconditionFailed: 412,
+    exc.PayloadTooLarge: 413,
+    exc.UnsupportedMediaType: 415,
     exc.PreconditionRequired: 428,
     exc.Throttled: 429,
 }
@@ -58,6 +63,7 @@ _ERROR_TYPES = {
     409: "conflict",
     412: "precondition_failed",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid",
     428: "precondition_required",
     429: "throttled",
@@ -73,6 +79,25 @@ def _status_for(error: exc.NexusShopError) -> int:
     return 400
 
 
+def domain_errors(error: exc.NexusShopError, *, method: str) -> list[dict[str, Any]]:
+    """The ``errors`` of a domain error's answer: its ``field`` extra, if any, located in
+    the query (GET, HEAD) or the body (any other ``method``)."""
+    field = error.extra.get("field")
+    if not isinstance(field, str):
+        return []
+    source = "query" if method in {"GET", "HEAD"} else "body"
+    return [{"loc": [source, field], "msg": error.message, "type": error.error_type}]
+
+
+def domain_error_body(error: exc.NexusShopError, *, method: str) -> tuple[int, dict[str, Any]]:
+    """A domain error's status and body, as the API answers it (:func:`error_body`).
+
+    For answers given outside Django (:class:`nexus_shop.asgi.UploadLimitASGI`).
+    """
+    errors = domain_errors(error, method=method)
+    return _status_for(error), error_body(error.message, errors, error.extra)
+
+
 def error_body(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
@@ -81,7 +106,8 @@ def error_body(
     """The one shape of every error answer: ``{"detail": str, "errors": [...], ...extra}``.
 
     ``errors`` holds ``{"loc", "msg", "type"}`` items; at most ``MAX_REPORTED_ERRORS`` are
-    kept, and ``error_count`` then says how many there were.
+    kept, and ``error_count`` then says how many there were. During an observed request
+    (:mod:`nexus_shop.observability`), ``request_id`` is its id, as in ``X-Request-ID``.
     """
     items = [
         {
@@ -96,6 +122,9 @@ def error_body(
         body["error_count"] = len(errors)
     # Extra keys add to the shape, never replace its two keys.
     body.update((key, value) for key, value in (extra or {}).items() if key not in body)
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return body
 
 
@@ -158,17 +187,13 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     Domain errors (:mod:`nexus_shop.exceptions`) get their mapped status, and their ``extra``
     keys in the body; a ``field`` extra is also reported in ``errors`` (``loc`` is
     ``["query", field]`` on GET and HEAD, ``["body", field]`` otherwise). ninja's 422 and
-    400, Django's 404 and 413, ninja-extra's ``APIException`` (ninja-jwt), an unreachable
-    database (503) and any other exception (500, logged as Django logs it) take the same shape.
+    400, Django's 404, 413 and malformed multipart bodies (400), ninja-extra's
+    ``APIException`` (ninja-jwt), an unreachable database (503) and any other exception
+    (500, logged as Django logs it) take the same shape.
     """
 
     def domain_error(request: HttpRequest, error: exc.NexusShopError) -> HttpResponse:
-        status = _status_for(error)
-        errors: list[dict[str, Any]] = []
-        field = error.extra.get("field")
-        if isinstance(field, str):
-            source = "query" if request.method in {"GET", "HEAD"} else "body"
-            errors.append({"loc": [source, field], "msg": error.message, "type": error.error_type})
+        status, errors = _status_for(error), domain_errors(error, method=request.method or "")
         response = error_response(api, request, status, error.message, errors, extra=error.extra)
         if isinstance(error, exc.Throttled):
             response["Retry-After"] = str(error.retry_after)
@@ -195,6 +220,11 @@ def register_exception_handlers(api: NinjaAPI) -> None:
 
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
         return error_response(api, request, 413, "Request body is too large.")
+
+    def bad_multipart(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+        # Django's parser refusing a multipart body (no boundary in the Content-Type, a
+        # body that is not the parts it announces): the client's mistake, a 400 that says so.
+        return error_response(api, request, 400, f"Malformed multipart body: {error}.")
 
     def api_exception(request: HttpRequest, error: Any) -> HttpResponse:
         # ninja-extra's APIException family (raised by ninja-jwt): keep its status code.
@@ -239,6 +269,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, no_credentials)  # type: ignore[arg-type]
     api.add_exception_handler(SuspiciousOperation, suspicious)  # type: ignore[arg-type]
     api.add_exception_handler(RequestDataTooBig, too_big)  # type: ignore[arg-type]
+    api.add_exception_handler(MultiPartParserError, bad_multipart)  # type: ignore[arg-type]
     api.add_exception_handler(OperationalError, database_down)  # type: ignore[arg-type]
     api.add_exception_handler(InterfaceError, database_down)  # type: ignore[arg-type]
     try:

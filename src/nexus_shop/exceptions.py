@@ -77,6 +77,20 @@ class PreconditionRequired(NexusShopError):
     error_type = "precondition_required"
 
 
+class PayloadTooLarge(NexusShopError):
+    """A request body or upload over its size limit (e.g. ``NEXUS_SHOP_MAX_IMAGE_BYTES``)."""
+
+    default_message = "The upload is too large."
+    error_type = "too_large"
+
+
+class UnsupportedMediaType(NexusShopError):
+    """Content of a type that is not accepted, whatever it claims to be (an SVG, HTML...)."""
+
+    default_message = "This type of content is not accepted."
+    error_type = "unsupported_media_type"
+
+
 class FeatureDisabled(NexusShopError):
     default_message = "This feature is switched off."
     error_type = "feature_disabled"

@@ -22,12 +22,14 @@ from typing import Final
 
 from django.db import transaction
 
+from nexus_shop import instruments
+
 logger = logging.getLogger("nexus_shop.invalidation")
 
 # The product fields whose change can move a product into, out of or within a list: what
-# lists filter on (price, category, is_active, deletion), search (name, description) and
-# sort by (name, price). ``services.catalog.product_update`` compares them before and
-# after; a change to any other field (stock aside) is not a membership change.
+# lists filter on (price, category, is_active, deletion), search (name, description, option
+# values, skus) and sort by (name, price). ``services.catalog.product_update`` compares them
+# before and after; a change to any other field (stock aside) is not a membership change.
 MEMBERSHIP_FIELDS: Final = (
     "name",
     "description",
@@ -35,6 +37,10 @@ MEMBERSHIP_FIELDS: Final = (
     "category_id",
     "is_active",
     "deleted_at",
+    # The search also finds a product by its variants' option values and exact skus (the
+    # default variant's is the product's own).
+    "option_words",
+    "sku",
 )
 
 
@@ -46,9 +52,10 @@ class Change:
     have changed. ``membership`` is True when the change can move rows into, out of or
     within a filtered, searched or sorted list: a change to one of
     :data:`MEMBERSHIP_FIELDS` (a product's name, description, price, category,
-    ``is_active`` or deletion), stock crossing zero, or any category change. It is False
-    for a change that only alters what the rows' own entries show (a stock change that
-    stays on the same side of zero, a sku, a slug).
+    ``is_active``, deletion, option values or sku), a variant's stock crossing zero, or any
+    category change. It is False for a change that only alters what the rows' own entries
+    show (a stock change that stays on the same side of zero, a slug, a ``compare_at_price``,
+    an image).
 
     ``everything`` is True for a bulk load or wipe (:func:`catalogue_changed`): listeners
     drop all they hold for the catalogue; the id sets are then empty.
@@ -76,11 +83,14 @@ def disconnect(listener: Listener) -> None:
 
 
 def _dispatch(change: Change) -> None:
+    result = "succeeded"
     for listener in list(_listeners):
         try:
             listener(change)
         except Exception:  # a listener's bug must not undo a committed write
             logger.exception("invalidation listener %r failed for %r", listener, change)
+            result = "failed"
+    instruments.count(instruments.INVALIDATIONS, result)
 
 
 def products_changed(*, product_ids: Collection[int], membership: bool = True) -> None:

@@ -6,7 +6,13 @@ without importing another layer.
 
 from __future__ import annotations
 
-__all__ = ["MAX_CURSOR_LENGTH", "MAX_INPUT_DEPTH", "MAX_PAGE_SIZE", "MAX_REPORTED_ERRORS"]
+__all__ = [
+    "MAX_CURSOR_LENGTH",
+    "MAX_INPUT_DEPTH",
+    "MAX_PAGE_SIZE",
+    "MAX_REPORTED_ERRORS",
+    "MULTIPART_ALLOWANCE",
+]
 
 # The largest ``page_size`` a list accepts (and NEXUS_SHOP_DEFAULT_PAGE_SIZE may be).
 MAX_PAGE_SIZE = 100
@@ -26,3 +32,10 @@ MAX_REPORTED_ERRORS = 20
 # Request bodies nest at most this deep (nexus_shop's own bodies nest 2 levels): deeper JSON
 # is refused before validation, so no walk over it can exhaust the stack.
 MAX_INPUT_DEPTH = 32
+
+# An image upload's request may be this much larger than NEXUS_SHOP_MAX_IMAGE_BYTES: the
+# multipart boundaries and part headers, and the other fields (an alt text of 500
+# characters, up to 4 bytes each in UTF-8; 250 variant ids of up to 19 digits, each in a
+# part of its own of about 100 bytes: ~30 KiB at worst). A Content-Length past the two
+# together is refused before a byte is read.
+MULTIPART_ALLOWANCE = 64 * 1024

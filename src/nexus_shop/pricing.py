@@ -10,8 +10,8 @@ example "we do not ship to this country"). Both default to zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -24,13 +24,20 @@ ZERO = to_cents(Decimal(0))
 
 @dataclass(frozen=True)
 class PricedLine:
-    """One line of the order being placed, with the price it is sold at."""
+    """One line of the order being placed, with the price it is sold at.
+
+    ``sku`` and ``unit_price`` are the variant's; ``variant_id`` and ``options`` (its option
+    values, name to value) came with variants and default to "unknown" for code that
+    builds lines itself.
+    """
 
     product_id: int
     sku: str
     unit_price: Decimal
     quantity: int
     line_total: Decimal
+    variant_id: int | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 class Calculator(Protocol):

@@ -23,18 +23,20 @@ and per the user a signed token names; and they keep a DRF-style history list wi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 
+from nexus_shop import instruments
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Throttled
 
@@ -161,6 +163,21 @@ def refund(scope: str, idents: Iterable[tuple[str, str]]) -> None:
             logger.debug("Throttle refund dropped for %s", scope, exc_info=True)
 
 
+@contextlib.contextmanager
+def login_counted() -> Iterator[None]:
+    """Count the login attempt inside: throttled (429), failed (401, or any other error)
+    or succeeded (nexus_shop_logins)."""
+    outcome = "failed"
+    try:
+        yield
+        outcome = "succeeded"
+    except Throttled:
+        outcome = "throttled"
+        raise
+    finally:
+        instruments.count(instruments.LOGINS, outcome)
+
+
 def login_idents(
     request: HttpRequest, username: str
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -194,12 +211,16 @@ def throttle_login_view(view: Callable[..., HttpResponse]) -> Callable[..., Http
             check("token", per_ip)
             check("login", failures)
         except Throttled as error:
+            instruments.count(instruments.LOGINS, "throttled")
             refused = HttpResponse(error.message, status=429, content_type="text/plain")
             refused["Retry-After"] = str(error.retry_after)
             return refused
         response = view(request, *args, **kwargs)
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
             refund("login", failures)
+            instruments.count(instruments.LOGINS, "succeeded")
+        else:
+            instruments.count(instruments.LOGINS, "failed")
         return response
 
     return wrapper

@@ -20,10 +20,12 @@ def _digest(data: bytes) -> str:
 
 
 def product_version(product: Product) -> str:
-    """The version of ``product``'s detail (its category loaded, or loadable)."""
-    from nexus_shop.schemas.catalog import ProductOut
+    """The version of ``product``'s detail: its category loaded (or loadable), and its
+    ``shown_variants`` and ``shown_images`` attached
+    (:func:`nexus_shop.selectors.products.attach_detail`)."""
+    from nexus_shop.schemas.catalog import ProductDetailOut
 
-    return _digest(ProductOut.model_validate(product).model_dump_json().encode())
+    return _digest(ProductDetailOut.model_validate(product).model_dump_json().encode())
 
 
 def category_version(category: Category) -> str:

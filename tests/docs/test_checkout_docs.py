@@ -7,12 +7,14 @@ text). The page's ``PRODUCT`` and ``SCARCE`` products are created here first.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nexus_shop.models import Order, Product
+from nexus_shop.models import Order, Product, ProductVariant
+from nexus_shop.services.catalog import product_create
 from tests.factories import ProductFactory
 from tests.support import doc_pages
 
@@ -40,15 +42,27 @@ def test_the_page_covers_the_purchase_path() -> None:
 def test_the_curl_examples_work(live_server: Any) -> None:
     product = ProductFactory(name="Espresso cup", sku="CUP-1", price="9.50", stock=10)
     scarce = ProductFactory(stock=1)
+    shirt = product_create(
+        name="Linen shirt",
+        sku="SHIRT",
+        options=[{"name": "Size", "values": ["S", "M"]}],
+        variants=[
+            {"sku": f"SHIRT-{size}", "price": Decimal(price), "stock": 5, "options": {"Size": size}}
+            for size, price in (("S", "30.00"), ("M", "32.00"))
+        ],
+    )
     doc_pages.run_walkthrough(
         PAGE,
         env={
             "API": f"{live_server.url}/api",
             "PRODUCT": str(product.pk),
             "SCARCE": str(scarce.pk),
+            "SHIRT": str(shirt.pk),
         },
     )
     # What the page claims happened, happened.
     assert Product.objects.get(pk=product.pk).stock == 10  # sold 2, cancelled: back
     assert Product.objects.get(pk=scarce.pk).stock == 1
+    assert Product.objects.get(pk=shirt.pk).stock == 10  # the M sold and came back
+    assert set(ProductVariant.objects.filter(product=shirt).values_list("stock", flat=True)) == {5}
     assert list(Order.objects.values_list("status", flat=True)) == ["cancelled"]

@@ -4,7 +4,8 @@ Each ``docs/src/http/<name>.console`` file is a transcript that a page includes:
 commands (``$ curl ...``, continued with a trailing backslash) each followed by the JSON
 the API answers. This test runs every file's commands, in order, in one bash session (so
 ``TOKEN=$(...)`` carries over) against a live server holding the demo catalogue
-(``nexus_shop_seed --seed 1``, fresh ids), and compares each answer with the transcript:
+(``nexus_shop_seed --seed 1 --multi-variant-share 0``, fresh ids), and compares each
+answer with the transcript:
 
 - the JSON must be equal, except that ``"..."`` in the transcript matches any value
   (timestamps, tokens, cursors) and a list whose last item is ``"..."`` matches any longer
@@ -37,7 +38,20 @@ HTTP = ROOT / "docs" / "src" / "http"
 BASE = "http://127.0.0.1:8000"
 WRITE = os.environ.get("NEXUS_SHOP_WRITE_HTTP_EXAMPLES") == "1"
 MARK = "@@nexus-shop-answer@@"
-VOLATILE = {"created_at", "updated_at", "deleted_at", "access", "refresh", "next_cursor"}
+VOLATILE = {
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "access",
+    "refresh",
+    "next_cursor",
+    # Webhooks: a new secret each time, and the times of deliveries and rotations.
+    "secret",
+    "next_attempt_at",
+    "finished_at",
+    "previous_secret_expires_at",
+    "webhook_id",
+}
 
 # The accounts the transcripts log in with.
 STAFF = ("staff", "staff-password-1")
@@ -79,7 +93,15 @@ def matches(shown: Any, actual: Any) -> bool:
             head = shown[:-1]
             return len(actual) >= len(head) and all(map(matches, head, actual))
         return len(shown) == len(actual) and all(map(matches, shown, actual))
+    if isinstance(shown, str) and isinstance(actual, str):
+        # An image's file is named by the hash of its re-encoded bytes, which change with
+        # the Pillow version (the dependency floors' session): the hash (and the directory
+        # named by its first two digits) is not the point.
+        return _SHA256.sub("<sha256>", shown) == _SHA256.sub("<sha256>", actual)
     return bool(shown == actual and type(shown) is type(actual))
+
+
+_SHA256 = re.compile(r"\b[0-9a-f]{2}/[0-9a-f]{64}\b")  # "ce/ce39...": the fan-out directory too
 
 
 def blank_volatile(value: Any) -> Any:
@@ -109,7 +131,16 @@ def transcripts() -> Iterator[Path]:
 
 @pytest.fixture
 def demo_catalogue(transactional_db: None) -> None:
-    call_command("nexus_shop_seed", products=40, categories=8, seed=1, verbosity=0)
+    # Single-variant products, as the transcripts were written against (the variant pages
+    # create their own multi-variant products through the API).
+    call_command(
+        "nexus_shop_seed",
+        products=40,
+        categories=8,
+        seed=1,
+        multi_variant_share=0,
+        verbosity=0,
+    )
     users = get_user_model().objects
     staff = users.create_user(username=STAFF[0], password=STAFF[1], is_staff=True)
     staff.user_permissions.set(Permission.objects.filter(content_type__app_label="nexus_shop"))

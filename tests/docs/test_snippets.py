@@ -43,6 +43,11 @@ TESTED = {
     "settings_example.py",
     "checks_example.py",
     "cache_settings.py",
+    # Type-checked and run against a live server with the generated client, in CI's heavy
+    # session: tests/heavy/test_generated_clients.py.
+    "clients_storefront.py",
+    # Fed signed requests, and run against a live server: tests/docs/test_webhooks_docs.py.
+    "webhooks_receiver.py",
 }
 
 INCLUDE = re.compile(r'^\s*--8<--\s+"([^"]+)"\s*$', re.MULTILINE)

@@ -3,9 +3,10 @@
 The example project runs under uvicorn with DEBUG off, on the test database and a private
 redis-server (``tests.heavy.example_server``). schemathesis' CLI runs its four phases
 (examples, coverage, fuzzing, stateful) against it three times: anonymous, as a customer
-and as staff holding every catalogue permission, each with a real access token obtained
+and as staff holding every catalogue permission and ``manage_webhooks`` (so the webhook
+operations are fuzzed past their 403), each with a real access token obtained
 from ``/auth/token`` (``--generation-with-security-parameters false``: no random
-``Authorization`` header). Up to ``FUZZ_MAX_EXAMPLES`` (100) generated cases per operation
+``Authorization`` header). Up to ``FUZZ_MAX_EXAMPLES`` (60) generated cases per operation
 and phase; the checks required to pass:
 
 - ``not_a_server_error``: no 5xx;
@@ -32,7 +33,14 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.factories import PASSWORD, CategoryFactory, ProductFactory, StaffFactory, UserFactory
+from tests.factories import (
+    CATALOG_PERMS,
+    PASSWORD,
+    CategoryFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+)
 from tests.heavy.example_server import database_url, example_server
 from tests.support.processes import run
 from tests.support.redis_server import RedisServer
@@ -40,7 +48,9 @@ from tests.support.redis_server import RedisServer
 pytestmark = [pytest.mark.heavy, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SEED = int(os.environ.get("NEXUS_SHOP_FUZZ_SEED", "20261129"))
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "100"))
+# 60 keeps the heavy session, run once per CI run, near 10 minutes (100 took 14 with the
+# client scenario); FUZZ_MAX_EXAMPLES=500 for a long local run.
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "60"))
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -57,12 +67,19 @@ def _schemathesis() -> str:
 
 
 def _operations(schema: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
-    """``("GET /api/products/{product_id}", regex)`` for each operation of the document."""
+    """``("GET /api/products/{product_id}", regex)`` for each fuzzed operation of the document.
+
+    HEAD operations are left out (``--exclude-method HEAD``): each is its GET's answer
+    without the body, from the same view, and tests/test_head.py and the generated-client
+    scenario check every one against its GET. Fuzzing them too doubled the GET cases.
+    """
     found = []
     for path, item in schema["paths"].items():
         pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
         found += [
-            (f"{method.upper()} {path}", pattern) for method in item if method != "parameters"
+            (f"{method.upper()} {path}", pattern)
+            for method in item
+            if method not in {"parameters", "head"}
         ]
     return found
 
@@ -113,6 +130,7 @@ def _fuzz(
         "--seed", str(SEED),
         "--generation-with-security-parameters", "false",
         "--generation-database", "none",
+        "--exclude-method", "HEAD",
         "--workers", "2",
         "--request-timeout", "30",
         "--no-color",
@@ -152,7 +170,9 @@ def test_schemathesis_finds_no_5xx_no_undeclared_status_no_schema_violation(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     customer = UserFactory(username="fuzz-customer")
-    staff = StaffFactory(username="fuzz-staff")  # every nexus_shop catalogue permission
+    # Every catalogue permission, and the webhooks': no delivery worker runs, so endpoints
+    # the fuzzer creates are never called (their URLs still pass the address check).
+    staff = StaffFactory(username="fuzz-staff", perms=[*CATALOG_PERMS, "manage_webhooks"])
     root = CategoryFactory()
     for n in range(3):
         ProductFactory(category=CategoryFactory(parent=root) if n else root)
@@ -189,7 +209,8 @@ def test_schemathesis_finds_no_5xx_no_undeclared_status_no_schema_violation(
     failed = [r for r in results if r["exit_code"] != 0 or r["unique_failures"] or r["errors"]]
     assert not failed, "\n\n".join(f"--- {r['role']} ---\n{r['output']}" for r in failed)
     for result in results:
-        assert result["operations_tested"] == result["operations_total"] == len(operations)
+        # schemathesis' total counts the HEAD operations it was told to leave out.
+        assert result["operations_tested"] == len(operations) <= result["operations_total"]
         assert set(result["phases"].values()) <= {"success", "skip"}, result["phases"]
         assert result["phases"]["fuzzing"] == "success"
         assert not any(int(status) >= 500 for status in result["statuses"])

@@ -56,9 +56,17 @@ class Driver:
     app: ResponseCacheASGI
 
     def call(
-        self, path: str, query: str = "", *, host: str = "testserver", **headers: str
+        self,
+        path: str,
+        query: str = "",
+        *,
+        host: str = "testserver",
+        method: str = "GET",
+        **headers: str,
     ) -> Answer:
-        return self.loop.run_until_complete(_call(self.app, path, query, host, headers))
+        return self.loop.run_until_complete(
+            _call(self.app, path, query, host, headers, method=method)
+        )
 
 
 @pytest.fixture
@@ -76,14 +84,16 @@ def asgi() -> Iterator[Driver]:
             loop.close()
 
 
-async def _call(app: Any, path: str, query: str, host: str, headers: dict[str, str]) -> Answer:
+async def _call(
+    app: Any, path: str, query: str, host: str, headers: dict[str, str], *, method: str = "GET"
+) -> Answer:
     raw_headers = [(b"host", host.encode())]
     raw_headers += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -132,6 +142,30 @@ def test_a_hit_is_answered_before_django_with_no_sql(asgi: Driver) -> None:
         for name in ("x-content-type-options", "referrer-policy", "x-frame-options"):
             assert hit.headers[name] == miss.headers[name]
         assert hit.headers["cache-control"] == "public, max-age=0, must-revalidate"
+
+
+def test_head_is_the_get_without_its_body_on_a_miss_and_on_a_hit(asgi: Driver) -> None:
+    # RFC 9110 9.3.2. Django's ASGI handler sends whatever body the view gives, so the
+    # API's own HEAD handling (nexus_shop.api) must leave none; the wrapper replays the hit.
+    product = ProductFactory()
+    path = f"/api/products/{product.pk}"
+    head_miss = asgi.call(path, method="HEAD")  # a HEAD never fills the entry
+    assert head_miss.status == 200
+    assert head_miss.body == b""
+    assert head_miss.headers["x-response-cache"] == "miss"
+    get = asgi.call(path)
+    assert get.headers["x-response-cache"] == "miss"
+    assert int(head_miss.headers["content-length"]) == len(get.body)
+    before = asgi.inner.calls
+    head_hit = asgi.call(path, method="HEAD")
+    assert asgi.inner.calls == before  # answered from the cache, as the GET would be
+    assert head_hit.headers["x-response-cache"] == "hit"
+    assert head_hit.body == b""
+    get_hit = asgi.call(path)
+    assert get_hit.body == get.body
+    assert head_hit.headers == get_hit.headers
+    revalidated = asgi.call(path, method="HEAD", if_none_match=get.headers["etag"])
+    assert (revalidated.status, revalidated.body) == (304, b"")
 
 
 def test_304_from_the_wrapper(asgi: Driver) -> None:

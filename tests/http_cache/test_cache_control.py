@@ -6,15 +6,18 @@ The table is keyed by ``operationId``: an operation added without a row fails
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from nexus_shop.api import api
-from nexus_shop.routers import PURCHASE_ROUTERS
+from nexus_shop.routers import PURCHASE_ROUTERS, webhooks_router
 from nexus_shop.routers.purchase import operation_ids
 from tests.conftest import bearer
 from tests.factories import (
@@ -25,6 +28,7 @@ from tests.factories import (
     UserFactory,
     refresh_token_for,
 )
+from tests.support import webhook_rows
 
 PUBLIC = "public, max-age=0, must-revalidate"
 PRIVATE = "private, max-age=0, must-revalidate"
@@ -85,6 +89,8 @@ def _order_staff() -> Client:
 # "no-store" (everything else: writes, auth, health; "private, no-store" when authenticated).
 TABLE: dict[str, list[tuple[Call, str]]] = {
     "health": [(lambda w: w.anon.get("/api/health"), "no-store")],
+    "health_live": [(lambda w: w.anon.get("/api/health/live"), "no-store")],
+    "health_ready": [(lambda w: w.anon.get("/api/health/ready"), "no-store")],
     "category_list": [
         (lambda w: w.anon.get("/api/categories"), "public"),
         (lambda w: w.staff.get("/api/categories"), "private"),
@@ -245,11 +251,125 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
 }
 
 
+def _tee(world: World) -> int:
+    """A product with an option and two variants (a product without options has one)."""
+    response = _json(
+        world.staff,
+        "post",
+        "/api/products",
+        {
+            "name": "Tee",
+            "sku": "TEE",
+            "options": [{"name": "Size", "values": ["S", "M", "L"]}],
+            "variants": [
+                {"sku": "TEE-S", "options": {"Size": "S"}, "price": "1", "stock": 1},
+                {"sku": "TEE-M", "options": {"Size": "M"}, "price": "1", "stock": 1},
+            ],
+        },
+    )
+    product_id: int = response.json()["id"]
+    return product_id
+
+
+def _variant_of(world: World) -> str:
+    """The path of ``world.product``'s default variant."""
+    return f"/api/products/{world.product.pk}/variants/{world.product.variants.get().pk}"
+
+
+TABLE["variant_create"] = [
+    (
+        lambda w: _json(
+            w.staff,
+            "post",
+            f"/api/products/{_tee(w)}/variants",
+            {"sku": "TEE-L", "options": {"Size": "L"}, "price": "1", "stock": 1},
+        ),
+        "no-store",
+    )
+]
+TABLE["variant_update"] = [
+    (lambda w: _json(w.staff, "patch", _variant_of(w), {"stock_delta": 1}), "no-store")
+]
+
+
+def _delete_a_variant(world: World) -> Any:
+    product_id = _tee(world)
+    variant_id = world.staff.get(f"/api/products/{product_id}").json()["variants"][0]["id"]
+    return world.staff.delete(f"/api/products/{product_id}/variants/{variant_id}")
+
+
+TABLE["variant_delete"] = [(_delete_a_variant, "no-store")]
+TABLE["variant_restore"] = [(lambda w: w.staff.post(f"{_variant_of(w)}/restore"), "no-store")]
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+def _upload(world: World) -> Any:
+    upload = SimpleUploadedFile("red.png", _png(), content_type="image/png")
+    return world.staff.post(f"/api/products/{world.product.pk}/images", {"file": upload})
+
+
+def _image_path(world: World) -> str:
+    image_id = _upload(world).json()["id"]
+    return f"/api/products/{world.product.pk}/images/{image_id}"
+
+
+TABLE["image_create"] = [(_upload, "no-store")]
+TABLE["image_update"] = [
+    (lambda w: _json(w.staff, "patch", _image_path(w), {"alt": "A red square"}), "no-store")
+]
+TABLE["image_delete"] = [(lambda w: w.staff.delete(_image_path(w)), "no-store")]
+
+
 # The purchase path (carts, checkout, orders): every answer, errors included, is
 # "private, no-store" (nexus_shop.routers.purchase.purchase_gate). tests/purchase checks each
 # flow's successes; here one success, and every operation's error answer below.
 PURCHASE_OPERATIONS = operation_ids(*PURCHASE_ROUTERS)
 TABLE["cart_create"] = [(lambda w: w.anon.post("/api/cart"), "private, no-store")]
+
+
+# Webhooks: every answer, errors included, is "private, no-store" (endpoints hold secrets,
+# events hold orders; nexus_shop.routers.webhooks.private_answers).
+WEBHOOK_OPERATIONS = operation_ids(webhooks_router)
+
+
+def _webhooks() -> Client:
+    return Client(headers=bearer(StaffFactory(perms=["manage_webhooks"])))
+
+
+def _endpoint(world: World) -> str:
+    return f"/api/webhooks/{webhook_rows.endpoint().pk}"
+
+
+def _redeliver(world: World) -> Any:
+    endpoint = webhook_rows.endpoint()
+    delivery = webhook_rows.delivery(endpoint, webhook_rows.event(), status="failed")
+    return _webhooks().post(f"/api/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/redeliver")
+
+
+_RECEIVER = {"url": webhook_rows.RECEIVER, "events": ["*"]}
+_SINCE = {"since": "2026-01-01T00:00:00Z"}
+_WEBHOOK_CALLS: dict[str, Call] = {
+    "webhook_create": lambda w: _json(_webhooks(), "post", "/api/webhooks", _RECEIVER),
+    "webhook_list": lambda w: _webhooks().get("/api/webhooks"),
+    "webhook_event_types": lambda w: _webhooks().get("/api/webhooks/event-types"),
+    "webhook_events": lambda w: _webhooks().get("/api/webhooks/events"),
+    "webhook_get": lambda w: _webhooks().get(_endpoint(w)),
+    "webhook_update": lambda w: _json(_webhooks(), "patch", _endpoint(w), {"description": "x"}),
+    "webhook_delete": lambda w: _webhooks().delete(_endpoint(w)),
+    "webhook_rotate_secret": lambda w: _webhooks().post(f"{_endpoint(w)}/rotate-secret"),
+    "webhook_ping": lambda w: _webhooks().post(f"{_endpoint(w)}/ping"),
+    "webhook_delivery_list": lambda w: _webhooks().get(f"{_endpoint(w)}/deliveries"),
+    "webhook_redeliver": _redeliver,
+    "webhook_redeliver_since": lambda w: _json(
+        _webhooks(), "post", f"{_endpoint(w)}/redeliver", _SINCE
+    ),
+}
+TABLE.update({name: [(call, "private, no-store")] for name, call in _WEBHOOK_CALLS.items()})
 
 
 def _operations() -> list[tuple[str, str, str]]:
@@ -258,6 +378,7 @@ def _operations() -> list[tuple[str, str, str]]:
         (op["operationId"], method.upper(), path)
         for path, methods in schema["paths"].items()
         for method, op in methods.items()
+        if method != "head"  # a HEAD answers with its GET's headers (tests/test_head.py)
     ]
 
 
@@ -303,8 +424,9 @@ def test_cache_control_of_successes(world: World, operation_id: str) -> None:
 
 @pytest.mark.parametrize(
     ("operation_id", "method", "path"),
-    # /health has no error answer short of a database outage: tests/routers/test_health.py.
-    [op for op in _operations() if op[0] != "health"],
+    # The health reads have no error answer short of a database outage (and live none at
+    # all): tests/routers/test_health.py.
+    [op for op in _operations() if op[0] not in {"health", "health_live", "health_ready"}],
 )
 def test_errors_are_never_cached(world: World, operation_id: str, method: str, path: str) -> None:
     url = path.replace("{product_id}", "999999999").replace("{category_id}", "999999999")
@@ -315,5 +437,6 @@ def test_errors_are_never_cached(world: World, operation_id: str, method: str, p
     else:
         response = getattr(client, method.lower())(url, data="{", content_type="application/json")
     assert response.status_code >= 400, (operation_id, response.status_code)
-    expected = "private, no-store" if operation_id in PURCHASE_OPERATIONS else "no-store"
+    private = PURCHASE_OPERATIONS | WEBHOOK_OPERATIONS
+    expected = "private, no-store" if operation_id in private else "no-store"
     assert response["Cache-Control"] == expected

@@ -19,9 +19,12 @@ from django.test import Client, override_settings
 
 from nexus_shop.http_cache.engine import get_engine
 from nexus_shop.http_cache.store import RedisStore
+from nexus_shop.models import ProductVariant
 from nexus_shop.services import catalog as services
+from nexus_shop.services.variants import variant_update
 from tests.conftest import bearer
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.support.catalogue import tee
 
 CACHED_MIDDLEWARE = ["nexus_shop.http_cache.ResponseCacheMiddleware", *settings.MIDDLEWARE]
 
@@ -260,6 +263,11 @@ def test_admin_write_invalidates(anon: Client, commit: Callable[..., Any]) -> No
         "stock": str(product.stock),
         "is_active": "on",
         "category": "",
+        # The product page's inlines (variants, images), left as they are.
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
     }
     response = commit(admin.post, f"/admin/nexus_shop/product/{product.pk}/change/", form)
     assert response.status_code == 302
@@ -358,3 +366,128 @@ def test_facets_are_cached_and_follow_membership(
     assert anon.get(url)["X-Response-Cache"] == "hit"
     commit(services.product_update, product_id=product.pk, stock=0)  # crosses zero
     assert anon.get(url).json()["count"] == 0
+
+
+# option= and variant writes (issue 17) --------------------------------------------------------
+
+
+def test_a_cached_unfiltered_page_is_never_served_for_an_option_request(anon: Client) -> None:
+    tee("Tee")
+    ProductFactory(name="Plain")
+    assert anon.get("/api/products")["X-Response-Cache"] == "miss"
+    assert anon.get("/api/products")["X-Response-Cache"] == "hit"
+    response = anon.get("/api/products?option=size:m")
+    assert response["X-Response-Cache"] == "miss"
+    assert [p["name"] for p in response.json()["items"]] == ["Tee"]
+    # The canonical form is one entry: another spelling is a hit of the same answer.
+    again = anon.get("/api/products?option=SIZE:M")
+    assert again["X-Response-Cache"] == "hit"
+    assert again.content == response.content
+    facets = anon.get("/api/products/facets?option=size:m")
+    assert facets["X-Response-Cache"] == "miss"
+    assert facets.json()["count"] == 1
+
+
+def _variant(product: Any, **options: str) -> ProductVariant:
+    return ProductVariant.objects.get(product=product, options=options)
+
+
+VARIANT_CHANGES = {
+    # The M/Red (15, stock 2) leaves "red M in stock under 20" by each of these.
+    "stock crossing zero": {"stock": 0},
+    "stock_delta crossing zero": {"stock_delta": -2},
+    "deactivation": {"is_active": False},
+    "price": {"price": Decimal("21.00")},
+    "options": {"options": {"Size": "L", "Colour": "Blue"}},
+}
+
+
+@pytest.mark.parametrize("change", VARIANT_CHANGES.values(), ids=list(VARIANT_CHANGES))
+def test_a_variant_change_drops_the_option_filtered_pages_it_leaves(
+    anon: Client, commit: Callable[..., Any], change: dict[str, Any]
+) -> None:
+    shirt = tee("Tee")
+    url = "/api/products?option=size:m&option=colour:red&max_price=20&in_stock=true"
+    assert [p["name"] for p in anon.get(url).json()["items"]] == ["Tee"]
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    variant = _variant(shirt, Size="M", Colour="Red")
+    commit(variant_update, product_id=shirt.pk, variant_id=variant.pk, **change)
+    assert anon.get(url).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"stock": 4}, id="stock back"),
+        pytest.param({"is_active": True}, id="reactivation"),
+        # Inside the product's summary (price, price_max): min_price/max_price apply per
+        # variant, so any variant price change is a membership change.
+        pytest.param({"price": Decimal("19.00")}, id="price into the range"),
+    ],
+)
+def test_a_variant_change_adds_its_product_to_the_option_filtered_pages_it_enters(
+    anon: Client, commit: Callable[..., Any], change: dict[str, Any]
+) -> None:
+    shirt = tee("Tee")
+    variant = _variant(shirt, Size="M", Colour="Blue")  # 18.00, no stock
+    start: dict[str, Any] = {"stock": 0} if "stock" in change else {"is_active": False}
+    if "price" in change:
+        start = {"price": Decimal("22.00"), "stock": 1}  # within the summary (10 to 25)
+    commit(variant_update, product_id=shirt.pk, variant_id=variant.pk, **start)
+    url = "/api/products?option=size:m&option=colour:blue&max_price=20&in_stock=true"
+    assert anon.get(url).json()["items"] == []
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    if "is_active" in change:
+        change = {"is_active": True, "stock": 1}
+    commit(variant_update, product_id=shirt.pk, variant_id=variant.pk, **change)
+    assert [p["name"] for p in anon.get(url).json()["items"]] == ["Tee"]
+
+
+def _as_put(product: Any) -> list[dict[str, Any]]:
+    """Every live variant of ``product`` as a PUT body lists it."""
+    return [
+        {
+            "id": v.pk,
+            "sku": v.sku,
+            "options": v.options,
+            "price": v.price,
+            "stock": v.stock,
+            "is_active": v.is_active,
+        }
+        for v in ProductVariant.objects.filter(product=product)
+    ]
+
+
+def test_a_put_that_changes_a_variants_options_adds_it_to_the_pages_it_enters(
+    anon: Client, commit: Callable[..., Any]
+) -> None:
+    shirt = tee("Tee")
+    url = "/api/products?option=size:l&option=colour:blue"
+    assert anon.get(url).json()["items"] == []
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    variants = _as_put(shirt)
+    moved = next(v for v in variants if v["options"] == {"Size": "M", "Colour": "Red"})
+    moved["options"] = {"Size": "L", "Colour": "Blue"}  # price, stock and activity as they were
+    commit(services.product_update, product_id=shirt.pk, variants=variants)
+    assert [p["name"] for p in anon.get(url).json()["items"]] == ["Tee"]
+
+
+@pytest.mark.parametrize("how", ["variant PATCH", "product PATCH", "PUT"])
+def test_a_new_sku_is_found_at_once_by_a_cached_search_for_it(
+    anon: Client, commit: Callable[..., Any], how: str
+) -> None:
+    product = tee("Tee") if how != "product PATCH" else ProductFactory(name="Mug")
+    url = "/api/products?q=NEW-CODE-1"
+    assert anon.get(url).json()["items"] == []
+    assert anon.get(url)["X-Response-Cache"] == "hit"
+    variant = ProductVariant.objects.filter(product=product).first()
+    assert variant is not None
+    if how == "variant PATCH":
+        commit(variant_update, product_id=product.pk, variant_id=variant.pk, sku="NEW-CODE-1")
+    elif how == "product PATCH":  # a single-variant product's sku is its variant's
+        commit(services.product_update, product_id=product.pk, sku="NEW-CODE-1")
+    else:
+        variants = _as_put(product)
+        next(v for v in variants if v["id"] == variant.pk)["sku"] = "NEW-CODE-1"
+        commit(services.product_update, product_id=product.pk, variants=variants)
+    assert [p["name"] for p in anon.get(url).json()["items"]] == [product.name]

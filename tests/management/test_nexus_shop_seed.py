@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
 from nexus_shop.services import catalog as services
+from tests.support.outbox import Outbox
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -50,13 +51,22 @@ def test_counts_match() -> None:
     assert "Seeded 40 categories and 500 products" in out
 
 
+def variants() -> list[tuple[Any, ...]]:
+    return sorted(
+        ProductVariant.objects.values_list(
+            "product__sku", "sku", "combination", "price", "compare_at_price", "stock", "is_active"
+        )
+    )
+
+
 def test_same_seed_same_catalogue_other_seed_differs() -> None:
     seed("--products", "300", "--categories", "25", "--seed", "7")
-    first_products, first_tree = catalogue(), tree()
+    first_products, first_tree, first_variants = catalogue(), tree(), variants()
 
     seed("--products", "300", "--categories", "25", "--seed", "7", "--clear")
     assert catalogue() == first_products
     assert tree() == first_tree
+    assert variants() == first_variants
 
     seed("--products", "300", "--categories", "25", "--seed", "8", "--clear")
     assert catalogue() != first_products
@@ -186,6 +196,19 @@ def test_progress_bar_on_a_terminal() -> None:
     assert "\x1b[" not in text  # plain, not coloured like an error
 
 
+def test_says_it_emits_no_events_and_emits_none(outbox: Outbox) -> None:
+    services.category_create(name="Before")  # an event of its own, before the seed
+    outbox.new()
+
+    out, _ = seed("--products", "50", "--categories", "5", "--clear")
+
+    assert (
+        "No webhook events were emitted: the seed writes (and with --clear deletes) "
+        "catalogue rows directly, and adds its pictures with events suppressed." in out.splitlines()
+    )
+    assert outbox.new() == []
+
+
 def test_quiet_with_verbosity_0() -> None:
     out, err = seed("--products", "100", "--categories", "5", verbosity=0)
 
@@ -231,6 +254,9 @@ def test_zero_categories_leaves_products_uncategorised() -> None:
         (("--products", "-1"), "--products"),
         (("--categories", "-5"), "--categories"),
         (("--batch-size", "0"), "--batch-size"),
+        (("--multi-variant-share", "1.5"), "--multi-variant-share"),
+        (("--multi-variant-share", "-0.1"), "--multi-variant-share"),
+        (("--images", "-1"), "--images"),
     ],
 )
 def test_bad_arguments(args: tuple[str, ...], message: str) -> None:
@@ -244,7 +270,15 @@ def test_help_documents_the_command() -> None:
 
     parser = Command().create_parser("manage.py", "nexus_shop_seed")
     text = parser.format_help()
-    for option in ("--products", "--categories", "--seed", "--clear", "--batch-size"):
+    for option in (
+        "--products",
+        "--categories",
+        "--seed",
+        "--clear",
+        "--batch-size",
+        "--multi-variant-share",
+        "--images",
+    ):
         assert option in text
     assert "same catalogue" in text
 

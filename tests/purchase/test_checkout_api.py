@@ -11,10 +11,26 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderLine, OrderStatus, Product
+from nexus_shop.models import (
+    Cart,
+    IdempotencyRecord,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductVariant,
+)
 from nexus_shop.services.catalog import product_soft_delete, product_update
+from nexus_shop.services.summary import summary_drift
+from nexus_shop.services.variants import variant_update
 from tests.factories import ProductFactory, UserFactory
-from tests.purchase.conftest import checkout, fill_cart, user_client
+from tests.purchase.conftest import (
+    checkout,
+    default_variant,
+    fill_cart,
+    user_client,
+    variant_product,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +96,10 @@ def test_checkout_creates_the_order_and_closes_the_cart(buyer_client: Client) ->
     assert order["lines"] == [
         {
             "product_id": product.pk,
+            "variant_id": default_variant(product).pk,
             "name": "Teapot",
             "sku": "TEA-1",
+            "options": {},
             "unit_price": "12.50",
             "quantity": 3,
             "line_total": "37.50",
@@ -98,6 +116,7 @@ def test_checkout_creates_the_order_and_closes_the_cart(buyer_client: Client) ->
     assert order["email"] == "ada@example.com"
     assert order["shipping_address"] == {**ADDRESS, "line2": ""}
     assert Product.objects.get(pk=product.pk).stock == 1
+    assert default_variant(product).stock == 1
     assert Cart.objects.get(pk=cart_id).closed_at is not None
     assert Order.objects.get().cart_id == cart_id
     # The next POST /cart starts a new cart.
@@ -192,7 +211,14 @@ def test_a_failed_checkout_stores_nothing_and_can_be_retried(buyer_client: Clien
     fill_cart(buyer_client, [(product.pk, 2)])
     conflict = checkout(buyer_client, "key-1")
     assert conflict.status_code == 409
-    assert conflict.json()["lines"] == [{"product_id": product.pk, "requested": 2, "available": 1}]
+    assert conflict.json()["lines"] == [
+        {
+            "product_id": product.pk,
+            "variant_id": default_variant(product).pk,
+            "requested": 2,
+            "available": 1,
+        }
+    ]
     assert not IdempotencyRecord.objects.exists()
     product_update(product_id=product.pk, stock=2)
     assert checkout(buyer_client, "key-1").status_code == 201
@@ -220,8 +246,10 @@ def test_snapshots_survive_a_price_change_and_a_soft_delete(buyer_client: Client
     assert order["lines"] == [
         {
             "product_id": product.pk,
+            "variant_id": default_variant(product).pk,
             "name": "Kettle",
             "sku": "KET-1",
+            "options": {},
             "unit_price": "19.99",
             "quantity": 2,
             "line_total": "39.98",
@@ -229,6 +257,74 @@ def test_snapshots_survive_a_price_change_and_a_soft_delete(buyer_client: Client
     ]
     assert order["total"] == "39.98"
     assert OrderLine.objects.get().product_id == product.pk
+
+
+def test_a_multi_variant_cart_takes_each_variants_stock_at_its_price(
+    buyer_client: Client,
+) -> None:
+    product, (small, medium, large) = variant_product(
+        stocks=(5, 3, 9), prices=("20.00", "22.00", "24.00")
+    )
+    fill_cart(buyer_client, [(medium.pk, 2), (small.pk, 1)], key="variant_id")
+
+    response = checkout(buyer_client)
+
+    assert response.status_code == 201
+    assert [
+        (line["variant_id"], line["sku"], line["options"], line["unit_price"], line["quantity"])
+        for line in response.json()["lines"]
+    ] == [
+        (small.pk, small.sku, {"Size": "S"}, "20.00", 1),
+        (medium.pk, medium.sku, {"Size": "M"}, "22.00", 2),
+    ]
+    assert response.json()["subtotal"] == "64.00"
+    stocks = dict(ProductVariant.objects.filter(product=product).values_list("pk", "stock"))
+    assert stocks == {small.pk: 4, medium.pk: 1, large.pk: 9}
+    assert Product.objects.get(pk=product.pk).stock == 14  # the summary: the sum
+    assert summary_drift() == []
+
+
+def test_a_short_variant_is_a_409_naming_it_and_nothing_is_taken(buyer_client: Client) -> None:
+    product, (small, medium, _) = variant_product(stocks=(5, 1, 9))
+    fill_cart(buyer_client, [(small.pk, 2), (medium.pk, 3)], key="variant_id")
+
+    response = checkout(buyer_client)
+
+    assert response.status_code == 409
+    assert response.json()["lines"] == [
+        {"product_id": product.pk, "variant_id": medium.pk, "requested": 3, "available": 1}
+    ]
+    assert list(
+        ProductVariant.objects.filter(product=product)
+        .order_by("id")
+        .values_list("stock", flat=True)
+    ) == [5, 1, 9]
+    assert Product.objects.get(pk=product.pk).stock == 15
+    assert not Order.objects.exists()
+
+
+def test_order_lines_keep_the_variants_sku_options_and_price(buyer_client: Client) -> None:
+    product, (_, medium, _) = variant_product(stocks=(5, 5, 5), prices=("20.00", "22.00", "24.00"))
+    fill_cart(buyer_client, [(medium.pk, 1)], key="variant_id")
+    number = checkout(buyer_client).json()["number"]
+    variant_update(
+        product_id=product.pk,
+        variant_id=medium.pk,
+        sku="RENAMED",
+        price=Decimal("1.00"),
+    )
+    product_update(product_id=product.pk, name="Renamed")
+
+    line = buyer_client.get(f"/api/orders/{number}").json()["lines"][0]
+
+    assert (line["name"], line["sku"], line["options"], line["unit_price"]) == (
+        product.name,
+        medium.sku,
+        {"Size": "M"},
+        "22.00",
+    )
+    stored = OrderLine.objects.get()
+    assert (stored.variant_id, stored.options) == (medium.pk, {"Size": "M"})
 
 
 def test_money_is_decimal_end_to_end(buyer_client: Client, settings: Any) -> None:

@@ -20,9 +20,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from nexus_shop.models import Order, OrderStatus, Product
+from nexus_shop.models import Order, OrderStatus, Product, ProductVariant
+from nexus_shop.services.summary import summary_drift
+from nexus_shop.services.variants import variant_update
 from tests.factories import ProductFactory, UserFactory
-from tests.purchase.conftest import checkout, fill_cart, user_client
+from tests.purchase.conftest import checkout, fill_cart, user_client, variant_product
 from tests.support.race import race, race_n
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -53,11 +55,13 @@ def _statuses(outcomes: list[Any]) -> Counter[Any]:
     )
 
 
-def _buyers_with_carts(count: int, items: list[tuple[int, int]]) -> list[Client]:
+def _buyers_with_carts(
+    count: int, items: list[tuple[int, int]], *, key: str = "product_id"
+) -> list[Client]:
     clients = []
     for _ in range(count):
         client = user_client(UserFactory())
-        fill_cart(client, items)
+        fill_cart(client, items, key=key)
         clients.append(client)
     return clients
 
@@ -79,14 +83,81 @@ def no_oversell(buyers: int, stock: int) -> None:
     assert product.stock == 0
     assert orders == stock
     conflicts = [o.json() for o in outcomes if o.status_code == 409]
+    variant = ProductVariant.objects.get(product=product)
+    assert variant.stock == 0
     assert all(
-        c["lines"] == [{"product_id": product.pk, "requested": 1, "available": 0}]
+        c["lines"]
+        == [{"product_id": product.pk, "variant_id": variant.pk, "requested": 1, "available": 0}]
         for c in conflicts
     )
 
 
 def test_no_oversell_quick() -> None:
     no_oversell(buyers=12, stock=4)
+
+
+def no_oversell_on_a_variant(buyers: int, stock: int) -> None:
+    """The same race on one variant of a product with three: the others are untouched, and
+    the product's summary stock is the sum of its variants' at the end."""
+    product, (contested, left, right) = variant_product(stocks=(stock, 7, 9))
+    clients = _buyers_with_carts(buyers, [(contested.pk, 1)], key="variant_id")
+
+    outcomes = race(_bounded([partial(checkout, c) for c in clients]))
+
+    statuses = _statuses(outcomes)
+    stocks = dict(ProductVariant.objects.filter(product=product).values_list("pk", "stock"))
+    product.refresh_from_db()
+    orders = Order.objects.count()
+    print(
+        f"\nno-oversell on a variant: {buyers} checkouts sent, {orders} orders, variant "
+        f"stock {stocks[contested.pk]}, product stock {product.stock}, answers {dict(statuses)}"
+    )
+    assert statuses == {201: stock, 409: buyers - stock}
+    assert orders == stock
+    assert stocks == {contested.pk: 0, left.pk: 7, right.pk: 9}
+    assert product.stock == 16
+    assert summary_drift() == []
+    assert {line.variant_id for order in Order.objects.all() for line in order.lines.all()} == {
+        contested.pk
+    }
+    conflicts = [o.json() for o in outcomes if o.status_code == 409]
+    assert all(
+        c["lines"]
+        == [{"product_id": product.pk, "variant_id": contested.pk, "requested": 1, "available": 0}]
+        for c in conflicts
+    )
+
+
+def test_no_oversell_on_a_variant_quick() -> None:
+    no_oversell_on_a_variant(buyers=12, stock=4)
+
+
+def test_a_restock_during_a_sale_neither_deadlocks_nor_loses_a_unit() -> None:
+    """Checkouts of two variants race ``stock_delta`` restocks of both (the catalogue's
+    write: product row, then the variant): every answer is a 201 or a 409, and every unit
+    is accounted for."""
+    product, (small, medium, _) = variant_product(stocks=(3, 3, 0))
+    buyers = _buyers_with_carts(4, [(small.pk, 1), (medium.pk, 1)], key="variant_id")
+    buyers += _buyers_with_carts(4, [(medium.pk, 1), (small.pk, 1)], key="variant_id")
+
+    def restock(variant_id: int) -> str:
+        variant_update(product_id=product.pk, variant_id=variant_id, stock_delta=1)
+        return "restocked"
+
+    calls: list[Callable[[], Any]] = [partial(checkout, c) for c in buyers]
+    calls += [partial(restock, v.pk) for v in (small, medium, small, medium)]
+
+    outcomes = race(calls)
+
+    statuses = _statuses(outcomes)
+    print(f"\nrestock during a sale: answers {dict(statuses)}")
+    sold = Order.objects.count()
+    assert statuses[repr("restocked")] == 4
+    assert statuses[201] == sold
+    assert statuses[201] + statuses[409] == len(buyers)
+    stocks = dict(ProductVariant.objects.filter(product=product).values_list("pk", "stock"))
+    assert stocks[small.pk] == stocks[medium.pk] == 3 + 2 - sold
+    assert summary_drift() == []
 
 
 def crossed_carts(pairs: int) -> None:
@@ -122,7 +193,14 @@ def test_all_or_nothing_when_one_line_is_short() -> None:
     response = checkout(client)
 
     assert response.status_code == 409
-    assert response.json()["lines"] == [{"product_id": short.pk, "requested": 3, "available": 1}]
+    assert response.json()["lines"] == [
+        {
+            "product_id": short.pk,
+            "variant_id": ProductVariant.objects.get(product=short).pk,
+            "requested": 3,
+            "available": 1,
+        }
+    ]
     plenty.refresh_from_db()
     short.refresh_from_db()
     assert (plenty.stock, short.stock) == (5, 1)

@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from nexus_shop import invalidation
 from nexus_shop.checks import check_cachalot_purchase, check_purchase_settings
-from nexus_shop.models import Cart, CartLine, Order, OrderStatus, Product
+from nexus_shop.models import Cart, CartLine, Order, OrderStatus, Product, ProductVariant
 from nexus_shop.services.cart import hash_token
+from nexus_shop.services.summary import summary_drift
 from tests.conftest import bearer
 from tests.factories import ProductFactory, StaffFactory, UserFactory
-from tests.purchase.conftest import checkout, fill_cart, user_client
+from tests.purchase.conftest import checkout, fill_cart, user_client, variant_product
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,20 @@ def test_cancel_returns_stock_once(buyer_client: Client) -> None:
     again = buyer_client.post(f"/api/orders/{number}/cancel")
     assert again.status_code == 409
     assert Product.objects.get(pk=product.pk).stock == 5
+
+
+def test_cancel_returns_stock_to_the_variants_it_came_from(buyer_client: Client) -> None:
+    product, (small, medium, large) = variant_product(stocks=(4, 2, 6))
+    fill_cart(buyer_client, [(small.pk, 1), (medium.pk, 2)], key="variant_id")
+    number = checkout(buyer_client).json()["number"]
+    assert Product.objects.get(pk=product.pk).stock == 9
+
+    assert buyer_client.post(f"/api/orders/{number}/cancel").status_code == 200
+
+    stocks = dict(ProductVariant.objects.filter(product=product).values_list("pk", "stock"))
+    assert stocks == {small.pk: 4, medium.pk: 2, large.pk: 6}
+    assert Product.objects.get(pk=product.pk).stock == 12
+    assert summary_drift() == []
 
 
 def test_the_owner_cannot_cancel_a_paid_order(buyer_client: Client, order_staff: Client) -> None:
@@ -308,7 +323,14 @@ def test_openapi_declares_every_status_with_examples(anon: Client) -> None:
     for status in ("201", "401", "409", "422", "428"):
         assert status in checkout_op["responses"], status
     conflict = checkout_op["responses"]["409"]["content"]["application/json"]
-    assert conflict["example"]["lines"][0].keys() == {"product_id", "requested", "available"}
+    assert conflict["example"]["lines"][0].keys() == {
+        "product_id",
+        "variant_id",
+        "requested",
+        "available",
+    }
+    add_item = paths["/api/cart/items"]["post"]["responses"]["422"]["content"]["application/json"]
+    assert add_item["example"]["variant_ids"]  # the multi-variant product's 422
     headers = {p["name"] for p in checkout_op["parameters"] if p["in"] == "header"}
     assert headers == {"Idempotency-Key", "X-Cart-Token"}
     ids = {
@@ -317,6 +339,8 @@ def test_openapi_declares_every_status_with_examples(anon: Client) -> None:
         if path.startswith(("/api/cart", "/api/checkout", "/api/orders", "/api/staff/orders"))
         for op in item.values()
     }
+    # Each GET has its HEAD (tests/test_head.py).
+    ids = {name.removesuffix("_head") for name in ids}
     assert ids == {
         "cart_create",
         "cart_get",

@@ -123,3 +123,51 @@ def test_without_fail_open_a_cache_outage_breaks_the_api(anon: Client) -> None:
         server.stop()
         with pytest.raises(redis.exceptions.ConnectionError):
             anon.get("/api/products")
+
+
+# The probes: /health/live (no I/O) and /health/ready (the database, not the cache).
+
+
+def test_live_answers_without_any_io(anon: Client, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        response = anon.get("/api/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_live_answers_200_with_the_database_down(anon: Client, tmp_path: Path) -> None:
+    with unreachable_default_database(tmp_path):
+        response = anon.get("/api/health/live")
+    assert response.status_code == 200
+
+
+def test_ready_is_200_when_the_database_answers(anon: Client) -> None:
+    response = anon.get("/api/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_ready_is_503_when_the_database_is_down(anon: Client, tmp_path: Path) -> None:
+    with unreachable_default_database(tmp_path):
+        response = anon.get("/api/health/ready")
+    assert response.status_code == 503
+    assert response.json() == {"status": "down", "database": "down"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_ready_ignores_a_cache_outage(anon: Client) -> None:
+    with running_redis() as server, redis_caches(server):
+        server.stop()
+        ready = anon.get("/api/health/ready")
+        health = anon.get("/api/health")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+    assert health.json()["cache"] == "down"  # the full report still says so
+
+
+def test_the_probes_are_in_the_schema(anon: Client) -> None:
+    paths = anon.get("/api/openapi.json").json()["paths"]
+    assert paths["/api/health/live"]["get"]["operationId"] == "health_live"
+    assert set(paths["/api/health/ready"]["get"]["responses"]) >= {"200", "503"}

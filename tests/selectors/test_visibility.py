@@ -1,8 +1,9 @@
 """The catalogue's visibility rules (``nexus_shop.selectors.visibility``), and their copies.
 
 Who is catalogue staff is decided once, by :func:`is_catalogue_staff`; what the public sees
-is :data:`PUBLIC_PRODUCTS`. The copies that cannot import the ``Q`` (a hand-written SQL
-statement, a loaded product, a partial index) are checked against it here.
+is :data:`PUBLIC_PRODUCTS`, what it may buy :func:`purchasable_variants`. The copies that
+cannot import the ``Q`` (a hand-written SQL statement, a loaded row, a partial index) are
+checked against it here.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.utils import timezone
 
-from nexus_shop.models import Product
+from nexus_shop.models import Product, ProductVariant
 from nexus_shop.selectors.visibility import (
     CATALOGUE_STAFF_PERMS,
     PUBLIC_PRODUCTS,
+    PUBLIC_VARIANTS,
     is_catalogue_staff,
     is_public_product,
+    is_purchasable_variant,
     public_products_sql,
+    public_variants_sql,
+    purchasable_variants,
     visible_categories,
     visible_products,
 )
@@ -130,6 +135,62 @@ def test_the_public_count_index_covers_exactly_the_public_products() -> None:
     # is the rule the selectors filter with.
     (index,) = [i for i in Product._meta.indexes if i.name == "nexus_shop_prod_public_idx"]
     assert index.condition == PUBLIC_PRODUCTS
+
+
+# What the public may buy -------------------------------------------------------------------
+
+
+def _variants_of_every_kind() -> dict[str, ProductVariant]:
+    """A variant of each (variant state) x (product state): live, inactive, deleted."""
+    now = timezone.now()
+    made: dict[str, ProductVariant] = {}
+    for product_state, product_fields in (
+        ("public", {}),
+        ("inactive", {"is_active": False}),
+        ("deleted", {"deleted_at": now}),
+    ):
+        product = ProductFactory(**product_fields)
+        base = ProductVariant.all_objects.get(product=product)
+        made[f"{product_state} product, live variant"] = base
+        for state, fields in (("inactive", {"is_active": False}), ("deleted", {"deleted_at": now})):
+            made[f"{product_state} product, {state} variant"] = ProductVariant.objects.create(
+                product=product,
+                sku=f"{base.sku}-{state}",
+                combination=state,  # unique among the product's live variants
+                price=base.price,
+                stock=1,
+                **fields,
+            )
+    return made
+
+
+def _kinds(pks: Any, made: dict[str, ProductVariant]) -> set[str]:
+    return {kind for kind, variant in made.items() if variant.pk in set(pks)}
+
+
+def test_only_a_live_active_variant_of_a_public_product_can_be_bought() -> None:
+    made = _variants_of_every_kind()
+    buyable = set(purchasable_variants().values_list("pk", flat=True))
+    assert _kinds(buyable, made) == {"public product, live variant"}
+    loaded = ProductVariant.all_objects.select_related("product")
+    assert {v.pk for v in loaded if is_purchasable_variant(v)} == buyable
+
+
+def test_the_variant_sql_fragment_selects_what_the_rule_selects() -> None:
+    made = _variants_of_every_kind()
+    table = connection.ops.quote_name(ProductVariant._meta.db_table)
+    sql, params = public_variants_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {sql}", params)  # noqa: S608  (our table; the ORM's condition)
+        by_sql = {row[0] for row in cursor.fetchall()}
+    assert by_sql == set(
+        ProductVariant.all_objects.filter(PUBLIC_VARIANTS).values_list("pk", flat=True)
+    )
+    # The variant's own part: its product's state is the product UPDATE's to check.
+    assert _kinds(by_sql, made) == {
+        "public product, live variant",
+        "inactive product, live variant",
+    }
 
 
 def test_every_category_is_visible() -> None:

@@ -22,6 +22,7 @@ from nexus_shop.services.cart import (
     hash_token,
 )
 from tests.factories import ProductFactory, UserFactory
+from tests.purchase.conftest import variant_product
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,41 @@ def test_a_user_sending_a_token_absorbs_that_anonymous_cart() -> None:
         cart_get(holder=theirs)
     # Sending the spent token again merges nothing.
     assert lines(cart_get(holder=Holder(user=user, token=theirs.token))) == lines(merged)
+
+
+def variant_lines(cart: Cart) -> dict[int, int]:
+    return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+
+
+def test_a_merge_goes_by_variant_not_by_product() -> None:
+    user = UserFactory()
+    _, (small, medium, large) = variant_product()
+    mine = cart_add_item(holder=Holder(user=user, token=None), variant_id=small.pk, quantity=1)
+    cart_add_item(holder=Holder(user=user, token=None), variant_id=medium.pk, quantity=2)
+    theirs, _ = anonymous()
+    cart_add_item(holder=theirs, variant_id=medium.pk, quantity=3)
+    cart_add_item(holder=theirs, variant_id=large.pk, quantity=4)
+
+    merged = cart_get(holder=Holder(user=user, token=theirs.token))
+
+    assert merged.pk == mine.pk
+    assert variant_lines(merged) == {small.pk: 1, medium.pk: 5, large.pk: 4}
+
+
+def test_a_product_with_several_variants_needs_a_variant_id() -> None:
+    holder = Holder(user=UserFactory(), token=None)
+    shirt, (small, medium, large) = variant_product()
+    with pytest.raises(ValidationFailed) as refused:
+        cart_add_item(holder=holder, product_id=shirt.pk, quantity=1)
+    assert refused.value.extra == {
+        "field": "product_id",
+        "variant_ids": [small.pk, medium.pk, large.pk],
+    }
+    with pytest.raises(ValidationFailed, match="exactly one"):
+        cart_add_item(holder=holder, quantity=1)
+    with pytest.raises(ValidationFailed, match="exactly one"):
+        cart_add_item(holder=holder, product_id=shirt.pk, variant_id=small.pk, quantity=1)
+    assert not CartLine.objects.exists()
 
 
 def test_a_merge_into_a_user_without_a_cart_creates_it() -> None:

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
 from nexus_shop.services import catalog as services
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -106,3 +106,25 @@ def test_updating_a_category_deleted_meanwhile_is_not_found() -> None:
     services.category_delete(category_id=category.pk)
     with pytest.raises(NotFound):
         services.category_update(category_id=stale.pk, name="x")
+
+
+def test_a_put_without_price_stock_or_variants_keeps_them() -> None:
+    """What an old client's PUT leaves out of a product it never saw variants of."""
+    product = services.product_create(name="Mug", sku="MUG", price=Decimal("4.00"), stock=6)
+    services.product_update(
+        product_id=product.pk, name="Big mug", sku="MUG", price=None, stock=None, variants=None
+    )
+    product.refresh_from_db()
+    assert (product.name, product.price, product.stock) == ("Big mug", Decimal("4.00"), 6)
+    (variant,) = ProductVariant.objects.filter(product=product)
+    assert (variant.sku, variant.price, variant.stock) == ("MUG", Decimal("4.00"), 6)
+
+
+def test_product_soft_delete_deletes_its_variants_at_the_same_instant() -> None:
+    product = services.product_create(name="Mug", sku="MUG", price=Decimal("4.00"), stock=6)
+    services.product_soft_delete(product_id=product.pk)
+    deleted = Product.all_objects.get(pk=product.pk)
+    variant = ProductVariant.all_objects.get(product=product)
+    assert variant.deleted_at == deleted.deleted_at is not None
+    services.product_restore(product_id=product.pk)
+    assert ProductVariant.objects.get(product=product).pk == variant.pk

@@ -12,10 +12,20 @@ from django.utils import timezone
 
 from nexus_shop import invalidation
 from nexus_shop.exceptions import Conflict, ValidationFailed
-from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderStatus, Product
+from nexus_shop.models import (
+    Cart,
+    IdempotencyRecord,
+    Order,
+    OrderStatus,
+    Product,
+    ProductVariant,
+    VariantOption,
+)
 from nexus_shop.services.cart import Holder, cart_add_item, cart_create
 from nexus_shop.services.checkout import CheckoutResult, checkout, idempotency_records_prune
+from nexus_shop.services.summary import option_rows_drift, summary_drift
 from tests.factories import ProductFactory, UserFactory
+from tests.purchase.conftest import default_variant, set_variant, variant_product
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +53,14 @@ def order_id(result: CheckoutResult) -> int:
 
 
 def stock(*products: Product) -> list[int]:
-    return [Product.objects.get(pk=p.pk).stock for p in products]
+    """Each product's stock: its summary, which must equal its one variant's."""
+    summaries = [Product.objects.get(pk=p.pk).stock for p in products]
+    assert summaries == [default_variant(p).stock for p in products]
+    return summaries
+
+
+def variant_stock(*variants: ProductVariant) -> list[int]:
+    return [ProductVariant.all_objects.get(pk=v.pk).stock for v in variants]
 
 
 def test_the_cart_becomes_an_order_at_todays_prices_and_its_stock_is_taken() -> None:
@@ -51,7 +68,7 @@ def test_the_cart_becomes_an_order_at_todays_prices_and_its_stock_is_taken() -> 
     kettle = ProductFactory(price=Decimal("12.50"), stock=5)
     cup = ProductFactory(price=Decimal("3.00"), stock=9)
     fill(user, (kettle, 2), (cup, 3))
-    Product.objects.filter(pk=cup.pk).update(price=Decimal("4.00"))  # after it was added
+    set_variant(cup, price=Decimal("4.00"))  # after it was added
 
     result = buy(user)
 
@@ -80,13 +97,91 @@ def test_one_short_line_orders_nothing_and_names_every_shortfall() -> None:
         buy(user)
 
     assert refused.value.extra["lines"] == [
-        {"product_id": short.pk, "requested": 3, "available": 1},
-        {"product_id": gone.pk, "requested": 1, "available": 0},
+        {
+            "product_id": short.pk,
+            "variant_id": default_variant(short).pk,
+            "requested": 3,
+            "available": 1,
+        },
+        {
+            "product_id": gone.pk,
+            "variant_id": default_variant(gone).pk,
+            "requested": 1,
+            "available": 0,
+        },
     ]
     assert stock(plenty, short, gone) == [5, 1, 4]
     assert not Order.objects.exists()
     assert not IdempotencyRecord.objects.exists()  # the key is free for the retry
     assert Cart.objects.get(user=user).closed_at is None
+
+
+def add_variants(user: Any, *items: tuple[ProductVariant, int]) -> None:
+    for variant, quantity in items:
+        cart_add_item(
+            holder=Holder(user=user, token=None), variant_id=variant.pk, quantity=quantity
+        )
+
+
+def test_stock_is_taken_from_the_variants_and_the_summary_follows() -> None:
+    user = UserFactory()
+    shirt, (small, medium, large) = variant_product(stocks=(3, 5, 7))
+    mug = ProductFactory(stock=4)
+    add_variants(user, (large, 2), (small, 3))
+    fill(user, (mug, 1))
+
+    order = Order.objects.get(pk=order_id(buy(user)))
+
+    assert [(line.variant_id, line.sku, line.options) for line in order.lines.all()] == [
+        (small.pk, small.sku, {"Size": "S"}),
+        (large.pk, large.sku, {"Size": "L"}),
+        (default_variant(mug).pk, mug.sku, {}),
+    ]  # product-id order (the shirt was made first), then variant-id order
+    assert variant_stock(small, medium, large) == [0, 5, 5]
+    assert Product.objects.get(pk=shirt.pk).stock == 10
+    assert stock(mug) == [3]
+    assert summary_drift() == []
+    # The small size sold out: its option row says so, so "option=size:s&in_stock=true"
+    # no longer lists the shirt.
+    assert list(VariantOption.objects.filter(variant=small).values_list("in_stock", flat=True)) == [
+        False
+    ]
+    assert option_rows_drift() == []
+
+
+@pytest.mark.parametrize("hidden", ["inactive", "deleted"])
+def test_a_variant_no_longer_for_sale_is_a_shortfall(hidden: str) -> None:
+    user = UserFactory()
+    shirt, (small, medium, _) = variant_product(stocks=(3, 5, 7))
+    add_variants(user, (small, 1), (medium, 2))
+    set_variant(
+        medium, **{"is_active": False} if hidden == "inactive" else {"deleted_at": timezone.now()}
+    )
+
+    with pytest.raises(Conflict) as refused:
+        buy(user)
+
+    assert refused.value.extra["lines"] == [
+        {"product_id": shirt.pk, "variant_id": medium.pk, "requested": 2, "available": 0}
+    ]
+    assert variant_stock(small, medium) == [3, 5]
+    assert Product.objects.get(pk=shirt.pk).stock == 10  # small and the large one
+    assert not Order.objects.exists()
+
+
+def test_the_product_summary_never_decides_a_variants_shortfall() -> None:
+    """The product's sum (12) covers the line; the variant's own stock (2) does not."""
+    user = UserFactory()
+    shirt, (small, _, _) = variant_product(stocks=(2, 5, 5))
+    add_variants(user, (small, 3))
+
+    with pytest.raises(Conflict) as refused:
+        buy(user)
+
+    assert refused.value.extra["lines"] == [
+        {"product_id": shirt.pk, "variant_id": small.pk, "requested": 3, "available": 2}
+    ]
+    assert Product.objects.get(pk=shirt.pk).stock == 12
 
 
 def test_the_same_key_replays_the_stored_answer_without_a_second_order() -> None:
@@ -189,6 +284,25 @@ def test_the_caches_hear_of_the_stock_on_commit_and_of_zero_as_membership(
 
     assert invalidation.Change(product_ids=frozenset({emptied.pk}), membership=True) in changes
     assert invalidation.Change(product_ids=frozenset({left.pk}), membership=False) in changes
+
+
+def test_one_variant_selling_out_is_a_membership_change_of_its_product(
+    changes: list[invalidation.Change], django_capture_on_commit_callbacks: Capture
+) -> None:
+    """The product stays in stock (its other variants), but "size S in stock" lists lose it."""
+    user = UserFactory()
+    shirt, (small, medium, _) = variant_product(stocks=(2, 5, 5))
+    other, (other_small, _, _) = variant_product(stocks=(9, 9, 9))
+    add_variants(user, (small, 2), (medium, 1), (other_small, 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(user)
+
+    assert Product.objects.get(pk=shirt.pk).in_stock
+    assert changes == [
+        invalidation.Change(product_ids=frozenset({other.pk}), membership=False),
+        invalidation.Change(product_ids=frozenset({shirt.pk}), membership=True),
+    ]
 
 
 def test_stored_answers_older_than_the_ttl_are_pruned() -> None:

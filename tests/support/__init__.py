@@ -10,7 +10,11 @@
   probes run it in a subprocess).
 - :func:`processes.run` / :func:`processes.serve` / :func:`processes.serve_on_free_port`: a
   checked subprocess, and a server process that is up (it answers) before the test goes on
-  and is always stopped afterwards.
+  and is always stopped afterwards; :func:`processes.background`: a process that serves no
+  port (a webhook worker), to SIGTERM or SIGKILL.
+- :class:`webhook_receiver.Receiver`: a local webhook receiver that records every request
+  and answers as its path says (``/ok``, ``/status/503``, ``/drip``, ``/huge``...);
+  :func:`webhooks.deliver_due`: one delivery pass by hand.
 
 A missing binary (``redis-server``, ``varnishd``...) skips the test on a developer's machine
 and fails it in CI (``CI=true``), where the scripts install everything.

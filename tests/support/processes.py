@@ -42,6 +42,44 @@ def run(
     return result
 
 
+def _start(
+    args: Sequence[str | Path],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    prefix: str,
+    pass_fds: Sequence[int] = (),
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start ``args`` in a process group of its own, its output (both streams) going to a
+    new log file; the process and the log's path."""
+    with tempfile.NamedTemporaryFile(prefix=prefix, suffix=".log", delete=False) as f:
+        log = Path(f.name)
+    with log.open("wb") as sink:
+        process = subprocess.Popen(  # noqa: S603  (our own commands and arguments)
+            [str(arg) for arg in args],
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=tuple(pass_fds),
+        )
+    return process, log
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    """End ``process``'s whole group if it still runs (SIGTERM, then SIGKILL after 15 s),
+    and remove its log."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+    log.unlink(missing_ok=True)
+
+
 class Server:
     """A running server process; ``output()`` reads what it printed so far."""
 
@@ -78,18 +116,13 @@ def serve(
     is up once an HTTP request on it gets an answer.
     """
     assert (port is None) != (listener is None), "give the port or the listening socket"
-    with tempfile.NamedTemporaryFile(prefix="nexus-shop-server-", suffix=".log", delete=False) as f:
-        log = Path(f.name)
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603  (our own commands and arguments)
-            [str(arg) for arg in args],
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=() if listener is None else (listener.fileno(),),
-        )
+    process, log = _start(
+        args,
+        cwd=cwd,
+        env=env,
+        prefix="nexus-shop-server-",
+        pass_fds=() if listener is None else (listener.fileno(),),
+    )
     if listener is not None:
         port = listener.getsockname()[1]
         listener.close()  # the server holds it now; if it dies, connections are refused
@@ -99,14 +132,44 @@ def serve(
         _wait_until_up(server, answers_http=listener is not None, timeout=startup_timeout)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
-        log.unlink(missing_ok=True)
+        _stop(process, log)
+
+
+class Background:
+    """A process that serves no port (a worker): its output so far, and ways to end it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last words (a crash, the OOM killer)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+    def terminate(self, *, timeout: float = 30) -> int:
+        """SIGTERM, and the exit status once it has stopped (within ``timeout``)."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+@contextmanager
+def background(
+    args: Sequence[str | Path], *, cwd: Path = ROOT, env: Mapping[str, str] | None = None
+) -> Iterator[Background]:
+    """Start ``args`` in a process group of its own, yield it, and make sure it is gone
+    afterwards (SIGTERM, then SIGKILL)."""
+    process, log = _start(args, cwd=cwd, env=env, prefix="nexus-shop-bg-")
+    try:
+        yield Background(process, log)
+    finally:
+        _stop(process, log)
 
 
 @contextmanager

@@ -18,6 +18,8 @@ from nexus_shop.checks.caches import (
 from nexus_shop.checks.general import check_settings
 from nexus_shop.checks.http_cache import check_http_cache
 from nexus_shop.checks.ids import CheckId
+from nexus_shop.checks.images import check_image_storage
+from nexus_shop.checks.operations import check_operations_settings
 from nexus_shop.checks.purchase import check_purchase_settings
 from nexus_shop.checks.search import check_search_settings
 
@@ -27,8 +29,10 @@ __all__ = [
     "check_cachalot",
     "check_cachalot_purchase",
     "check_http_cache",
+    "check_image_storage",
     "check_jwt",
     "check_jwt_deploy",
+    "check_operations_settings",
     "check_purchase_settings",
     "check_retry_after",
     "check_search_settings",

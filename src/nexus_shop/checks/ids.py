@@ -7,7 +7,7 @@ once, and every id in this table is in the docs and the other way round.
 An id keeps its meaning for good: a host may list it in ``SILENCED_SYSTEM_CHECKS``. A new
 check takes a new, free id; the numbers group the topics (E00x general settings, E01x
 JWT, E02x django-cachalot and the cache backend, E03x the category tree, E04x the response
-cache and the purchase path, E05x search, W0xx warnings).
+cache and the purchase path, E05x search, E06x images, E07x operations, W0xx warnings).
 """
 
 from __future__ import annotations
@@ -75,6 +75,36 @@ class CheckId(Enum):
         Error,
         "NEXUS_SHOP_FACET_PRICE_BUCKETS is not an ascending sequence of positive prices",
     )
+    IMAGE_STORAGE = (
+        "nexus_shop.E060",
+        Error,
+        "NEXUS_SHOP_IMAGE_STORAGE is not in STORAGES, or its storage cannot be built",
+    )
+    IMAGE_LIMITS = (
+        "nexus_shop.E061",
+        Error,
+        "NEXUS_SHOP_MAX_IMAGE_BYTES or NEXUS_SHOP_MAX_IMAGE_PIXELS is not an integer >= 1",
+    )
+    IMAGE_SIZES = (
+        "nexus_shop.E062",
+        Error,
+        "NEXUS_SHOP_IMAGE_SIZES is not a mapping of names to pixel sizes",
+    )
+    METRICS_ACCESS = (
+        "nexus_shop.E070",
+        Error,
+        "NEXUS_SHOP_METRICS_TOKEN or NEXUS_SHOP_METRICS_ALLOWED_NETWORKS is malformed",
+    )
+    OPERATIONS_SETTINGS = (
+        "nexus_shop.E071",
+        Error,
+        "NEXUS_SHOP_SLOW_QUERY_MS or NEXUS_SHOP_ACCESS_LOG_HITS_EVERY is not a number >= 0",
+    )
+    TRACING = (
+        "nexus_shop.E072",
+        Error,
+        "NEXUS_SHOP_TRACING is not a bool, or is on without the nexus-shop[otel] extra",
+    )
     JWT_SHARED_KEY = (
         "nexus_shop.W001",
         Warning,
@@ -85,6 +115,11 @@ class CheckId(Enum):
         "nexus_shop.W030",
         Warning,
         "NEXUS_SHOP_AUTH names ninja-jwt's JWTAuth, which trusts a token's claims",
+    )
+    IMAGE_URLS_EXPIRE = (
+        "nexus_shop.W050",
+        Warning,
+        "the image storage hands out expiring (signed) URLs, which cached answers would keep",
     )
 
     def __init__(self, id: str, level: type[Error] | type[Warning], meaning: str) -> None:

@@ -22,7 +22,15 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from nexus_shop.http_cache.engine import ANNOTATION, WRAPPED, get_engine
+from nexus_shop import tracing
+from nexus_shop.http_cache.engine import (
+    ANNOTATION,
+    LOOKUP_SPAN,
+    READS_METHODS,
+    WRAPPED,
+    get_engine,
+    note,
+)
 from nexus_shop.http_cache.replay import replay
 
 Scope = MutableMapping[str, Any]
@@ -77,7 +85,7 @@ class ResponseCacheASGI:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET":
+        if scope["type"] != "http" or scope.get("method") not in READS_METHODS:
             await self.app(scope, receive, send)
             return
         engine = get_engine()
@@ -106,9 +114,16 @@ class ResponseCacheASGI:
         if lookup is None:
             await self.app(scope, receive, send)
             return
-        entry, snapshot = await engine.store.alookup(lookup.key)
+        with tracing.span(
+            LOOKUP_SPAN, read_kind=lookup.kind, operation=lookup.operation_id
+        ) as span:
+            entry, snapshot = await engine.store.alookup(lookup.key)
+            span.set("outcome", "miss" if entry is None else "hit")
         if entry is not None:
-            status, hit_headers, hit_body = replay(entry, lookup.if_none_match)
+            status, hit_headers, hit_body = replay(
+                entry, lookup.if_none_match, head=scope["method"] == "HEAD"
+            )
+            note(lookup, "not_modified" if status == 304 else "hit")
             await send(
                 {
                     "type": "http.response.start",
@@ -119,6 +134,7 @@ class ResponseCacheASGI:
             await send({"type": "http.response.body", "body": hit_body})
             return
 
+        note(lookup, "miss")
         status = 0
         response_headers: list[tuple[bytes, bytes]] = []
         body = bytearray()
@@ -135,8 +151,8 @@ class ResponseCacheASGI:
 
         await self.app(scope, receive, capture)
         annotation = scope.get(ANNOTATION)
-        if status != 200 or snapshot is None or annotation is None:
-            return
+        if status != 200 or snapshot is None or annotation is None or scope["method"] != "GET":
+            return  # a HEAD's answer has no body to store: a GET fills the entry
         stored = engine.entry_from_response(
             snapshot=snapshot,
             annotation=annotation,
@@ -145,3 +161,4 @@ class ResponseCacheASGI:
         )
         if stored is not None:
             await engine.store.astore(lookup.key, stored, engine.timeout)
+            note(lookup, "store")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from nexus_shop import breaker
+from nexus_shop import breaker, instruments, logs
 from nexus_shop.conf import conf
 from nexus_shop.http_cache.store import DjangoCacheStore, Entry, RedisStore, Snapshot, Store
 
@@ -32,10 +32,23 @@ ANNOTATION = "nexus_shop.http_cache"
 WRAPPED = "nexus_shop.http_cache.wrapped"
 """Set in the ASGI scope by the wrapper, so the WSGI middleware (if also installed) stands by."""
 
+READS_METHODS = frozenset({"GET", "HEAD"})
+"""The methods the cache answers: a HEAD is answered as the GET would be, without the body
+(RFC 9110 9.3.2); only a GET's answer fills an entry."""
+
 EXCHANGE_HEADERS = frozenset(
-    {"content-length", "date", "set-cookie", "server", "connection", "x-response-cache"}
+    {
+        "content-length",
+        "date",
+        "set-cookie",
+        "server",
+        "connection",
+        "x-response-cache",
+        "x-request-id",
+    }
 )
-"""Response headers that belong to one exchange: a stored entry does not keep them."""
+"""Response headers that belong to one exchange: a stored entry does not keep them (a hit
+carries its own request's ``X-Request-ID``)."""
 
 # The parameters of recent query strings up to this length are remembered (an LRU of this
 # size per engine, on the read kind and query string: detail reads of many ids share one
@@ -51,6 +64,9 @@ class Lookup:
 
     key: str
     if_none_match: str | None
+    kind: str
+    """The read kind (its URL name, ``product-list``): the metrics' label."""
+    operation_id: str
 
 
 class Engine:
@@ -64,7 +80,9 @@ class Engine:
         # Built with the engine (first request), never at import: the keys import the API's
         # schemas, and a host's asgi.py imports the wrapper before settings are configured.
         from nexus_shop.http_cache.keys import entry_key, query_values
+        from nexus_shop.http_cache.reads import READS
 
+        self._operation_ids = {kind: read.operation_id for kind, read in READS.items()}
         self._entry_key = entry_key
         self._values = query_values
         self._memo_values = functools.lru_cache(maxsize=MEMO_SIZE)(query_values)
@@ -112,7 +130,12 @@ class Engine:
         if values is None:
             return None
         key = self._entry_key(kind=kind, ident=ident, scheme=scheme, values=values)
-        return Lookup(key=key, if_none_match=headers.get("if-none-match"))
+        return Lookup(
+            key=key,
+            if_none_match=headers.get("if-none-match"),
+            kind=kind,
+            operation_id=self._operation_ids[kind],
+        )
 
     def entry_from_response(
         self,
@@ -141,6 +164,22 @@ class Engine:
             etag=etag,
             body=body,
         )
+
+
+LOOKUP_SPAN = "response_cache.lookup"
+"""The trace span of a lookup (:mod:`nexus_shop.tracing`): read kind, operation, hit or miss."""
+
+
+def note(lookup: Lookup, outcome: str) -> None:
+    """Tell the request's log line and the metrics what the cache did: ``hit``,
+    ``not_modified`` (a hit answered 304), ``miss`` or ``store``."""
+    instruments.response_cache(lookup.kind, outcome)
+    if outcome == "store":
+        return
+    state = logs.current()
+    if state is not None:
+        state.operation = lookup.operation_id
+        state.cache = "miss" if outcome == "miss" else "hit"
 
 
 class _Slot:

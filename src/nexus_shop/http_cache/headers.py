@@ -107,6 +107,20 @@ def not_modified(response: HttpResponse) -> HttpResponse:
     return result
 
 
+def without_body(response: HttpResponse) -> HttpResponse:
+    """``response`` as the answer to a HEAD: the same status and headers, no body.
+
+    RFC 9110 9.3.2: HEAD answers as GET would, without the content; ``Content-Length``
+    still gives the length the GET's body has (none on a 204 or a 304, as on the GET).
+    """
+    if response.streaming:  # pragma: no cover  (no operation of the API streams)
+        return response
+    if response.status_code not in (204, 304):
+        response["Content-Length"] = str(len(response.content))
+    response.content = b""
+    return response
+
+
 def parse_if_match(header: str | None) -> tuple[str, ...] | None:
     """The entity tags of an ``If-Match`` header (quotes removed), ``("*",)``, or ``None``.
 

@@ -8,7 +8,8 @@
         ...
     ]
 
-A hit returns before any other middleware runs: one or two Redis round trips, no SQL.
+A hit (to a GET, or to a HEAD: the same answer without its body) returns before any
+other middleware runs: one or two Redis round trips, no SQL.
 It first calls ``request.get_host()`` (so ``ALLOWED_HOSTS`` still answers 400), lets a
 plain-HTTP request through when ``SECURE_SSL_REDIRECT`` is on, and replays the headers
 the rest of the chain added when the response was stored (security headers included).
@@ -27,13 +28,24 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from nexus_shop.http_cache.engine import ANNOTATION, WRAPPED, Engine, Lookup, get_engine
+from nexus_shop import tracing
+from nexus_shop.http_cache.engine import (
+    ANNOTATION,
+    LOOKUP_SPAN,
+    READS_METHODS,
+    WRAPPED,
+    Engine,
+    Lookup,
+    get_engine,
+    note,
+)
 from nexus_shop.http_cache.replay import replay
 from nexus_shop.http_cache.store import Entry, Snapshot
 
 
-def _hit(entry: Entry, lookup: Lookup) -> HttpResponse:
-    status, headers, body = replay(entry, lookup.if_none_match)
+def _hit(entry: Entry, lookup: Lookup, request: HttpRequest) -> HttpResponse:
+    status, headers, body = replay(entry, lookup.if_none_match, head=request.method == "HEAD")
+    note(lookup, "not_modified" if status == 304 else "hit")
     response = HttpResponse(body, status=status)
     del response["Content-Type"]
     for name, value in headers:
@@ -64,7 +76,11 @@ class ResponseCacheMiddleware:
 
     def _lookup(self, request: HttpRequest) -> tuple[Engine, Lookup] | None:
         engine = get_engine()
-        if engine is None or request.method != "GET" or WRAPPED in getattr(request, "scope", ()):
+        if (
+            engine is None
+            or request.method not in READS_METHODS
+            or WRAPPED in getattr(request, "scope", ())
+        ):
             return None  # off, a write, or the ASGI wrapper has looked already
         request.get_host()  # DisallowedHost -> Django's 400, as without the cache
         scheme = request.scheme or "http"
@@ -86,6 +102,8 @@ class ResponseCacheMiddleware:
         annotation = _annotation(request)
         if response.status_code != 200 or snapshot is None or annotation is None:
             return None
+        if request.method != "GET":
+            return None  # a HEAD's answer has no body to store; a GET fills the entry
         return engine.entry_from_response(
             snapshot=snapshot,
             annotation=annotation,
@@ -100,13 +118,19 @@ class ResponseCacheMiddleware:
         if found is None:
             return self.get_response(request)
         engine, lookup = found
-        entry, snapshot = engine.store.lookup(lookup.key)
+        with tracing.span(
+            LOOKUP_SPAN, read_kind=lookup.kind, operation=lookup.operation_id
+        ) as span:
+            entry, snapshot = engine.store.lookup(lookup.key)
+            span.set("outcome", "miss" if entry is None else "hit")
         if entry is not None:
-            return _hit(entry, lookup)
+            return _hit(entry, lookup, request)
+        note(lookup, "miss")
         response: HttpResponse = self.get_response(request)
         stored = self._entry(engine, request, response, snapshot)
         if stored is not None:
             engine.store.store(lookup.key, stored, engine.timeout)
+            note(lookup, "store")
         response["X-Response-Cache"] = "miss"
         return response
 
@@ -116,12 +140,18 @@ class ResponseCacheMiddleware:
             response: HttpResponse = await self.get_response(request)
             return response
         engine, lookup = found
-        entry, snapshot = await engine.store.alookup(lookup.key)
+        with tracing.span(
+            LOOKUP_SPAN, read_kind=lookup.kind, operation=lookup.operation_id
+        ) as span:
+            entry, snapshot = await engine.store.alookup(lookup.key)
+            span.set("outcome", "miss" if entry is None else "hit")
         if entry is not None:
-            return _hit(entry, lookup)
+            return _hit(entry, lookup, request)
+        note(lookup, "miss")
         response = await self.get_response(request)
         stored = self._entry(engine, request, response, snapshot)
         if stored is not None:
             await engine.store.astore(lookup.key, stored, engine.timeout)
+            note(lookup, "store")
         response["X-Response-Cache"] = "miss"
         return response

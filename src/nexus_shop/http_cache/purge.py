@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from django.utils.module_loading import import_string
 
-from nexus_shop import invalidation
+from nexus_shop import instruments, invalidation, tracing
 from nexus_shop.conf import conf
 
 logger = logging.getLogger("nexus_shop.http_cache.purge")
@@ -65,11 +65,13 @@ def _request(
         status = response.status
     except OSError as exc:
         logger.error("CDN purge %s %s failed: %s", method, url, exc)
+        instruments.count(instruments.CDN_PURGES, "failed")
         return 0
     finally:
         connection.close()
     if status >= 400:
         logger.error("CDN purge %s %s answered %s", method, url, status)
+    instruments.count(instruments.CDN_PURGES, "failed" if status >= 400 else "succeeded")
     return status
 
 
@@ -178,4 +180,13 @@ def on_change(change: invalidation.Change) -> None:
 
     keys = purge_keys(change)
     if keys:
-        backend.purge(keys)
+        with tracing.span("cdn.purge", backend=type(backend).__name__, keys=len(keys)) as span:
+            try:
+                backend.purge(keys)
+            except Exception:
+                # The built-in backends count each request they send; a backend that raises
+                # counts as one failed purge (the dispatcher logs it).
+                instruments.count(instruments.CDN_PURGES, "failed")
+                span.set("outcome", "failed")
+                raise
+            span.set("outcome", "sent")

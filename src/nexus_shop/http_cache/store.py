@@ -148,7 +148,9 @@ class Store:
 
     def __init__(self, prefix: str, *, retry_after: float = RETRY_AFTER) -> None:
         self.prefix = f"{prefix}:{KEY_PREFIX}" if prefix else KEY_PREFIX
-        self.breaker = Breaker("rc-flush", self.flush, retry_after=retry_after)
+        self.breaker = Breaker(
+            "rc-flush", self.flush, retry_after=retry_after, cache="response_cache"
+        )
         # One flush at a time from the request path: while dirty, the request that takes
         # it flushes; the others answer from the database rather than queue for Redis.
         self._flushing = threading.Lock()

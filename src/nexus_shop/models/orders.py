@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 
 from nexus_shop.models.base import TimeStampedModel
-from nexus_shop.models.catalog import Product
+from nexus_shop.models.catalog import Product, ProductVariant
 from nexus_shop.money import DECIMAL_PLACES, MAX_DIGITS
 
 MAX_LINE_QUANTITY = 1000
@@ -80,10 +80,15 @@ class Cart(TimeStampedModel):
 
 
 class CartLine(models.Model):
-    """A product and a quantity. Prices are not stored: a cart shows live prices."""
+    """A variant and a quantity. Prices are not stored: a cart shows live prices.
+
+    ``product`` repeats the variant's, so visibility and the cart's reads need no join
+    through the variants.
+    """
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -91,7 +96,7 @@ class CartLine(models.Model):
         ordering = ("id",)
         constraints = [
             models.UniqueConstraint(
-                fields=["cart", "product"], name="nexus_shop_cartline_product_uniq"
+                fields=["cart", "variant"], name="nexus_shop_cartline_variant_uniq"
             ),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1, quantity__lte=MAX_LINE_QUANTITY),
@@ -100,7 +105,7 @@ class CartLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x product {self.product_id}"
+        return f"{self.quantity} x variant {self.variant_id}"
 
 
 class OrderStatus(models.TextChoices):
@@ -172,16 +177,19 @@ class Order(TimeStampedModel):
 
 
 class OrderLine(models.Model):
-    """What was bought, as it was at checkout: name, sku and unit price are copies.
+    """What was bought, as it was at checkout: the product's name, the variant's sku, its
+    option values and the unit price are copies.
 
-    ``product`` points at the row even after a soft delete (``PROTECT`` keeps a hard
-    delete from orphaning history).
+    ``product`` and ``variant`` point at the rows even after a soft delete (``PROTECT``
+    keeps a hard delete from orphaning history).
     """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=255)
     sku = models.CharField("SKU", max_length=64)
+    options = models.JSONField(default=dict, blank=True)
     unit_price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
@@ -262,5 +270,8 @@ PURCHASE_MODELS: tuple[type[models.Model], ...] = (
 
 
 def purchase_tables() -> set[str]:
-    """Tables that must never be served from a query cache (django-cachalot)."""
-    return {model._meta.db_table for model in PURCHASE_MODELS}
+    """Tables that must never be served from a query cache (django-cachalot): the purchase
+    path's, and the event outbox's (workers claim its rows with ``SKIP LOCKED``)."""
+    from nexus_shop.models.events import EVENT_MODELS
+
+    return {model._meta.db_table for model in (*PURCHASE_MODELS, *EVENT_MODELS)}

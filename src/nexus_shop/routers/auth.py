@@ -72,9 +72,10 @@ def register(request: HttpRequest, payload: RegisterIn) -> Any:
 def token_obtain(request: HttpRequest, payload: TokenObtainIn) -> Any:
     # Per IP, and per username *and* IP: a guesser elsewhere cannot lock the owner out.
     per_ip, failures = throttling.login_idents(request, payload.username)
-    throttling.check("token", per_ip)
-    throttling.check("login", failures)
-    pair = services.token_obtain(**payload.model_dump())
+    with throttling.login_counted():
+        throttling.check("token", per_ip)
+        throttling.check("login", failures)
+        pair = services.token_obtain(**payload.model_dump())
     throttling.refund("login", failures)  # only failed attempts count
     return pair
 

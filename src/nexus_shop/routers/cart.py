@@ -14,8 +14,8 @@ from ninja import Router, Status
 
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
 from nexus_shop.routers.purchase import (
-    BAD_PRODUCT,
     CART_EXAMPLE,
+    CHOOSE_VARIANT,
     NEW_CART_EXAMPLE,
     NO_CART,
     NO_LINE,
@@ -106,13 +106,17 @@ def cart_clear(
     response={200: CartOut, **BODY_ERRORS},
     operation_id="cart_add_item",
     url_name="cart-add-item",
-    summary="Add a product to your cart",
-    description="A product already in the cart adds to its quantity (at most "
+    summary="Add a variant to your cart",
+    description="Send `variant_id`, or `product_id` for a product with a single variant "
+    "(exactly one of the two). A variant already in the cart adds to its quantity (at most "
     f"{MAX_LINE_QUANTITY} a line). "
-    "An unknown, deleted or inactive product is a 422. Stock is checked at checkout; the "
-    "cart shows `available` and `insufficient_stock` meanwhile. A user without a cart gets "
-    "one.",
-    openapi_extra=examples(s200=CART_EXAMPLE, s404=NO_CART, s422=BAD_PRODUCT, s401=UNAUTHENTICATED),
+    "An unknown, deleted or inactive variant or product is a 422; so is a `product_id` of a "
+    "product with several variants, whose error lists them in `variant_ids`. Stock is "
+    "checked at checkout; the cart shows `available` and `insufficient_stock` meanwhile. A "
+    "user without a cart gets one.",
+    openapi_extra=examples(
+        s200=CART_EXAMPLE, s404=NO_CART, s422=CHOOSE_VARIANT, s401=UNAUTHENTICATED
+    ),
 )
 def cart_add_item(
     request: HttpRequest,
@@ -121,6 +125,7 @@ def cart_add_item(
 ) -> Any:
     cart = services.cart_add_item(
         holder=_holder(request, x_cart_token),
+        variant_id=payload.variant_id,
         product_id=payload.product_id,
         quantity=payload.quantity,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
@@ -18,6 +18,7 @@ from nexus_shop.schemas.catalog import (
     CategoryOut,
     CategoryPatch,
     PageParams,
+    ProductDetailOut,
     ProductDetailParams,
     ProductFacetsOut,
     ProductFacetsParams,
@@ -25,6 +26,9 @@ from nexus_shop.schemas.catalog import (
     ProductIn,
     ProductOut,
     ProductPatch,
+    ProductReplace,
+    VariantIn,
+    VariantPatch,
 )
 from nexus_shop.schemas.common import ErrorOut, PageOut
 from nexus_shop.security import read_auth, require_perm, write_auth
@@ -33,6 +37,10 @@ from nexus_shop.selectors import facets as facet_reads
 from nexus_shop.selectors import products as product_reads
 from nexus_shop.selectors.visibility import CATALOGUE_STAFF_PERMS
 from nexus_shop.services import catalog as services
+from nexus_shop.services import variants as variant_services
+
+if TYPE_CHECKING:
+    from nexus_shop.models import Product
 
 router = Router(tags=["catalog"])
 
@@ -93,7 +101,7 @@ class _Rendered:
 _category_page = _Rendered(PageOut[CategoryOut])
 _category = _Rendered(CategoryOut)
 _product_page = _Rendered(PageOut[ProductOut])
-_product = _Rendered(ProductOut)
+_product = _Rendered(ProductDetailOut)
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -243,7 +251,7 @@ def product_facets(request: HttpRequest, params: Query[ProductFacetsParams]) -> 
 @router.get(
     "/products/{product_id}",
     auth=read_auth,
-    response={200: ProductOut, **READ_ERRORS},
+    response={200: ProductDetailOut, **READ_ERRORS},
     operation_id="product_get",
     url_name=ReadKind.PRODUCT_DETAIL,
     summary="Get a product",
@@ -271,7 +279,7 @@ def product_get(
 @router.post(
     "/products",
     auth=write_auth,
-    response={201: ProductOut, **BODY_ERRORS},
+    response={201: ProductDetailOut, **BODY_ERRORS},
     operation_id="product_create",
     url_name="product-create",
     summary="Create a product",
@@ -280,38 +288,45 @@ def product_get(
 )
 def product_create(request: HttpRequest, payload: ProductIn) -> Any:
     require_perm(request, "nexus_shop.add_product")
-    return Status(201, services.product_create(**payload.model_dump()))
+    product = services.product_create(**payload.model_dump())
+    return Status(201, product_reads.product_written(product_id=product.pk, current=product))
 
 
 @router.put(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
+    response={200: ProductDetailOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_replace",
     url_name="product-replace",
     summary="Replace a product",
     description="Needs `nexus_shop.change_product`. Fields left out take their defaults; "
-    "a slug left out keeps the current one." + IF_MATCH_DOC,
+    "a slug left out keeps the current one, and so do `options`, `price` and `stock`. "
+    "`variants` are matched by `id`: listed ones are updated, ones without an `id` "
+    "created, live ones left out soft-deleted (orders point at them); a body without a "
+    "`variants` key leaves the variants as they are (new `options` must then fit them)."
+    + IF_MATCH_DOC,
 )
 def product_replace(
     request: HttpRequest,
     response: HttpResponse,
     product_id: int,
-    payload: ProductIn,
+    payload: ProductReplace,
     if_match: str | None = IF_MATCH,
 ) -> Any:
     require_perm(request, "nexus_shop.change_product")
+    body = payload.model_dump()
+    if "variants" not in payload.model_fields_set:
+        del body["variants"]  # no key at all: the variants stay as they are
     product = services.product_update(
-        product_id=product_id, if_match=parse_if_match(if_match), **payload.model_dump()
+        product_id=product_id, if_match=parse_if_match(if_match), **body
     )
-    response["ETag"] = versions.etag(versions.product_version(product))
-    return _product(request, product, response)
+    return _written(request, response, product_id, current=product)
 
 
 @router.patch(
     "/products/{product_id}",
     auth=write_auth,
-    response={200: ProductOut, **CONDITIONAL_BODY_ERRORS},
+    response={200: ProductDetailOut, **CONDITIONAL_BODY_ERRORS},
     operation_id="product_update",
     url_name="product-update",
     summary="Update some fields of a product",
@@ -330,8 +345,7 @@ def product_update(
         if_match=parse_if_match(if_match),
         **payload.model_dump(exclude_unset=True),
     )
-    response["ETag"] = versions.etag(versions.product_version(product))
-    return _product(request, product, response)
+    return _written(request, response, product_id, current=product)
 
 
 @router.delete(
@@ -353,7 +367,7 @@ def product_delete(request: HttpRequest, product_id: int, if_match: str | None =
 @router.post(
     "/products/{product_id}/restore",
     auth=write_auth,
-    response={200: ProductOut, **CONDITIONAL_WRITE_ERRORS},
+    response={200: ProductDetailOut, **CONDITIONAL_WRITE_ERRORS},
     operation_id="product_restore",
     url_name="product-restore",
     summary="Restore a soft-deleted product",
@@ -366,5 +380,132 @@ def product_restore(
 ) -> Any:
     require_perm(request, "nexus_shop.delete_product")
     product = services.product_restore(product_id=product_id, if_match=parse_if_match(if_match))
+    return _written(request, response, product_id, current=product)
+
+
+def _written(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    *,
+    current: Product | None = None,
+) -> HttpResponse:
+    """The product detail after a write, as staff see it, with its new ``ETag``
+    (``current``: the service's own up-to-date instance, see ``product_written``)."""
+    product = product_reads.product_written(product_id=product_id, current=current)
     response["ETag"] = versions.etag(versions.product_version(product))
     return _product(request, product, response)
+
+
+# Variants -------------------------------------------------------------------------------------
+
+VARIANT_DOC = (
+    " Variants are part of their product: they have no GET of their own, and `If-Match` "
+    "takes the **product's** `ETag`. The answer is the product detail."
+)
+
+
+@router.post(
+    "/products/{product_id}/variants",
+    auth=write_auth,
+    response={201: ProductDetailOut, **CONDITIONAL_BODY_ERRORS},
+    operation_id="variant_create",
+    url_name="variant-create",
+    summary="Add a variant to a product",
+    description="Needs `nexus_shop.change_product`. The product must have options, and the "
+    "variant one value of each (names and values matched ignoring case); a combination or "
+    "sku a live variant has is a 409." + VARIANT_DOC + IF_MATCH_DOC,
+)
+def variant_create(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    payload: VariantIn,
+    if_match: str | None = IF_MATCH,
+) -> Any:
+    require_perm(request, "nexus_shop.change_product")
+    variant_services.variant_create(
+        product_id=product_id, if_match=parse_if_match(if_match), **payload.model_dump()
+    )
+    response.status_code = 201
+    return _written(request, response, product_id)
+
+
+@router.patch(
+    "/products/{product_id}/variants/{variant_id}",
+    auth=write_auth,
+    response={200: ProductDetailOut, **CONDITIONAL_BODY_ERRORS},
+    operation_id="variant_update",
+    url_name="variant-update",
+    summary="Update some fields of a variant",
+    description="Needs `nexus_shop.change_product`. `stock_delta` changes the stock "
+    "atomically, relative to whatever it is, and needs no `If-Match`: a restock during a "
+    "sale never fights the sale's `ETag` changes; below 0 is a 409 and nothing changes."
+    + VARIANT_DOC
+    + IF_MATCH_DOC,
+)
+def variant_update(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    variant_id: int,
+    payload: VariantPatch,
+    *,
+    if_match: str | None = IF_MATCH,
+) -> Any:
+    require_perm(request, "nexus_shop.change_product")
+    variant_services.variant_update(
+        product_id=product_id,
+        variant_id=variant_id,
+        if_match=parse_if_match(if_match),
+        **payload.model_dump(exclude_unset=True),
+    )
+    return _written(request, response, product_id)
+
+
+@router.delete(
+    "/products/{product_id}/variants/{variant_id}",
+    auth=write_auth,
+    response={204: None, **CONDITIONAL_WRITE_ERRORS},
+    operation_id="variant_delete",
+    url_name="variant-delete",
+    summary="Soft-delete a variant",
+    description="Needs `nexus_shop.delete_product`. The row is kept (orders point at it) "
+    "and can be restored; a product's last variant cannot be deleted (409)."
+    + VARIANT_DOC.replace(" The answer is the product detail.", "")
+    + IF_MATCH_DOC,
+)
+def variant_delete(
+    request: HttpRequest, product_id: int, variant_id: int, if_match: str | None = IF_MATCH
+) -> Any:
+    require_perm(request, "nexus_shop.delete_product")
+    variant_services.variant_soft_delete(
+        product_id=product_id, variant_id=variant_id, if_match=parse_if_match(if_match)
+    )
+    return Status(204, None)
+
+
+@router.post(
+    "/products/{product_id}/variants/{variant_id}/restore",
+    auth=write_auth,
+    response={200: ProductDetailOut, **CONDITIONAL_WRITE_ERRORS},
+    operation_id="variant_restore",
+    url_name="variant-restore",
+    summary="Restore a soft-deleted variant",
+    description="Needs `nexus_shop.delete_product`. 409 if a live variant took its sku or "
+    "its option values meanwhile, or the product's options no longer fit it."
+    + VARIANT_DOC
+    + IF_MATCH_DOC,
+)
+def variant_restore(
+    request: HttpRequest,
+    response: HttpResponse,
+    product_id: int,
+    variant_id: int,
+    if_match: str | None = IF_MATCH,
+) -> Any:
+    require_perm(request, "nexus_shop.delete_product")
+    variant_services.variant_restore(
+        product_id=product_id, variant_id=variant_id, if_match=parse_if_match(if_match)
+    )
+    return _written(request, response, product_id)

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.params.functions import Header
 
-from nexus_shop.exceptions import PreconditionRequired, ValidationFailed
-from nexus_shop.models import Order
+from nexus_shop import instruments, tracing
+from nexus_shop.exceptions import Conflict, PreconditionRequired, ValidationFailed
 from nexus_shop.routers.purchase import (
     EMPTY_CART,
     KEY_REQUIRED,
@@ -35,11 +35,14 @@ router = Router(tags=["orders"])
 router.add_decorator(purchase_gate, mode="view")
 
 IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+# Declared required in the OpenAPI document (nexus_shop.openapi), but "" to ninja: a
+# missing key is the API's 428 (idempotency_key below), not ninja's 422.
 IdempotencyKey = Annotated[
     str,
     Header(
         "",
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_KEY_HEADER,
         description="Required (428 without). A unique value per checkout attempt, e.g. a "
         "UUID; send the same one to retry.",
     ),
@@ -56,10 +59,6 @@ def idempotency_key(value: str) -> str:
             extra={"field": "Idempotency-Key"},
         )
     return value
-
-
-def _render(order: Order) -> dict[str, Any]:
-    return OrderOut.render(selectors.order_get_by_id(order_id=order.pk))
 
 
 @router.post(
@@ -98,18 +97,36 @@ def checkout(
     idempotency_key_header: IdempotencyKey = "",
     x_cart_token: CartToken = "",
 ) -> Any:
-    key = idempotency_key(idempotency_key_header)
-    body = payload or CheckoutIn()
-    result = checkout_services.checkout(
-        user=request.auth,  # type: ignore[attr-defined]  # set by ninja's auth
-        cart_token=x_cart_token or None,
-        idempotency_key=key,
-        render=_render,
-        email=body.email,
-        shipping_address=(
-            body.shipping_address.model_dump() if body.shipping_address is not None else None
-        ),
-    )
+    outcome = "failed"
+    # One span per checkout (its stock step a child: services.checkout), by outcome.
+    with tracing.span("checkout") as span:
+        try:
+            try:
+                key = idempotency_key(idempotency_key_header)
+            except PreconditionRequired:
+                outcome = "key_missing"
+                raise
+            body = payload or CheckoutIn()
+            try:
+                result = checkout_services.checkout(
+                    user=request.auth,  # type: ignore[attr-defined]  # set by ninja's auth
+                    cart_token=x_cart_token or None,
+                    idempotency_key=key,
+                    email=body.email,
+                    shipping_address=(
+                        body.shipping_address.model_dump()
+                        if body.shipping_address is not None
+                        else None
+                    ),
+                )
+            except Conflict as error:
+                if "lines" in error.extra:  # the stock step refused (services.checkout)
+                    outcome = "out_of_stock"
+                raise
+            outcome = "replayed" if result.replayed else "created"
+        finally:
+            instruments.count(instruments.CHECKOUTS, outcome)
+            span.set("outcome", outcome)
     return Status(result.status, result.body)
 
 

@@ -19,8 +19,9 @@ from ninja.params.functions import Header
 
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import FeatureDisabled
+from nexus_shop.http_cache.headers import PRIVATE_NO_STORE
 
-PRIVATE = "private, no-store"
+PRIVATE = PRIVATE_NO_STORE
 
 # Headers are plain strings, "" when absent (not ``str | None``: the OpenAPI of an optional
 # header is then a simple string, which clients and fuzzers handle without anyOf).
@@ -35,7 +36,24 @@ CartToken = Annotated[
 DISABLED = "The purchase path (carts, checkout, orders) is switched off."
 
 
+def private_answers(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A view decorator: every answer ``private, no-store``, errors (the 401 before
+    authentication too) included. Carts, orders and webhooks are one account's."""
+
+    @functools.wraps(run)
+    def private(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = run(request, *args, **kwargs)
+        response["Cache-Control"] = PRIVATE
+        return response
+
+    return private
+
+
 def purchase_gate(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """404 (``FeatureDisabled``) while ``NEXUS_SHOP_PURCHASE_ENABLED`` is off; every
+    answer private (:func:`private_answers`)."""
+
+    @private_answers
     @functools.wraps(run)
     def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not conf.PURCHASE_ENABLED:
@@ -43,13 +61,11 @@ def purchase_gate(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
             api = getattr(operation, "api", None)
             if api is not None:
                 response: HttpResponseBase = api.on_exception(request, FeatureDisabled(DISABLED))
-            else:  # pragma: no cover  (ninja binds run to its operation)
-                response = JsonResponse({"detail": DISABLED}, status=404)
-        else:
-            response = run(request, *args, **kwargs)
-        # Errors too: they are "no-store" like every error of the API, and private as well.
-        response["Cache-Control"] = PRIVATE
-        return response
+                return response
+            return JsonResponse(
+                {"detail": DISABLED}, status=404
+            )  # pragma: no cover  (ninja binds run to its operation)
+        return run(request, *args, **kwargs)
 
     return gated
 
@@ -81,8 +97,10 @@ CART_EXAMPLE: dict[str, Any] = {
         {
             "id": 7,
             "product_id": 12,
+            "variant_id": 31,
             "name": "Espresso cup",
-            "sku": "CUP-ESP-01",
+            "sku": "CUP-ESP-01-WHITE",
+            "options": {"Colour": "White"},
             "unit_price": "9.50",
             "quantity": 2,
             "line_total": "19.00",
@@ -106,8 +124,10 @@ ORDER_EXAMPLE: dict[str, Any] = {
     "lines": [
         {
             "product_id": 12,
+            "variant_id": 31,
             "name": "Espresso cup",
-            "sku": "CUP-ESP-01",
+            "sku": "CUP-ESP-01-WHITE",
+            "options": {"Colour": "White"},
             "unit_price": "9.50",
             "quantity": 2,
             "line_total": "19.00",
@@ -133,15 +153,23 @@ FORBIDDEN: dict[str, Any] = {
     "detail": "You need the 'nexus_shop.view_order' permission.",
     "errors": [],
 }
-BAD_PRODUCT: dict[str, Any] = {
-    "detail": "No product with id 999 can be bought.",
-    "errors": [{"loc": ["body", "product_id"], "msg": "not for sale", "type": "value_error"}],
+CHOOSE_VARIANT: dict[str, Any] = {
+    "detail": "Product 12 has 3 variants for sale; add one of them by variant_id.",
+    "errors": [
+        {
+            "loc": ["body", "product_id"],
+            "msg": "Product 12 has 3 variants for sale; add one of them by variant_id.",
+            "type": "invalid",
+        }
+    ],
+    "field": "product_id",
+    "variant_ids": [31, 32, 33],
 }
 EMPTY_CART: dict[str, Any] = {"detail": "Your cart is empty.", "errors": []}
 OUT_OF_STOCK: dict[str, Any] = {
     "detail": "Not enough stock for 1 product in your cart; nothing was ordered.",
     "errors": [],
-    "lines": [{"product_id": 12, "requested": 2, "available": 1}],
+    "lines": [{"product_id": 12, "variant_id": 31, "requested": 2, "available": 1}],
 }
 KEY_REQUIRED: dict[str, Any] = {
     "detail": "Send an Idempotency-Key header (1 to 255 printable characters) with each "
@@ -170,7 +198,8 @@ def _refs(node: Any, found: set[str]) -> None:
             _refs(value, found)
 
 
-def _used_schemas(paths: Any, schemas: dict[str, Any]) -> set[str]:
+def used_schemas(paths: Any, schemas: dict[str, Any]) -> set[str]:
+    """The components ``paths`` reference, directly or through other components."""
     used: set[str] = set()
     _refs(paths, used)
     pending = list(used)
@@ -187,7 +216,7 @@ def drop_operations(schema: Any, ids: set[str]) -> None:
     """Remove the operations ``ids`` from an OpenAPI document, and the schemas only they used."""
     paths: dict[str, Any] = schema.get("paths", {})
     schemas: dict[str, Any] = schema.get("components", {}).get("schemas", {})
-    used_before = _used_schemas(paths, schemas)
+    used_before = used_schemas(paths, schemas)
     for path in list(paths):
         methods = paths[path]
         for method in list(methods):
@@ -195,5 +224,5 @@ def drop_operations(schema: Any, ids: set[str]) -> None:
                 del methods[method]
         if not any(isinstance(v, dict) and "operationId" in v for v in methods.values()):
             del paths[path]
-    for name in used_before - _used_schemas(paths, schemas):
+    for name in used_before - used_schemas(paths, schemas):
         schemas.pop(name, None)

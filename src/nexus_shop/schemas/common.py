@@ -96,6 +96,7 @@ class StockShortfall(Schema):
     """A cart line that lacks stock at checkout."""
 
     product_id: int
+    variant_id: int = Field(..., description="The variant the line holds.")
     requested: int = Field(..., description="The quantity in the cart.")
     available: int = Field(..., description="What is in stock now (0 if no longer for sale).")
 
@@ -132,6 +133,19 @@ class Error(Schema):
         None,
         description="409 from checkout only: each cart line lacking stock. Nothing was "
         "ordered and no stock changed.",
+    )
+    request_id: str | None = Field(
+        None,
+        description="The request's id, as in its `X-Request-ID` response header (the "
+        "client's own `X-Request-ID` when it was 1 to 128 visible ASCII characters, else a "
+        "new one): quote it when reporting a problem. Present whenever the host installs "
+        "nexus_shop's observability middleware.",
+    )
+    variant_ids: list[int] | None = Field(
+        None,
+        description="422 from `POST /cart/items` only, for a `product_id` of a product with "
+        "several variants: the ids of its variants that can be bought. Send one of them as "
+        "`variant_id`.",
     )
 
 

@@ -15,3 +15,14 @@ class HealthOut(Schema):
     status: Literal["ok", "degraded", "down"]
     database: Literal["ok", "down"]
     cache: Literal["ok", "degraded", "down"]
+
+
+# ``GET /health/live``: always "ok" when it answers at all.
+class LiveOut(Schema):
+    status: Literal["ok"]
+
+
+# ``GET /health/ready``: "down" (a 503) when the database does not answer.
+class ReadyOut(Schema):
+    status: Literal["ok", "down"]
+    database: Literal["ok", "down"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -14,10 +14,11 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     StringConstraints,
     model_serializer,
+    model_validator,
 )
 
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
-from nexus_shop.schemas.catalog import OutputSchema, PageParams
+from nexus_shop.schemas.catalog import Id, OutputSchema, PageParams
 from nexus_shop.schemas.common import InputSchema
 
 Quantity = Annotated[
@@ -62,19 +63,43 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 class CartLineIn(InputSchema):
-    product_id: int
+    """What to add: a variant, or a product that has exactly one variant. Exactly one of the two."""
+
+    variant_id: Id | None = Field(None, description="The variant to buy.")
+    product_id: Id | None = Field(
+        None,
+        description="A product with one variant (its default variant). For a product with "
+        "several variants this is a 422 whose `variant_ids` lists them: send `variant_id`.",
+    )
     quantity: Quantity = 1
+
+    @model_validator(mode="after")
+    def _one_of_variant_or_product(self) -> Self:
+        if (self.variant_id is None) == (self.product_id is None):
+            raise ValueError("Send exactly one of variant_id and product_id.")
+        return self
 
 
 class CartLinePatch(InputSchema):
     quantity: Quantity
 
 
+OptionValues = Annotated[
+    dict[str, str],
+    Field(
+        description='The variant\'s option values, name to value: `{"Size": "M"}`; `{}` '
+        "for a product without options."
+    ),
+]
+
+
 class CartLineOut(OutputSchema):
     id: int
     product_id: int
-    name: str
-    sku: str
+    variant_id: int
+    name: str = Field(..., description="The product's name.")
+    sku: str = Field(..., description="The variant's sku.")
+    options: OptionValues
     unit_price: Money
     quantity: int
     line_total: Money
@@ -118,9 +143,13 @@ class CheckoutIn(InputSchema):
 
 
 class OrderLineOut(Schema):
+    """A line as it was at checkout: name, sku, options and price are copies."""
+
     product_id: int
-    name: str
-    sku: str
+    variant_id: int
+    name: str = Field(..., description="The product's name at checkout.")
+    sku: str = Field(..., description="The variant's sku at checkout.")
+    options: OptionValues
     unit_price: Money
     quantity: int
     line_total: Money

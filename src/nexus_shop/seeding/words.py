@@ -470,3 +470,53 @@ DETAILS: tuple[str, ...] = (
     "Includes a {years}-year limited warranty and friendly support.",
     "Rated {rating} out of 5 by our customers.",
 )
+
+
+# Options a multi-variant product may have, with the values it draws from (in display
+# order: a product offering three sizes offers three consecutive ones, as shops do).
+SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+COLOURS = (
+    "Black",
+    "White",
+    "Grey",
+    "Navy",
+    "Blue",
+    "Red",
+    "Green",
+    "Olive",
+    "Yellow",
+    "Orange",
+    "Pink",
+    "Purple",
+)
+MATERIALS = ("Cotton", "Linen", "Wool", "Leather", "Bamboo", "Steel", "Oak", "Recycled")
+CAPACITIES = ("64 GB", "128 GB", "256 GB", "512 GB", "1 TB")
+VOLUMES = ("50 ml", "100 ml", "250 ml", "500 ml")
+PACK_SIZES = ("1-pack", "2-pack", "4-pack", "6-pack", "12-pack")
+FORMATS = ("Paperback", "Hardcover", "E-book", "Audiobook")
+
+OPTION_VALUES: dict[str, tuple[str, ...]] = {
+    "Size": SIZES,
+    "Colour": COLOURS,
+    "Material": MATERIALS,
+    "Capacity": CAPACITIES,
+    "Volume": VOLUMES,
+    "Pack": PACK_SIZES,
+    "Format": FORMATS,
+}
+
+# Each department's options, most typical first; a product takes the first one or two
+# of a shuffled choice of these (Colour is everywhere, Size only where things are worn).
+DEPARTMENT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "ELE": ("Colour", "Capacity"),
+    "HOM": ("Colour", "Material"),
+    "SPO": ("Size", "Colour"),
+    "CLO": ("Size", "Colour", "Material"),
+    "BOO": ("Format",),
+    "TOY": ("Colour", "Pack"),
+    "BEA": ("Volume", "Pack"),
+    "GAR": ("Colour", "Material"),
+    "OFF": ("Colour", "Pack"),
+    "PET": ("Size", "Colour"),
+}
+DEFAULT_OPTIONS = ("Colour", "Material")

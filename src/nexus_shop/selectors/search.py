@@ -20,8 +20,13 @@ search vector. When it finds fewer than ``WIDEN_WHEN_FEWER_THAN`` products, the 
 trigram index) and to the corrected words. A word that is spelt right and common does not
 pull in lookalikes, and a common word never pays for the trigram scans.
 
-Relevance has three tiers: full-text matches by ``ts_rank`` (2 to 3), then name-substring
-matches (1), then matches of corrected words only (below 1).
+A live, active variant whose sku is ``q`` exactly always matches (its product first). The
+stored vector holds the product's name ('A'), description ('B') and the option values of its
+variants ('C', ``Product.option_words``; migration 0012), so ``red mug`` finds a mug with a
+Red variant.
+
+Relevance has four tiers: an exact variant sku (4), full-text matches by ``ts_rank`` (2 to
+3), then name-substring matches (1), then matches of corrected words only (below 1).
 """
 
 from __future__ import annotations
@@ -54,6 +59,14 @@ __all__ = [
 # trigger keeps current. "{t}" stands for the product table's alias (see ProductSQL).
 SEARCH_VECTOR_SQL = '{t}."search_vector"'
 NAME_SQL = '{t}."name"'
+# A live, active variant's sku equal to q (its parameter): an exact code, ranked above every
+# word match. = ANY(ARRAY(...)): the subquery runs once, on the variants' unique sku index,
+# and its ids join the search's bitmaps by the primary key (a BitmapOr with the GIN scan).
+SKU_SQL = (
+    '{t}."id" = ANY(ARRAY(SELECT v."product_id" FROM "nexus_shop_productvariant" v '
+    'WHERE v."sku" = %s AND v."deleted_at" IS NULL AND v."is_active"))'
+)
+SKU_RANK = "4"
 # Migration 0006's dictionaries.
 SEARCH_WORDS_TABLE = "nexus_shop_search_word"
 SEARCH_LEXEMES_TABLE = "nexus_shop_search_lexeme"
@@ -133,6 +146,7 @@ class SearchSession:
     active: bool
     prefix: str | None = None  # tsquery text that stands for the last word's prefix
     candidates: dict[str, list[str]] = field(default_factory=dict)
+    was_widened: bool = False  # :meth:`widened` was asked for (the metrics count it)
 
     def walk_sort_index_if_common(self, count: int | None) -> None:
         """After the count: let the page walk the sort key's index if the search is common.
@@ -145,22 +159,29 @@ class SearchSession:
                 cursor.execute(f"SELECT set_config('enable_indexscan', 'on', true) {PLAN_SETTING}")
 
     def exact(self) -> Match:
-        """The full-text match of ``q``, ranked by ``ts_rank`` (2 to 3)."""
+        """A variant's sku equal to ``q`` (ranked 4), or the full-text match of ``q``
+        (ranked by ``ts_rank``, 2 to 3)."""
         tsquery, params = self._tsquery()
-        condition = ProductSQL(f"{SEARCH_VECTOR_SQL} @@ {tsquery}", params, BooleanField())
+        condition = ProductSQL(
+            f"{SKU_SQL} OR {SEARCH_VECTOR_SQL} @@ {tsquery}", [self.q, *params], BooleanField()
+        )
         # ts_rank(..., 32) is rank / (rank + 1): the same order, and below 1 so tiers hold.
         # float8, so the value read back into a cursor compares exactly (float4 text does not).
         relevance = ProductSQL(
-            f"(2 + ts_rank({SEARCH_VECTOR_SQL}, {tsquery}, 32))::float8", params, FloatField()
+            f"(CASE WHEN {SKU_SQL} THEN {SKU_RANK} "
+            f"ELSE 2 + ts_rank({SEARCH_VECTOR_SQL}, {tsquery}, 32) END)::float8",
+            [self.q, *params],
+            FloatField(),
         )
         return Match(condition, relevance, widened=False)
 
     def widened(self) -> Match:
         """The full-text match, or ``q`` in the name, or the query with corrected words."""
+        self.was_widened = True
         tsquery, params = self._tsquery()
         like = _like(self.q)
-        sql = f"{SEARCH_VECTOR_SQL} @@ {tsquery} OR {NAME_SQL} ILIKE %s"
-        condition_params: list[Any] = [*params, like]
+        sql = f"{SKU_SQL} OR {SEARCH_VECTOR_SQL} @@ {tsquery} OR {NAME_SQL} ILIKE %s"
+        condition_params: list[Any] = [self.q, *params, like]
         typo_sql, typo_params = self._corrected_tsquery()
         last_tier, last_params = "0", []
         if typo_sql:
@@ -169,13 +190,13 @@ class SearchSession:
             last_tier = f"ts_rank({SEARCH_VECTOR_SQL}, {typo_sql}, 32) * 0.999"
             last_params = typo_params
         relevance = (
-            f"(CASE WHEN {SEARCH_VECTOR_SQL} @@ {tsquery} "
+            f"(CASE WHEN {SKU_SQL} THEN {SKU_RANK} WHEN {SEARCH_VECTOR_SQL} @@ {tsquery} "
             f"THEN 2 + ts_rank({SEARCH_VECTOR_SQL}, {tsquery}, 32) "
             f"WHEN {NAME_SQL} ILIKE %s THEN 1 ELSE {last_tier} END)::float8"
         )
         return Match(
             ProductSQL(sql, condition_params, BooleanField()),
-            ProductSQL(relevance, [*params, *params, like, *last_params], FloatField()),
+            ProductSQL(relevance, [self.q, *params, *params, like, *last_params], FloatField()),
             widened=True,
         )
 

@@ -1,9 +1,11 @@
 """Who sees which catalogue rows: every visibility rule of the catalogue, written once.
 
 Every read of products and categories starts from :func:`visible_products` or
-:func:`visible_categories`; the checkout's conditional stock ``UPDATE`` adds
-:func:`public_products_sql` (the same rule, compiled from :data:`PUBLIC_PRODUCTS`), and
-the cart shows a line as purchasable by :func:`is_public_product`.
+:func:`visible_categories`; the checkout's conditional stock ``UPDATE`` statements add
+:func:`public_products_sql` and :func:`public_variants_sql` (the same rules, compiled from
+:data:`PUBLIC_PRODUCTS` and :data:`PUBLIC_VARIANTS`). What a shopper can put in a cart is
+:func:`purchasable_variants`, and the cart shows a line as purchasable by
+:func:`is_purchasable_variant`.
 
 :func:`is_catalogue_staff` decides who sees more than the public. Today the response
 cache answers no request that carries credentials; a future cache of logged-in reads
@@ -12,13 +14,13 @@ cache answers no request that carries credentials; a future cache of logged-in r
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.sql import Query
 
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
 from nexus_shop.models.catalog import LIVE
 
 
@@ -31,8 +33,14 @@ class Viewer(Protocol):
     def has_perm(self, perm: str, obj: Any = None) -> bool: ...
 
 
-# What the public sees of the products: live (not soft-deleted) and active.
-PUBLIC_PRODUCTS: Final = LIVE & Q(is_active=True)
+# What the public sees of the products: live (not soft-deleted), active, and with at least
+# one live, active variant to buy.
+PUBLIC_PRODUCTS: Final = LIVE & Q(is_active=True, active_variant_count__gt=0)
+
+# What the public may buy of a variant, the variant's own part: live and active. A variant is
+# purchasable when this holds for it *and* PUBLIC_PRODUCTS for its product
+# (:func:`purchasable_variants`); the product summary counts the same variants as active.
+PUBLIC_VARIANTS: Final = LIVE & Q(is_active=True)
 
 CATALOGUE_STAFF_PERMS: Final = (
     "nexus_shop.add_product",
@@ -79,7 +87,47 @@ def visible_products(*, viewer: Viewer | None, include_deleted: bool = False) ->
 
 def is_public_product(product: Product) -> bool:
     """:data:`PUBLIC_PRODUCTS` for a product already loaded (no query)."""
-    return product.deleted_at is None and product.is_active
+    return product.deleted_at is None and product.is_active and product.active_variant_count > 0
+
+
+def _through(rule: Q, relation: str) -> Q:
+    """``rule`` (a condition on one model) as a condition reached through ``relation``.
+
+    ``_through(PUBLIC_PRODUCTS, "product")`` filters variants by their product's
+    visibility: the one declaration, not a copy of its fields.
+    """
+    moved = Q()
+    moved.connector = rule.connector
+    moved.negated = rule.negated
+    children: list[Any] = []
+    for child in rule.children:
+        if isinstance(child, Q):
+            children.append(_through(child, relation))
+        else:  # a (lookup, value) pair
+            lookup, value = cast("tuple[str, Any]", child)
+            children.append((f"{relation}__{lookup}", value))
+    moved.children = children
+    return moved
+
+
+def purchasable_variants() -> QuerySet[ProductVariant]:
+    """The variants the public may buy: :data:`PUBLIC_VARIANTS` of a :data:`PUBLIC_PRODUCTS`.
+
+    Read at call time, so a rule added to either declaration applies here too.
+    """
+    return ProductVariant.all_objects.filter(PUBLIC_VARIANTS & _through(PUBLIC_PRODUCTS, "product"))
+
+
+def is_purchasable_variant(variant: ProductVariant) -> bool:
+    """:func:`purchasable_variants` for a variant loaded with its product (no query)."""
+    return variant.deleted_at is None and variant.is_active and is_public_product(variant.product)
+
+
+def _sql_of(model: type[Product] | type[ProductVariant], rule: Q) -> tuple[str, list[Any]]:
+    query = Query(model)
+    where = query.build_where(rule)
+    sql, params = where.as_sql(query.get_compiler(connection=connection), connection)
+    return sql, list(params)
 
 
 def public_products_sql() -> tuple[str, list[Any]]:
@@ -89,10 +137,17 @@ def public_products_sql() -> tuple[str, list[Any]]:
     which the ORM cannot express): columns are qualified with the table's name, so the
     fragment fits any statement that names the table without an alias.
     """
-    query = Query(Product)
-    where = query.build_where(PUBLIC_PRODUCTS)
-    sql, params = where.as_sql(query.get_compiler(connection=connection), connection)
-    return sql, list(params)
+    return _sql_of(Product, PUBLIC_PRODUCTS)
+
+
+def public_variants_sql() -> tuple[str, list[Any]]:
+    """:data:`PUBLIC_VARIANTS` as a SQL condition on the variant table, and its parameters.
+
+    The variant's own part only: the checkout's variant ``UPDATE`` runs after the
+    ``UPDATE`` of its product row, which checks :func:`public_products_sql` and holds that
+    row's lock to the commit (every catalogue write locks the product row first).
+    """
+    return _sql_of(ProductVariant, PUBLIC_VARIANTS)
 
 
 def visible_categories() -> QuerySet[Category]:

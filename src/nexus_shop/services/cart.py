@@ -6,6 +6,9 @@ stored only as its SHA-256. An authenticated caller who also sends a token has t
 anonymous cart merged into their own (quantities add up, capped at ``MAX_LINE_QUANTITY`` a
 line) and the anonymous cart deleted, so the token stops working.
 
+A line holds one variant (lines are unique per cart and variant); a product is named
+directly only when it has a single variant (:func:`cart_add_item`).
+
 Concurrency (PostgreSQL): every change locks the cart row first (``FOR UPDATE``), so two
 requests on one cart apply one after the other; a merge locks the user's cart, then the
 anonymous one, always in that order.
@@ -13,6 +16,7 @@ anonymous one, always in that order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -23,11 +27,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from nexus_shop import instruments
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound, ValidationFailed
-from nexus_shop.models import Cart, CartLine, Product
+from nexus_shop.models import Cart, CartLine, ProductVariant
 from nexus_shop.models.orders import MAX_LINE_QUANTITY
-from nexus_shop.selectors.visibility import visible_products
+from nexus_shop.selectors.visibility import purchasable_variants
 
 TOKEN_BYTES = 32  # 256 bits
 
@@ -108,9 +113,9 @@ def _merge(*, user: Any, token: str) -> tuple[Cart, bool]:
     anonymous = open_anonymous_cart(token, lock=True)
     if anonymous is None:
         return cart, created
-    mine = {line.product_id: line for line in cart.lines.select_for_update()}
+    mine = {line.variant_id: line for line in cart.lines.select_for_update()}
     for line in anonymous.lines.all():
-        existing = mine.get(line.product_id)
+        existing = mine.get(line.variant_id)
         if existing is None:
             # Moved, not copied: the line keeps its id, so a client's line ids stay valid.
             CartLine.objects.filter(pk=line.pk).update(cart=cart)
@@ -178,26 +183,61 @@ def cart_clear(*, holder: Holder) -> Cart:
     return cart
 
 
-def _purchasable(product_id: int) -> Product:
-    product = visible_products(viewer=None).filter(pk=product_id).first()
-    if product is None:
+def _purchasable_variant(variant_id: int) -> ProductVariant:
+    variant = purchasable_variants().filter(pk=variant_id).first()
+    if variant is None:
+        raise ValidationFailed(
+            f"No variant with id {variant_id} can be bought.", extra={"field": "variant_id"}
+        )
+    return variant
+
+
+def _only_variant(product_id: int) -> ProductVariant:
+    """The one variant the public may buy of a product added by ``product_id``.
+
+    A product with several variants for sale is a ``ValidationFailed`` whose
+    ``variant_ids`` lists them: the client must choose, and nothing here guesses. Inactive
+    variants are not for sale, so they never make a choice necessary.
+    """
+    buyable = list(purchasable_variants().filter(product_id=product_id).order_by("position", "id"))
+    if not buyable:
         raise ValidationFailed(
             f"No product with id {product_id} can be bought.", extra={"field": "product_id"}
         )
-    return product
+    if len(buyable) > 1:
+        raise ValidationFailed(
+            f"Product {product_id} has {len(buyable)} variants for sale; add one of them by "
+            "variant_id.",
+            extra={"field": "product_id", "variant_ids": [v.pk for v in buyable]},
+        )
+    return buyable[0]
 
 
 @transaction.atomic
-def cart_add_item(*, holder: Holder, product_id: int, quantity: int) -> Cart:
-    """Add ``quantity`` of a live, active product; a product already in the cart adds up.
+def cart_add_item(
+    *,
+    holder: Holder,
+    quantity: int,
+    variant_id: int | None = None,
+    product_id: int | None = None,
+) -> Cart:
+    """Add ``quantity`` of a variant the public may buy; a variant already in the cart adds up.
 
-    ``ValidationFailed`` for an unknown, deleted or inactive product, or when the line
-    would hold more than ``MAX_LINE_QUANTITY``. Stock is not checked here (the cart shows
-    it); checkout does.
+    Name the variant by ``variant_id``, or name a single-variant product by ``product_id``
+    (exactly one of the two). ``ValidationFailed`` for an unknown, deleted or inactive
+    variant or product, for a product with several variants (``extra["variant_ids"]``), or
+    when the line would hold more than ``MAX_LINE_QUANTITY``. Stock is not checked here
+    (the cart shows it); checkout does.
     """
+    if (variant_id is None) == (product_id is None):
+        raise ValidationFailed("Send exactly one of variant_id and product_id.")
     cart = resolve_cart(holder=holder, create_for_user=True)
-    product = _purchasable(product_id)
-    line = CartLine.objects.filter(cart=cart, product=product).first()
+    if variant_id is not None:
+        variant = _purchasable_variant(variant_id)
+    else:
+        assert product_id is not None  # noqa: S101  (exactly one of the two: checked above)
+        variant = _only_variant(product_id)
+    line = CartLine.objects.filter(cart=cart, variant=variant).first()
     total = quantity + (line.quantity if line else 0)
     if not 1 <= total <= MAX_LINE_QUANTITY:
         raise ValidationFailed(
@@ -205,7 +245,9 @@ def cart_add_item(*, holder: Holder, product_id: int, quantity: int) -> Cart:
             extra={"field": "quantity"},
         )
     if line is None:
-        CartLine.objects.create(cart=cart, product=product, quantity=total)
+        CartLine.objects.create(
+            cart=cart, product_id=variant.product_id, variant=variant, quantity=total
+        )
     else:
         line.quantity = total
         line.save(update_fields=["quantity"])
@@ -263,6 +305,10 @@ def carts_prune(*, now: datetime | None = None, batch_size: int = 500) -> int:
             if not ids:
                 return deleted
             CartLine.objects.filter(cart_id__in=ids).delete()
-            deleted += Cart.objects.filter(pk__in=ids).delete()[1].get(Cart._meta.label, 0)
+            batch = Cart.objects.filter(pk__in=ids).delete()[1].get(Cart._meta.label, 0)
+            deleted += batch
+            transaction.on_commit(
+                functools.partial(instruments.count, instruments.CARTS_EXPIRED, amount=batch)
+            )
         if len(ids) < batch_size:
             return deleted

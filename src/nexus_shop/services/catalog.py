@@ -11,7 +11,9 @@ Services take ids, lock what they change, and answer domain errors
   deadlock nor, between them, make a cycle.
 
 Every write tells :mod:`nexus_shop.invalidation` what it changed, inside its transaction
-(caches and CDN purges follow on commit). Writes to one existing row take ``if_match``:
+(caches and CDN purges follow on commit), and emits its event into the outbox in the same
+transaction (:mod:`nexus_shop.services.event_payloads`): one per call, however many rows
+it wrote. Writes to one existing row take ``if_match``:
 the entity tags of the client's ``If-Match`` header, compared with the row's current
 version (:mod:`nexus_shop.versions`) while it is locked; a stale one is
 :class:`~nexus_shop.exceptions.PreconditionFailed` and nothing changes.
@@ -19,10 +21,10 @@ version (:mod:`nexus_shop.versions`) while it is locked; a stale one is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Final
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError, QuerySet, Value
@@ -33,20 +35,14 @@ from django.utils.text import slugify
 from nexus_shop import invalidation, versions
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
-from nexus_shop.models import Category, Product
+from nexus_shop.models import Category, Product, ProductVariant
 from nexus_shop.money import to_cents
+from nexus_shop.services import variants as variant_services
+from nexus_shop.services.event_payloads import emit_category, emit_product
 from nexus_shop.services.locks import advisory_lock, key_share_lock
-from nexus_shop.services.stock import crosses_zero
-
-
-class _Unset:
-    """Marks a keyword the caller did not pass (so ``None`` can mean "set to null")."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset()
+from nexus_shop.services.stock import StockChange, announce_crossings, crosses_zero
+from nexus_shop.services.summary import refresh_summary, sync_option_rows
+from nexus_shop.services.variants import UNSET, Unset
 
 # How often a create whose derived slug was taken meanwhile tries the next one.
 _SAVE_ATTEMPTS = 5
@@ -171,6 +167,7 @@ def category_create(
     category.path = f"{parent.path if parent else '/'}{category.pk}/"
     category.save(update_fields=["path"])
     invalidation.categories_changed(category_ids=[category.pk])
+    emit_category("category.created", category_id=category.pk)
     return category
 
 
@@ -187,25 +184,25 @@ def _check_category_version(category: Category, if_match: Sequence[str] | None) 
 def category_update(
     *,
     category_id: int,
-    name: str | _Unset = UNSET,
-    slug: str | _Unset | None = UNSET,
-    description: str | _Unset | None = UNSET,
-    parent_id: int | _Unset | None = UNSET,
+    name: str | Unset = UNSET,
+    slug: str | Unset | None = UNSET,
+    description: str | Unset | None = UNSET,
+    parent_id: int | Unset | None = UNSET,
     if_match: Sequence[str] | None = None,
 ) -> Category:
     """Change the given fields; moving a category (``parent_id``) moves its whole subtree."""
-    moving = not isinstance(parent_id, _Unset)
+    moving = not isinstance(parent_id, Unset)
     if moving:
         advisory_lock(_TREE_LOCK)  # before any row lock: moves queue here, never deadlock
     category = Category.objects.select_for_update(no_key=True).filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
     _check_category_version(category, if_match)
-    if not isinstance(name, _Unset):
+    if not isinstance(name, Unset):
         category.name = name
-    if not isinstance(description, _Unset):
+    if not isinstance(description, Unset):
         category.description = description or ""
-    if not isinstance(slug, _Unset) and slug is not None and slug != category.slug:
+    if not isinstance(slug, Unset) and slug is not None and slug != category.slug:
         if Category.objects.filter(slug=slug).exclude(pk=category.pk).exists():
             raise Conflict(
                 f"A category with slug {slug!r} already exists.", extra={"field": "slug"}
@@ -214,7 +211,7 @@ def category_update(
 
     old_path = category.path
     if moving and parent_id != category.parent_id:
-        assert not isinstance(parent_id, _Unset)  # noqa: S101  (narrows the type for mypy)
+        assert not isinstance(parent_id, Unset)  # noqa: S101  (narrows the type for mypy)
         parent = _referenced_category(parent_id, field="parent_id")
         if parent is not None and parent.path.startswith(old_path):
             raise ValidationFailed(
@@ -237,6 +234,7 @@ def category_update(
             path=Concat(Value(category.path), Substr("path", len(old_path) + 1))
         )
     invalidation.categories_changed(category_ids=[category.pk])
+    emit_category("category.updated", category_id=category.pk)
     return category
 
 
@@ -254,6 +252,9 @@ def category_delete(*, category_id: int, if_match: Sequence[str] | None = None) 
             "This category still has products (soft-deleted ones included); "
             "move them to another category first."
         )
+    # Emitted before the row goes, with the category as it was. If the delete fails, the
+    # Conflict below rolls this call back (its transaction or savepoint), event included.
+    emit_category("category.deleted", category_id=category_id)
     try:
         with transaction.atomic():
             category.delete()
@@ -301,18 +302,34 @@ def _save_product(product: Product, *, derived_slug_base: str | None = None) -> 
             product.slug = _unused_slug(derived_slug_base, Product.objects.all(), max_length=255)
 
 
-def _product_for_update(product_id: int, *, deleted_too: bool = False) -> Product:
-    """The product, row-locked until the transaction ends; ``NotFound`` if missing or deleted."""
-    manager = Product.all_objects if deleted_too else Product.objects
-    product = (
-        manager.select_for_update(no_key=True, of=("self",))
-        .select_related("category")
-        .filter(pk=product_id)
-        .first()
-    )
-    if product is None:
-        raise NotFound(f"No product with id {product_id}.")
-    return product
+def _variant_specs(
+    *,
+    sku: str,
+    price: Decimal | None,
+    stock: int | None,
+    options: Sequence[Mapping[str, Any]] | None,
+    variant_data: Sequence[Mapping[str, Any]] | None,
+) -> list[variant_services.VariantSpec]:
+    """What a product create asks for: its ``variants``, or one default variant."""
+    if variant_data is not None:
+        if price is not None or stock is not None:
+            raise ValidationFailed(
+                "With variants, price and stock belong to each variant; leave them out of "
+                "the product.",
+                extra={"field": "price" if price is not None else "stock"},
+            )
+        return [variant_services.VariantSpec.of(data) for data in variant_data]
+    if options:
+        raise ValidationFailed(
+            "A product with options needs its variants (one per combination you sell).",
+            extra={"field": "variants"},
+        )
+    if price is None or stock is None:
+        raise ValidationFailed(
+            "price and stock are required for a product without variants.",
+            extra={"field": "price" if price is None else "stock"},
+        )
+    return [variant_services.VariantSpec(sku=sku, price=price, stock=stock)]
 
 
 @transaction.atomic
@@ -320,18 +337,24 @@ def product_create(
     *,
     name: str,
     sku: str,
-    price: Decimal,
-    stock: int,
+    price: Decimal | None = None,
+    stock: int | None = None,
     slug: str | None = None,
     description: str = "",
     category_id: int | None = None,
     is_active: bool = True,
+    options: Sequence[Mapping[str, Any]] | None = None,
+    variants: Sequence[Mapping[str, Any]] | None = None,
 ) -> Product:
-    """Create a product in the shop's currency.
+    """Create a product in the shop's currency, with its variants.
 
-    A slug left out is derived from the name (or the sku) and made unique; a slug or sku
-    sent that a live product already has is a :class:`Conflict`.
+    Without ``variants``, ``price`` and ``stock`` make its one default variant (sku: the
+    product's). A slug left out is derived from the name (or the sku) and made unique; a
+    slug or sku sent that a live product already has is a :class:`Conflict`.
     """
+    specs = _variant_specs(
+        sku=sku, price=price, stock=stock, options=options, variant_data=variants
+    )
     category = _referenced_category(category_id, field="category_id")
     _check_live_unique(slug=slug, sku=sku, exclude_pk=None)
     base = None
@@ -339,20 +362,35 @@ def product_create(
         base = _product_slug_base(name, sku)
         _lock_slug_base(Product, base)
         slug = _unused_slug(base, Product.objects.all(), max_length=255)
+    first = to_cents(specs[0].price)
     product = Product(
         name=name,
         slug=slug,
         sku=sku,
         description=description,
-        price=to_cents(price),
+        price=first,
+        price_max=first,
         currency=conf.CURRENCY,
-        stock=stock,
+        stock=0,
         category=category,
         is_active=is_active,
+        options=list(options or []),
     )
     _save_product(product, derived_slug_base=base)
+    variant_services.replace_variants(product=product, options=product.options, specs=specs)
+    _refresh(product)
     invalidation.products_changed(product_ids=[product.pk], membership=True)
+    emit_product("product.created", product_id=product.pk, current=product)
     return product
+
+
+def _refresh(product: Product) -> None:
+    """Save ``options`` and reload the summary columns the variant write just refreshed."""
+    Product.all_objects.filter(pk=product.pk).update(options=product.options)
+    summary_ = refresh_summary(product_ids=[product.pk])[product.pk]
+    product.price, product.price_max = summary_.price, summary_.price_max
+    product.stock, product.active_variant_count = summary_.stock, summary_.active_variant_count
+    product.option_words = summary_.option_words
 
 
 # Fields that decide which filtered, searched or sorted lists a product appears in, and where.
@@ -363,58 +401,154 @@ _MEMBERSHIP_FIELDS = invalidation.MEMBERSHIP_FIELDS
 def product_update(
     *,
     product_id: int,
-    name: str | _Unset = UNSET,
-    slug: str | _Unset | None = UNSET,
-    sku: str | _Unset = UNSET,
-    description: str | _Unset | None = UNSET,
-    price: Decimal | _Unset = UNSET,
-    stock: int | _Unset = UNSET,
-    category_id: int | _Unset | None = UNSET,
-    is_active: bool | _Unset = UNSET,
+    name: str | Unset = UNSET,
+    slug: str | Unset | None = UNSET,
+    sku: str | Unset = UNSET,
+    description: str | Unset | None = UNSET,
+    price: Decimal | Unset | None = UNSET,
+    stock: int | Unset | None = UNSET,
+    category_id: int | Unset | None = UNSET,
+    is_active: bool | Unset = UNSET,
+    options: Sequence[Mapping[str, Any]] | Unset | None = UNSET,
+    variants: Sequence[Mapping[str, Any]] | Unset | None = UNSET,
     if_match: Sequence[str] | None = None,
 ) -> Product:
-    """Change the given fields of a live product. A slug left out (or null) stays as it is."""
-    product = _product_for_update(product_id)
-    versions.check(versions.product_version(product), if_match)
+    """Change the given fields of a live product. A slug left out (or null) stays as it is.
+
+    ``price`` and ``stock`` write the default variant of a product with one variant; on a
+    product with several they are a :class:`ValidationFailed` naming the variant endpoint.
+    ``options`` and ``variants`` replace the product's (PUT): variants matched by ``id``
+    are updated, new ones created, live ones left out soft-deleted. ``variants`` left out
+    (``UNSET`` or None) leaves the variants as they are.
+    """
+    product = variant_services.lock_product(product_id)
+    variant_services.check_version(product, if_match)
     before = {name: getattr(product, name) for name in _MEMBERSHIP_FIELDS}
-    stock_before = product.stock
+    summary_before = (product.price, product.price_max, product.stock, product.active_variant_count)
     changes: dict[str, Any] = {
         key: value
-        for key, value in {"name": name, "sku": sku, "stock": stock, "is_active": is_active}.items()
-        if not isinstance(value, _Unset)
+        for key, value in {"name": name, "sku": sku, "is_active": is_active}.items()
+        if not isinstance(value, Unset)
     }
-    if not isinstance(price, _Unset):
-        changes["price"] = to_cents(price)
-    if not isinstance(slug, _Unset) and slug is not None:
+    if not isinstance(slug, Unset) and slug is not None:
         changes["slug"] = slug
-    if not isinstance(description, _Unset):
+    if not isinstance(description, Unset):
         changes["description"] = description or ""
-    if not isinstance(category_id, _Unset):
+    if not isinstance(category_id, Unset):
         changes["category"] = _referenced_category(category_id, field="category_id")
     _check_live_unique(
         slug=changes["slug"] if changes.get("slug") not in (None, product.slug) else None,
         sku=changes["sku"] if changes.get("sku") not in (None, product.sku) else None,
         exclude_pk=product.pk,
     )
+    new_options = (
+        list(product.options) if isinstance(options, Unset) or options is None else list(options)
+    )
+    variant_data = None if isinstance(variants, Unset) else variants
+    price_ = None if isinstance(price, Unset) else price
+    stock_ = None if isinstance(stock, Unset) else stock
+    if variant_data is not None and (price_ is not None or stock_ is not None):
+        raise ValidationFailed(
+            "With variants, price and stock belong to each variant; leave them out of the product.",
+            extra={"field": "price" if price_ is not None else "stock"},
+        )
     for key, value in changes.items():
         setattr(product, key, value)
+    product.options = list(product.options)
     _save_product(product)
-    membership = crosses_zero(before=stock_before, after=product.stock) or any(
-        getattr(product, name) != value for name, value in before.items()
+    crossed = False
+    if variant_data is not None or new_options != product.options:
+        specs = (
+            None
+            if variant_data is None
+            else [variant_services.VariantSpec.of(d) for d in variant_data]
+        )
+        crossed = variant_services.replace_variants(
+            product=product, options=new_options, specs=specs
+        )
+    if price_ is not None or stock_ is not None or "sku" in changes:
+        crossed = (
+            _write_default_variant(product, price=price_, stock=stock_, sku=changes.get("sku"))
+            or crossed
+        )
+    _refresh(product)
+    summary_after = (product.price, product.price_max, product.stock, product.active_variant_count)
+    membership = (
+        crossed
+        or crosses_zero(before=summary_before[2], after=summary_after[2])
+        or summary_before[:2] != summary_after[:2]
+        or summary_before[3] != summary_after[3]
+        or any(getattr(product, name) != value for name, value in before.items())
     )
     invalidation.products_changed(product_ids=[product.pk], membership=membership)
+    emit_product("product.updated", product_id=product.pk, current=product)
     return product
+
+
+def _write_default_variant(
+    product: Product, *, price: Decimal | None, stock: int | None, sku: str | None
+) -> bool:
+    """The old single-sku writes (``price``, ``stock``, ``sku`` on the product) on its variant.
+
+    A product without options keeps its one variant's sku equal to its own. ``price`` and
+    ``stock`` need a product with exactly one live variant. Returns whether the stock
+    crossed zero (and announces it: :func:`~nexus_shop.services.stock.announce_crossings`).
+    """
+    live = list(ProductVariant.objects.select_for_update(of=("self",)).filter(product=product)[:2])
+    if (price is not None or stock is not None) and len(live) != 1:
+        raise ValidationFailed(
+            f"This product has {ProductVariant.objects.filter(product=product).count()} "
+            "variants: set price and stock on each with PATCH "
+            f"/api/products/{product.pk}/variants/{{variant_id}}.",
+            extra={"field": "price" if price is not None else "stock"},
+        )
+    if not live:
+        return False
+    variant = live[0]
+    if product.options or len(live) != 1:
+        sku = None  # the product's own code; its variants keep theirs
+    before = variant.stock
+    if price is not None:
+        variant.price = to_cents(price)
+        if variant.compare_at_price is not None and variant.compare_at_price <= variant.price:
+            # Refused, not cleared: the client may not know the "was" price exists.
+            raise ValidationFailed(
+                f"The default variant's compare_at_price ({variant.compare_at_price}) must stay "
+                f"above its price ({variant.price}); change both with PATCH "
+                f"/api/products/{product.pk}/variants/{variant.pk}.",
+                extra={"field": "price"},
+            )
+    if stock is not None:
+        variant.stock = stock
+    if sku is not None:
+        variant.sku = sku
+    variant_services.save_variant(variant)
+    change = StockChange(
+        product_id=product.pk,
+        variant_id=variant.pk,
+        sku=variant.sku,
+        before=before,
+        after=variant.stock,
+    )
+    announce_crossings([change])
+    return crosses_zero(before=before, after=variant.stock)
 
 
 @transaction.atomic
 def product_soft_delete(*, product_id: int, if_match: Sequence[str] | None = None) -> None:
     """Hide the product everywhere public. The row stays; see :func:`product_restore`."""
-    if if_match is not None:
-        versions.check(versions.product_version(_product_for_update(product_id)), if_match)
+    product = variant_services.lock_product(product_id)
+    variant_services.check_version(product, if_match)
     now = timezone.now()
-    if not Product.objects.filter(pk=product_id).update(deleted_at=now, updated_at=now):
-        raise NotFound(f"No product with id {product_id}.")
+    Product.objects.filter(pk=product_id).update(deleted_at=now, updated_at=now)
+    # Its live variants go with it, at the same instant: a restore brings back those only,
+    # and their skus are free for live products meanwhile.
+    ProductVariant.objects.filter(product_id=product_id).update(deleted_at=now, updated_at=now)
+    # Its summary columns stay (staff lists show a deleted product's price); its option
+    # rows, which list live variants only, go.
+    sync_option_rows({product_id: []})
     invalidation.products_changed(product_ids=[product_id], membership=True)
+    emit_product("product.deleted", product_id=product_id)
 
 
 @transaction.atomic
@@ -423,12 +557,23 @@ def product_restore(*, product_id: int, if_match: Sequence[str] | None = None) -
 
     Raises :class:`Conflict` if a live product took its slug or sku meanwhile.
     """
-    product = _product_for_update(product_id, deleted_too=True)
-    versions.check(versions.product_version(product), if_match)
+    product = variant_services.lock_product(product_id, deleted_too=True)
+    variant_services.check_version(product, if_match)
     if product.deleted_at is None:
         return product
     _check_live_unique(slug=product.slug, sku=product.sku, exclude_pk=product.pk)
+    deleted_with_it = ProductVariant.all_objects.filter(
+        product=product, deleted_at=product.deleted_at
+    )
+    taken = ProductVariant.objects.filter(sku__in=deleted_with_it.values("sku")).values_list(
+        "sku", flat=True
+    )
+    for sku in taken[:1]:
+        raise Conflict(f"A live variant took sku {sku!r} meanwhile.", extra={"field": "sku"})
+    deleted_with_it.update(deleted_at=None, updated_at=timezone.now())
     product.deleted_at = None
     _save_product(product)
+    _refresh(product)
     invalidation.products_changed(product_ids=[product.pk], membership=True)
+    emit_product("product.restored", product_id=product.pk, current=product)
     return product

@@ -2,16 +2,19 @@
 
 How each promise is kept (PostgreSQL, READ COMMITTED):
 
-* **No oversell.** Each line takes its stock with one conditional statement,
-  ``UPDATE product SET stock = stock - n WHERE id = %s AND stock >= n AND <public>``
-  (``<public>``: the catalogue's visibility rule, the selectors' own), whose row
-  count decides. Nothing is read first, so no cache (cachalot, the response cache) can be
-  behind the decision; the row lock it takes holds until commit, and the ``stock >= 0``
-  check constraint backs it up.
-* **All or nothing, no deadlock.** Lines are taken in product-id order, so two carts
-  holding the same products lock them in the same order. Every line is tried (to report
-  every shortfall); if any fell short, :class:`~nexus_shop.exceptions.Conflict` is raised
-  and the whole transaction, decrements and the order included, rolls back.
+* **No oversell.** A line holds a variant, and takes its stock with one conditional
+  statement, ``UPDATE productvariant SET stock = stock - n WHERE id = %s AND stock >= n
+  AND <public variant>``, whose row count decides. Before it, the product's row is
+  updated (its summary ``stock`` goes down by its lines' quantities) under the
+  catalogue's visibility rule (``<public>``, the selectors' own). Nothing is read first,
+  so no cache (cachalot, the response cache) can be behind the decision; the row locks
+  hold until commit, and the ``stock >= 0`` check constraints back them up.
+* **All or nothing, no deadlock.** The product rows are taken in product-id order, then
+  the variants in variant-id order: the order of the catalogue's own writes (product row
+  first, then its variants), so two carts, or a cart and a restock, lock in the same
+  order. Every line is tried (to report every shortfall); if any fell short,
+  :class:`~nexus_shop.exceptions.Conflict` is raised and the whole transaction,
+  decrements and the order included, rolls back.
 * **Short locks on hot products.** The order, its lines and the stored answer are written
   first; the stock UPDATEs come last, so a product's row lock is held from its UPDATE to
   the commit only, not through the rest of the checkout.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,15 +41,25 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from nexus_shop import tracing
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
-from nexus_shop.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, Product
+from nexus_shop.models import (
+    Cart,
+    IdempotencyRecord,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    ProductVariant,
+)
 from nexus_shop.models.orders import OrderStatus
 from nexus_shop.money import MAX_AMOUNT, to_cents
 from nexus_shop.payments import payment_provider
 from nexus_shop.pricing import PricedLine, load_calculator
-from nexus_shop.selectors.visibility import public_products_sql
+from nexus_shop.selectors.visibility import public_products_sql, public_variants_sql
 from nexus_shop.services.cart import Holder, open_anonymous_cart, open_user_cart, resolve_cart
+from nexus_shop.services.event_payloads import emit_order, order_data
 from nexus_shop.services.stock import StockChange, stock_changed
 
 
@@ -113,90 +127,155 @@ def _check_same_request(record: IdempotencyRecord, *, holder: Holder, print_: st
             )
 
 
-def _priced_lines(cart: Cart) -> tuple[list[PricedLine], dict[int, str]]:
-    """The cart's lines at today's prices (and the products' names), in product-id order.
+@dataclass(frozen=True)
+class _Line:
+    """A cart line at checkout: its price for the calculators, and what the order line copies."""
 
-    Read straight from the database with a plain cursor (never from a query cache). Nothing
-    is decided from these rows: the stock is taken later by :func:`_take_stock`, which
-    also refuses a product that became inactive or deleted meanwhile.
+    priced: PricedLine
+    variant_id: int
+    name: str
+    options: dict[str, str]
+
+
+def _priced_lines(cart: Cart) -> list[_Line]:
+    """The cart's lines at today's prices, in (product id, variant id) order.
+
+    Prices are the variants'; the product's name, the variant's sku and option values come
+    along for the order lines to copy. Read straight from the database with a plain cursor
+    (never from a query cache). Nothing is decided from these rows: the stock is taken
+    later by :func:`_take_stock`, which also refuses a variant or product that became
+    inactive or deleted meanwhile.
     """
-    table = connection.ops.quote_name(Product._meta.db_table)
-    quantities = dict(cart.lines.values_list("product_id", "quantity"))
+    quantities = dict(cart.lines.values_list("variant_id", "quantity"))
     if not quantities:
-        return [], {}
-    ids = sorted(quantities)
+        return []
+    variants = connection.ops.quote_name(ProductVariant._meta.db_table)
+    products = connection.ops.quote_name(Product._meta.db_table)
+    ids = list(quantities)
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, name, sku, price FROM {table} WHERE id IN ({marks})",  # noqa: S608  (our table name; values bound)
+            f"SELECT v.id, v.product_id, v.sku, v.price, v.options, p.name "  # noqa: S608  (our table names; values bound)
+            f"FROM {variants} v JOIN {products} p ON p.id = v.product_id "
+            f"WHERE v.id IN ({marks})",
             ids,
         )
-        rows = {row[0]: row[1:] for row in cursor.fetchall()}
-    lines: list[PricedLine] = []
-    names: dict[int, str] = {}
-    for product_id in ids:
-        name, sku, price = rows[product_id]  # a cart line's product row always exists
+        rows = cursor.fetchall()
+    lines: list[_Line] = []
+    # A cart line's variant and product rows always exist (soft deletes keep them).
+    rows.sort(key=lambda row: (row[1], row[0]))  # product id, then variant id
+    for variant_id, product_id, sku, price, options, name in rows:
         unit_price = to_cents(Decimal(price))
-        quantity = quantities[product_id]
-        names[product_id] = name
+        quantity = quantities[variant_id]
+        # JSON arrives as text from both backends (Django's psycopg setup does not parse it).
+        values = dict(json.loads(options) if isinstance(options, str) else options or {})
         lines.append(
-            PricedLine(
-                product_id=product_id,
-                sku=sku,
-                unit_price=unit_price,
-                quantity=quantity,
-                line_total=to_cents(unit_price * quantity),
+            _Line(
+                priced=PricedLine(
+                    product_id=product_id,
+                    sku=sku,
+                    unit_price=unit_price,
+                    quantity=quantity,
+                    line_total=to_cents(unit_price * quantity),
+                    variant_id=variant_id,
+                    options=values,
+                ),
+                variant_id=variant_id,
+                name=name,
+                options=values,
             )
         )
-    return lines, names
+    return lines
 
 
-def _take_stock(lines: list[PricedLine]) -> None:
-    """Decrement every line's stock, in product-id order; ``Conflict`` if any falls short.
+def _short(line: _Line, available: int) -> dict[str, int]:
+    return {
+        "product_id": line.priced.product_id,
+        "variant_id": line.variant_id,
+        "requested": line.priced.quantity,
+        "available": available,
+    }
 
-    Only a product the public may see can be bought: each ``UPDATE`` is conditional on the
-    catalogue's own visibility rule (:data:`~nexus_shop.selectors.visibility.PUBLIC_PRODUCTS`,
-    compiled by :func:`~nexus_shop.selectors.visibility.public_products_sql`), so a product
-    that became inactive or deleted since it went into the cart is a shortfall.
+
+def _take_stock(lines: list[_Line]) -> None:
+    """Decrement every line's variant stock, all or nothing; ``Conflict`` if any falls short.
+
+    First each product's row, in product-id order: ``stock`` (the summary, the sum of the
+    active variants' stock) goes down by its lines' quantities, and the ``UPDATE`` is
+    conditional on the catalogue's own visibility rule
+    (:data:`~nexus_shop.selectors.visibility.PUBLIC_PRODUCTS`, compiled by
+    :func:`~nexus_shop.selectors.visibility.public_products_sql`), so a product that became
+    hidden since it went into the cart is a shortfall. Its row lock is the one every
+    catalogue write takes first (:func:`nexus_shop.services.variants.lock_product`), so
+    no variant of it changes until the commit, and the order of locks (product, then its
+    variants) is theirs: no deadlock with a restock.
+
+    Then each variant, in variant-id order: one conditional ``UPDATE ... WHERE stock >= n
+    AND <public variant>`` whose row count decides (the rule: a *variant's* stock, never the
+    product's sum). The product's ``CASE`` never lets its summary go below 0 when a
+    variant falls short (the ``stock >= 0`` check would fail the statement instead of
+    reporting the shortfall); the transaction rolls back then anyway.
 
     Runs last in the checkout transaction, so the row locks these UPDATEs take (a hot
     product's is the one every checkout queues on) are held only until the commit.
     """
-    table = connection.ops.quote_name(Product._meta.db_table)
+    product_table = connection.ops.quote_name(Product._meta.db_table)
+    variant_table = connection.ops.quote_name(ProductVariant._meta.db_table)
     public, public_params = public_products_sql()
+    sellable, sellable_params = public_variants_sql()
     now = timezone.now()
-    shortfalls: list[dict[str, int]] = []
+    by_product: dict[int, list[_Line]] = defaultdict(list)
+    for line in lines:
+        by_product[line.priced.product_id].append(line)
+    shortfalls: dict[int, dict[str, int]] = {}
     changes: list[StockChange] = []
+    taking: list[_Line] = []
     with connection.cursor() as cursor:
-        for line in sorted(lines, key=lambda line: line.product_id):
+        for product_id in sorted(by_product):
+            total = sum(line.priced.quantity for line in by_product[product_id])
             cursor.execute(
-                f"UPDATE {table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (our table name and the ORM's condition; values bound)
-                f"WHERE id = %s AND stock >= %s AND {public} RETURNING stock",
-                [line.quantity, now, line.product_id, line.quantity, *public_params],
+                f"UPDATE {product_table} SET stock = CASE WHEN stock >= %s THEN stock - %s "  # noqa: S608  (our table name and the ORM's condition; values bound)
+                f"ELSE 0 END, updated_at = %s WHERE id = %s AND {public} RETURNING id",
+                [total, total, now, product_id, *public_params],
+            )
+            if cursor.fetchone() is None:  # hidden (inactive, deleted): nothing can be bought
+                for line in by_product[product_id]:
+                    shortfalls[line.variant_id] = _short(line, 0)
+            else:
+                taking.extend(by_product[product_id])
+        for line in sorted(taking, key=lambda line: line.variant_id):
+            quantity = line.priced.quantity
+            cursor.execute(
+                f"UPDATE {variant_table} SET stock = stock - %s, updated_at = %s "  # noqa: S608  (same)
+                f"WHERE id = %s AND stock >= %s AND {sellable} RETURNING stock, sku",
+                [quantity, now, line.variant_id, quantity, *sellable_params],
             )
             row = cursor.fetchone()
             if row is not None:
                 after = int(row[0])
                 changes.append(
                     StockChange(
-                        product_id=line.product_id, before=after + line.quantity, after=after
+                        product_id=line.priced.product_id,
+                        variant_id=line.variant_id,
+                        sku=row[1],
+                        before=after + quantity,
+                        after=after,
                     )
                 )
                 continue
             cursor.execute(
-                f"SELECT stock, {public} FROM {table} WHERE id = %s",  # noqa: S608  (same)
-                [*public_params, line.product_id],
+                f"SELECT stock, {sellable} FROM {variant_table} WHERE id = %s",  # noqa: S608  (same)
+                [*sellable_params, line.variant_id],
             )
             found = cursor.fetchone()
-            available = int(found[0]) if found and found[1] else 0
-            shortfalls.append(
-                {"product_id": line.product_id, "requested": line.quantity, "available": available}
-            )
+            shortfalls[line.variant_id] = _short(line, int(found[0]) if found and found[1] else 0)
     if shortfalls:
-        noun = "product" if len(shortfalls) == 1 else "products"
+        # In the cart's (product, variant) order, as the order lines would have been.
+        reported = [shortfalls[line.variant_id] for line in lines if line.variant_id in shortfalls]
+        noun = "product" if len(reported) == 1 else "products"
         raise Conflict(
-            f"Not enough stock for {len(shortfalls)} {noun} in your cart; nothing was ordered.",
-            extra={"lines": shortfalls},
+            f"Not enough stock for {len(reported)} {noun} in your cart; nothing was ordered.",
+            extra={"lines": reported},
         )
     stock_changed(changes)
 
@@ -226,25 +305,39 @@ def _check_required(*, email: str | None, shipping_address: dict[str, Any] | Non
             raise ValidationFailed(f"{field} is required to check out.", extra={"field": field})
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """An order just written, with the rows written with it: what ``order.created``
+    renders, without reading any of them back."""
+
+    order: Order
+    lines: list[OrderLine]
+    events: list[OrderEvent]
+
+    def __getattr__(self, name: str) -> Any:  # the order's other fields, as OrderOut reads them
+        return getattr(self.order, name)
+
+
 def _place_order(
     *,
     cart: Cart,
     user: Any,
     email: str | None,
     shipping_address: dict[str, Any] | None,
-) -> tuple[Order, list[PricedLine]]:
+) -> tuple[_Placed, list[_Line]]:
     """Create the order, its lines and first event from the cart, and close the cart.
 
     Everything but the stock: the caller takes it last, and its transaction commits the
     order only if that succeeds.
     """
-    lines, names = _priced_lines(cart)
+    lines = _priced_lines(cart)
     if not lines:
         raise ValidationFailed("Your cart is empty.")
     _check_required(email=email, shipping_address=shipping_address)
-    subtotal = to_cents(sum((line.line_total for line in lines), Decimal("0")))
+    priced = [line.priced for line in lines]
+    subtotal = to_cents(sum((line.line_total for line in priced), Decimal("0")))
     context: dict[str, Any] = {
-        "lines": lines,
+        "lines": priced,
         "subtotal": subtotal,
         "currency": conf.CURRENCY,
         "shipping_address": shipping_address,
@@ -253,7 +346,7 @@ def _place_order(
     shipping = _calculated(conf.SHIPPING_CALCULATOR, "shipping", **context)
     tax = _calculated(conf.TAX_CALCULATOR, "tax", **context)
     total = subtotal + shipping + tax
-    if total > MAX_AMOUNT or any(line.line_total > MAX_AMOUNT for line in lines):
+    if total > MAX_AMOUNT or any(line.line_total > MAX_AMOUNT for line in priced):
         raise ValidationFailed("This order's total is too large for one order.")
     now = timezone.now()
     order = Order(
@@ -276,23 +369,25 @@ def _place_order(
         order.save()
         order.number = _order_number(order)
         order.save(update_fields=["number"])
-    OrderLine.objects.bulk_create(
+    order_lines = OrderLine.objects.bulk_create(
         [
             OrderLine(
                 order=order,
-                product_id=line.product_id,
-                name=names[line.product_id],
-                sku=line.sku,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
+                product_id=line.priced.product_id,
+                variant_id=line.variant_id,
+                name=line.name,
+                sku=line.priced.sku,
+                options=line.options,
+                unit_price=line.priced.unit_price,
+                quantity=line.priced.quantity,
+                line_total=line.priced.line_total,
             )
             for line in lines
         ]
     )
-    OrderEvent.objects.create(order=order, status=order.status, actor=user, at=now)
+    event = OrderEvent.objects.create(order=order, status=order.status, actor=user, at=now)
     Cart.objects.filter(pk=cart.pk).update(closed_at=now, updated_at=now)
-    return order, lines
+    return _Placed(order=order, lines=order_lines, events=[event]), lines
 
 
 @transaction.atomic
@@ -301,14 +396,16 @@ def checkout(
     user: Any,
     cart_token: str | None,
     idempotency_key: str,
-    render: Renderer,
+    render: Renderer | None = None,
     email: str | None = None,
     shipping_address: dict[str, Any] | None = None,
 ) -> CheckoutResult:
     """Turn the user's cart (with the anonymous cart of ``cart_token`` merged in) into an
     order, once per ``idempotency_key``.
 
-    ``render(order)`` makes the JSON body that is returned and stored for retries.
+    The JSON body that is returned and stored for retries is the order as the API shows it,
+    rendered from the rows just written (nothing is read back), and the same data is the
+    ``order.created`` event's; ``render(order)`` replaces it (tests, hosts' own shapes).
     Raises ``ValidationFailed`` (empty cart, a required field missing, the key reused for
     another request or cart) and ``Conflict`` (stock short: ``extra["lines"]``).
     """
@@ -327,10 +424,11 @@ def checkout(
         cart = resolve_cart(holder=holder)
     except NotFound:
         raise ValidationFailed("Your cart is empty.") from None
-    order, lines = _place_order(
+    placed, lines = _place_order(
         cart=cart, user=user, email=email, shipping_address=shipping_address
     )
-    body = render(order)
+    order = placed.order
+    body = order_data(placed) if render is None else render(order)
     record.cart = cart
     record.order = order
     record.response_status = 201
@@ -338,7 +436,16 @@ def checkout(
     record.save(update_fields=["cart", "order", "response_status", "response_body"])
     # Last: take the stock (row locks held from here to the commit only), then tell the
     # payment provider about an order that is now certain to commit with its stock.
-    _take_stock(lines)
+    with tracing.span("checkout.stock", lines=len(lines)) as span:
+        try:
+            _take_stock(lines)
+        except Conflict:
+            span.set("outcome", "out_of_stock")
+            raise
+        span.set("outcome", "taken")
+    # Rendered from the rows in memory (the order's lines in their insert order, which is
+    # their id order): no statement but the outbox's own.
+    emit_order("order.created", order=placed, data=body if render is None else None)
     payment_provider().order_placed(order=order)
     return CheckoutResult(status=201, body=body, order_id=order.pk, replayed=False)
 

@@ -1,6 +1,7 @@
 """``manage.py demo_setup``: a demo catalogue and a staff account to try the API with.
 
-Seeds the catalogue with ``nexus_shop_seed`` when it is empty, then creates (or updates)
+Seeds the catalogue with ``nexus_shop_seed`` when it is empty (products with variants,
+and drawn pictures for the first ``--images`` of them), then creates (or updates)
 the staff user ``demo``: staff, every ``nexus_shop.*`` permission, not a superuser. The
 password comes from ``DEMO_PASSWORD``, or is generated afresh on every run. Running it
 again is safe: the catalogue is left alone and the account is updated in place.
@@ -39,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--categories", type=int, default=30, help="default: 30")
         parser.add_argument("--seed", type=int, default=42, help="random seed; default: 42")
         parser.add_argument(
+            "--images",
+            type=int,
+            default=60,
+            help="products that get drawn pictures (Pillow, offline); default: 60",
+        )
+        parser.add_argument(
             "--no-seed",
             action="store_true",
             help="leave the catalogue alone; only set up the demo account",
@@ -52,12 +59,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_seed"]:
-            self._seed(options["products"], options["categories"], options["seed"])
+            self._seed(
+                options["products"], options["categories"], options["seed"], options["images"]
+            )
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
         created = self._demo_user(password)
         self._print_access(password, created, options["base_url"].rstrip("/"))
 
-    def _seed(self, products: int, categories: int, seed: int) -> None:
+    def _seed(self, products: int, categories: int, seed: int, images: int) -> None:
         if Product.all_objects.exists() or Category.objects.exists():
             self.stdout.write("Catalogue already has data: not seeding.")
             return
@@ -72,6 +81,7 @@ class Command(BaseCommand):
             products=products,
             categories=categories,
             seed=seed,
+            images=images,
             stdout=self.stdout,
             stderr=self.stderr,
         )

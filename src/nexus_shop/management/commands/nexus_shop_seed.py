@@ -15,9 +15,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from nexus_shop.seeding import load
-from nexus_shop.seeding.generate import generate_products, plan_categories
+from nexus_shop.seeding import load, pictures
+from nexus_shop.seeding.generate import (
+    MULTI_VARIANT_SHARE,
+    generate_products,
+    plan_categories,
+    variant_random,
+)
 from nexus_shop.seeding.progress import Progress
+from nexus_shop.services import events
 
 HELP = """\
 Fill the catalogue with realistic demo data: a category tree and products.
@@ -31,6 +37,18 @@ Headphones"), so full-text search demos find what you would expect; about 10% ar
 inactive and about 10% are out of stock; `created_at` is spread over the past year so
 sorting by date means something. Products go to leaf and inner categories alike.
 
+About 30% of products (--multi-variant-share) have one or two options of their department
+(Size XS..XXL, Colour, Material, Capacity...) and 2 to 12 variants, each with its own sku
+(the product's plus the values: CLO-0000042-M-NAVY), price, stock and option rows; a few
+variants are inactive or sold out, a tenth of products are on sale (compare_at_price).
+The others have their default variant, which carries the product's sku. The product's
+price, price range and stock are the summary of its variants, as the services keep them.
+
+--images N draws a picture for the first N products with Pillow (shapes in the product's
+colours, its name as text: no network needed) and adds it through the image service, one
+per colour for products with a Colour option, linked to those variants. The demo uses it;
+the benchmark seeds never draw.
+
 Rows are written in batches inside one transaction: all or nothing. On PostgreSQL (with
 psycopg 3) they go in by COPY, elsewhere by INSERT; then ANALYZE (VACUUM ANALYZE after
 commit). The schema is never touched: no index or constraint is dropped and nothing is
@@ -42,10 +60,19 @@ CASCADE follows).
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise, nothing with
 --verbosity 0.
 
+No webhook events are emitted (no product.created, no category.created): the rows are
+written directly, and the pictures are added with events suppressed. The output says so.
+
 Examples:
   manage.py nexus_shop_seed --products 1000 --categories 30
   manage.py nexus_shop_seed --products 100000 --categories 200 --seed 7 --clear
+  manage.py nexus_shop_seed --products 2000 --images 120
 """
+
+NO_EVENTS = (
+    "No webhook events were emitted: the seed writes (and with --clear deletes) catalogue "
+    "rows directly, and adds its pictures with events suppressed."
+)
 
 MAX_PRODUCTS = 50_000_000
 MAX_CATEGORIES = 100_000
@@ -84,6 +111,19 @@ class Command(BaseCommand):
             help="Rows per COPY / bulk_create batch (default %(default)s).",
         )
 
+        parser.add_argument(
+            "--multi-variant-share",
+            type=float,
+            default=MULTI_VARIANT_SHARE,
+            help="Share of products with options and 2-12 variants (default %(default)s).",
+        )
+        parser.add_argument(
+            "--images",
+            type=int,
+            default=0,
+            help="Draw and add pictures for this many products (default %(default)s: none).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         products: int = options["products"]
         categories: int = options["categories"]
@@ -96,6 +136,12 @@ class Command(BaseCommand):
             raise CommandError(f"--categories must be between 0 and {MAX_CATEGORIES:,}.")
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        share: float = options["multi_variant_share"]
+        if not 0 <= share <= 1:
+            raise CommandError("--multi-variant-share must be between 0 and 1.")
+        images: int = options["images"]
+        if images < 0:
+            raise CommandError("--images must be at least 0.")
 
         started = time.monotonic()
         rng = random.Random(seed)  # noqa: S311  (demo data: reproducible on purpose, not secret)
@@ -116,13 +162,28 @@ class Command(BaseCommand):
 
             specs = [spec for level in levels for spec in level]
             now = timezone.now().replace(microsecond=0)
-            rows = generate_products(rng, count=products, categories=specs, now=now)
+            drafts = generate_products(
+                rng,
+                count=products,
+                categories=specs,
+                now=now,
+                variant_rng=variant_random(seed),
+                multi_variant_share=share,
+            )
             progress = Progress(self.stderr, total=products, label="products", enabled=verbose)
-            load.write_products(load.batches(rows, batch_size), progress)
+            load.write_products(load.batches(drafts, batch_size), progress)
             progress.finish()
 
         load.analyze()
+        if images:
+            # After the commit: each picture is its own write, through the image service
+            # (with events suppressed: no receiver heard of the products they picture).
+            with events.suppressed():
+                drawn = pictures.add_pictures(limit=images)
+            if verbose:
+                self.stdout.write(f"Added {drawn:,} pictures.")
         if verbose:
+            self.stdout.write(NO_EVENTS)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Seeded {categories:,} categories and {products:,} products "

@@ -1,0 +1,2 @@
+"""Webhooks: endpoints (``endpoints``), the address guard (``network``), signatures
+(``signing``) and the delivery workers (``delivery``)."""
