@@ -363,6 +363,7 @@ BENCH_SCRIPTS = {
     "--observability": "observability.py",
     "--webhooks": "webhooks.py",
     "--outbox": "outbox_cost.py",
+    "--migration": "migration_variants.py",
 }
 
 
@@ -375,6 +376,7 @@ def bench(session: nox.Session) -> None:
     ``-- --observability`` runs benchmarks/observability.py: metrics and access logs on vs off.
     ``-- --webhooks`` runs benchmarks/webhooks.py: webhook deliveries/s and commit-to-delivery.
     ``-- --outbox`` runs benchmarks/outbox_cost.py: what events add to a write and a checkout.
+    ``-- --migration`` runs benchmarks/migration_variants.py: the variants migrations on 1M.
     """
     # The benchmarks serve the example project, so they need its dependencies too.
     session.install(".[postgres,redis,cache]", *_group("example"), *_group("bench"))

@@ -20,9 +20,12 @@ most 3% on uncached reads. In one run it
 3. checks each pair before any load: "on" sends ``X-Request-ID`` and "off" does not, and
    the hot pair answers from the cache;
 4. runs ``wrk`` on the product detail and list page 1 of each pair, "off" and "on" taking
-   turns for ``--rounds`` rounds, and keeps the medians;
-5. prints the overhead of each case (``1 - on/off`` in requests per second, and the p50
-   difference) against its target, with the load average before and after, and writes
+   turns for ``--rounds`` rounds (which goes first alternating), and keeps the medians,
+   reading the servers' CPU time (``/proc``) before and after each point;
+5. prints the overhead of each case against its target: ``1 - on/off`` in requests per
+   second (of the medians, and the median of the rounds' pairs), the p50 difference, and
+   the servers' CPU time per request (what the machine's noise moves least), with the
+   load average before and after, and writes
    ``benchmarks/results/observability.json``.
 
 Run it alone on a quiet machine: the overheads it looks for (a few percent) are smaller
@@ -120,17 +123,30 @@ def overhead(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any]:
         "p50_delta_us": (p50_on - p50_off) * 1000 if p50_off and p50_on else None,
         "rounds_off": off["rounds"],
         "rounds_on": on["rounds"],
+        # The rounds are pairs (off and on back to back): the median of each pair's ratio
+        # is steadier than the ratio of the two medians when the machine drifts.
+        "paired_overhead_pct": statistics.median(
+            (1 - b / a) * 100 for a, b in zip(off["rounds"], on["rounds"], strict=True) if a
+        ),
+        "cpu_us_off": off["cpu_us_per_request"],
+        "cpu_us_on": on["cpu_us_per_request"],
+        "cpu_overhead_pct": (on["cpu_us_per_request"] / off["cpu_us_per_request"] - 1) * 100
+        if off["cpu_us_per_request"] and on["cpu_us_per_request"]
+        else None,
         "errors": off["errors"] + on["errors"],
     }
 
 
 def median_point(points: list[dict[str, Any]]) -> dict[str, Any]:
     p50s = [p["p50_ms"] for p in points if p["p50_ms"] is not None]
+    cpus = [p["cpu_us_per_request"] for p in points if p.get("cpu_us_per_request")]
     return {
         "requests_per_second": statistics.median(p["requests_per_second"] for p in points),
         "p50_ms": statistics.median(p50s) if p50s else None,
         "errors": sum(p["errors"] for p in points),
         "rounds": [p["requests_per_second"] for p in points],
+        # The server processes' CPU per request (user + system), median of the rounds.
+        "cpu_us_per_request": statistics.median(cpus) if cpus else None,
     }
 
 
@@ -170,14 +186,21 @@ def main(argv: list[str] | None = None) -> None:
                     for server in pair:  # warm-up: imports, pools, the cache's entries
                         run_wrk(wrk, server.urls[case], duration=args.warmup, connections=4,
                                 threads=1)  # fmt: skip
-                    for _ in range(args.rounds):
-                        for server in pair:
+                    for n in range(args.rounds):
+                        # Which of the pair goes first alternates, so a drift in the
+                        # machine's speed over a round does not always favour one.
+                        for server in pair if n % 2 == 0 else pair[::-1]:
+                            cpu_before = server.cpu_seconds()
                             point = run_wrk(
                                 wrk,
                                 server.urls[case],
                                 duration=args.duration,
                                 connections=args.connections,
                                 threads=1,
+                            )
+                            cpu = server.cpu_seconds() - cpu_before
+                            point["cpu_us_per_request"] = (
+                                cpu / point["requests"] * 1e6 if point["requests"] else None
                             )
                             rounds.setdefault((server.stack.key, case), []).append(point)
                             print(
@@ -228,10 +251,13 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"{report['products']:,} products, {report['server']}, wrk {report['wrk']}; load "
         f"average {report['load_average_before'][0]:.2f} before, "
-        f"{report['load_average_after'][0]:.2f} after. Overhead = 1 - on/off in requests/s.",
+        f"{report['load_average_after'][0]:.2f} after. Overhead = 1 - on/off in requests/s "
+        "(of the medians; 'paired': the median of each round's off/on pair); CPU = the "
+        "server processes' CPU time per request, on/off - 1.",
         "",
-        "| read | off (req/s, p50) | on (req/s, p50) | overhead | p50 delta | target | verdict |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| read | off (req/s, p50) | on (req/s, p50) | overhead | paired | p50 delta "
+        "| CPU/request off → on | CPU overhead | target | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, row in report["results"].items():
         pct = row["overhead_pct"]
@@ -239,9 +265,15 @@ def markdown(report: dict[str, Any]) -> str:
         delta = "n/a" if row["p50_delta_us"] is None else f"{row['p50_delta_us']:+.0f} µs"
         p50_off = "n/a" if row["p50_off_ms"] is None else f"{row['p50_off_ms']:.2f} ms"
         p50_on = "n/a" if row["p50_on_ms"] is None else f"{row['p50_on_ms']:.2f} ms"
+        cpu = (
+            "n/a"
+            if row["cpu_us_off"] is None or row["cpu_us_on"] is None
+            else f"{row['cpu_us_off']:,.0f} → {row['cpu_us_on']:,.0f} µs"
+        )
         lines.append(
             f"| {key} | {row['rps_off']:,.0f}, {p50_off} | {row['rps_on']:,.0f}, {p50_on} "
-            f"| {_pct(pct)} | {delta} | <= {row['target_pct']:.0f}% | {verdict} |"
+            f"| {_pct(pct)} | {_pct(row['paired_overhead_pct'])} | {delta} | {cpu} "
+            f"| {_pct(row['cpu_overhead_pct'])} | <= {row['target_pct']:.0f}% | {verdict} |"
         )
     if report["access_log_lines"]:
         counted = ", ".join(f"{k}: {v:,}" for k, v in report["access_log_lines"].items())
