@@ -6,8 +6,11 @@ in this process and records every request and every answer. Four faults:
 
 - the receiver is down (connections reset) for 2 minutes, then up;
 - a worker is SIGKILLed while its requests are in flight;
-- PostgreSQL is unreachable for the workers (a TCP proxy cut, as in
-  test_database_faults.py), then back;
+- PostgreSQL restarts under the workers: a server of the test's own
+  (tests/support/postgres_server.py; the shared one is never touched), migrated into a
+  fresh database, is restarted (``pg_ctl restart -m fast``: every session terminated),
+  then stopped with events waiting until each worker has failed four passes (about
+  3.5 s), then started; events are committed after each fault too;
 - the receiver fails 30% of requests at random.
 
 Each asserts what at-least-once promises: every event delivered (answered 2xx), and each
@@ -24,10 +27,11 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from standardwebhooks import Webhook
 
 from nexus_shop.models import Event
@@ -35,8 +39,8 @@ from nexus_shop.models.events import DeliveryStatus, WebhookDelivery, WebhookEnd
 from tests.factories import WebhookEndpointFactory, emit_event
 from tests.heavy.example_server import database_url
 from tests.support import wait_until
+from tests.support.postgres_server import django_connected_to, running_postgres
 from tests.support.processes import ROOT, Background, background
-from tests.support.tcp_proxy import running_proxy
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 pytestmark = [pytest.mark.heavy, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -177,28 +181,92 @@ def test_a_worker_killed_mid_batch_loses_nothing() -> None:
     )
 
 
-def test_workers_resume_after_the_database_was_unreachable() -> None:
-    settings_dict = connection.settings_dict
-    upstream = (settings_dict.get("HOST") or "127.0.0.1", int(settings_dict.get("PORT") or 5432))
-    with running_receiver() as receiver, running_proxy(*upstream) as proxy:
-        endpoint = WebhookEndpointFactory(url=receiver.url("/ok"))
-        events = _emit(range(1, 6), per_resource=4)
-        proxied = database_url(settings_dict, host="127.0.0.1", port=proxy.port)
-        with workers(2, schedule="1,1,1,1,1", db_url=proxied) as running:
-            wait_until(lambda: len(receiver.answered_so_far()) >= 5, "the first deliveries")
-            refused = proxy.refused
-            proxy.stop()
-            # Committed while the workers cannot reach the database.
-            events += _emit(range(4, 9), per_resource=3)
-            proxy.wait_for_refused(refused + 4)
-            proxy.start()
-            _wait_delivered(endpoint, events, running, timeout=90)
-            assert all(worker.alive() for worker in running)
-            assert any("the database failed" in worker.output() for worker in running)
-        duplicates = _check(receiver, endpoint, events)
+def _database_failures(running: Sequence[Background]) -> list[int]:
+    """How many passes each worker has logged as failed on the database so far."""
+    return [worker.output().count("the database failed") for worker in running]
+
+
+def _each_failed(running: Sequence[Background], since: Sequence[int], times: int = 1) -> bool:
+    """Whether every worker has logged ``times`` more failed passes than ``since``."""
+    now = _database_failures(running)
+    return all(count >= before + times for count, before in zip(now, since, strict=True))
+
+
+def _worker_sessions() -> int:
+    """Sessions on the test's database other than this process's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
+def _acknowledged(receiver: Receiver) -> set[str]:
+    return {answer.webhook_id for answer in receiver.answered_so_far() if answer.status == 200}
+
+
+def test_workers_resume_after_the_database_server_restarts() -> None:
+    """A PostgreSQL server of the test's own (tests/support/postgres_server.py; never the
+    shared one) is restarted, then stopped for a few seconds, under the workers."""
+    with running_postgres() as server, running_receiver() as receiver:
+        # The suite's test database (migrated) is copied, schema only; the shared server
+        # is read, never restarted.
+        url = server.copy_schema(database_url(connection.settings_dict), "nexus_shop_faults")
+        with django_connected_to(url):  # the endpoint, the events and the checks: there too
+            # 100 ms per answer: a fault finds requests in flight, answered but not recorded.
+            endpoint = WebhookEndpointFactory(url=receiver.url("/slow/100"))
+            events = _emit(range(1, 9), per_resource=4)
+            with workers(2, schedule="1,1,1,1,1", db_url=url) as running:
+                # Each worker holds one session (its requests go out from threads that
+                # touch no database): both are in before the fault, so both meet it.
+                wait_until(lambda: _worker_sessions() >= len(running), "the workers connected")
+                wait_until(lambda: len(receiver.answered_so_far()) >= 8, "the first deliveries")
+
+                # 1. pg_ctl restart -m fast: every session terminated (an administrator's
+                # FATAL), the server back within a second; then events committed after it.
+                failed = _database_failures(running)
+                began = time.monotonic()
+                server.restart(mode="fast")
+                restart = time.monotonic() - began
+                connection.close()  # this process's session was terminated too
+                events += _emit(range(5, 13), per_resource=3)
+                _wait_delivered(endpoint, events, running, timeout=60)
+                wait_until(partial(_each_failed, running, failed), "each worker met the restart")
+
+                # 2. pg_ctl stop -m fast right after one commit of new events (a resource's
+                # third needs three answers in a row, 300 ms at least: it waits), down until
+                # each worker has failed four passes in a row (backing off 0.5, 1 and 2 s:
+                # about 3.5 s, every connection refused), then started again.
+                with transaction.atomic():
+                    waiting = _emit(range(9, 17), per_resource=3)
+                events += waiting
+                failed = _database_failures(running)
+                server.stop(mode="fast")
+                stopped = time.monotonic()
+                connection.close()
+                wait_until(
+                    partial(_each_failed, running, failed, times=4), "each worker retried 3 times"
+                )
+                acknowledged = _acknowledged(receiver)
+                still_waiting = [
+                    event for event in waiting if f"evt_{event.pk}" not in acknowledged
+                ]
+                assert still_waiting, "the events meant to wait for the database were delivered"
+                server.start()
+                down = time.monotonic() - stopped
+                started = time.monotonic()
+                events += _emit(range(13, 17), per_resource=2)  # committed after the start
+                _wait_delivered(endpoint, events, running, timeout=90)
+                recovered = time.monotonic() - started
+                assert all(worker.alive() for worker in running)
+                failures = _database_failures(running)
+            duplicates = _check(receiver, endpoint, events)
     print(
-        f"\ndatabase unreachable: {len(events)} events, {proxy.refused - refused} connections "
-        f"refused meanwhile, all delivered after it came back, duplicates={duplicates}"
+        f"\ndatabase server restarted ({restart:.1f} s), then down {down:.1f} s with "
+        f"{len(still_waiting)} events waiting: {len(events)} events, failed passes per worker "
+        f"{failures}, all delivered {recovered:.1f} s after the start, duplicates={duplicates}"
     )
 
 

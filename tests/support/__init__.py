@@ -4,6 +4,10 @@
   ephemeral range and a retry when another process took it first; a port that refuses.
 - :class:`redis_server.RedisServer` / :func:`redis_server.running_redis`: a private
   ``redis-server`` on its own port, to stop, pause, fill or restart. Never the shared one.
+- :class:`postgres_server.PostgresServer` / :func:`postgres_server.running_postgres`: a
+  private PostgreSQL cluster (initdb) on its own port, to restart or stop; a database
+  with the suite's schema in it (``copy_schema``), and this process's Django connection
+  pointed there (:func:`postgres_server.django_connected_to`). Never the shared one.
 - :func:`wait_until`: poll an observable condition (never a fixed sleep).
 - :func:`race.race`: run callables at the same moment, one thread (and DB connection) each.
 - :func:`asgi.asgi_request`: one request to an ASGI application in-process (the example's

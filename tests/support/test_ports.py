@@ -20,6 +20,7 @@ from tests.support.ports import (
     on_free_port,
     refused_port,
 )
+from tests.support.postgres_server import PostgresServer
 from tests.support.processes import Server
 from tests.support.redis_server import RedisServer
 
@@ -71,6 +72,7 @@ def test_the_servers_say_so_when_their_port_was_taken() -> None:
         "Error: Could not get socket 127.0.0.1:6081: Address already in use",  # varnishd
         "Error: That port is already in use.",  # Django's runserver
         "[Errno 98] error while attempting to bind on address: address already in use",
+        'LOG:  could not bind IPv4 address "127.0.0.1": Address already in use',  # postgres
     ):
         assert address_in_use(output)
     assert not address_in_use("Listening on 127.0.0.1:8000")
@@ -110,3 +112,14 @@ def test_redis_server_says_when_its_port_was_taken(busy_port: int) -> None:
     with pytest.raises(PortInUse):
         server.start()
     assert server.process is None
+
+
+def test_postgres_server_says_when_its_port_was_taken(busy_port: int) -> None:
+    server = PostgresServer(port=busy_port)
+    try:
+        with pytest.raises(PortInUse):
+            server.start()
+        assert not server.running
+    finally:
+        server.cleanup()
+    assert not server.root.exists()
