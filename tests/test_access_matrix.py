@@ -72,6 +72,7 @@ class World:
     def __init__(self, role: str, perms: tuple[str, ...]) -> None:
         self.category = CategoryFactory()
         self.empty_category = CategoryFactory()  # one that may be deleted
+        self.deleted_category = CategoryFactory(deleted_at=timezone.now())  # may be restored
         self.product = ProductFactory(category=self.category)
         self.deleted_product = ProductFactory(category=self.category, deleted_at=timezone.now())
         # A product with options and three variants, one of them soft-deleted.
@@ -212,7 +213,8 @@ MATRIX: dict[str, Row] = {
         SIGNED_IN, body=lambda w: {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
     ),
     # Catalogue reads: public; catalogue staff (any product write permission, see
-    # selectors.visibility.is_catalogue_staff) see more, nobody is refused.
+    # selectors.visibility.is_catalogue_staff) see more products, category staff (any
+    # category write permission, is_category_staff) deleted categories; nobody is refused.
     "category_list": Row(PUBLIC),
     "category_get": Row(PUBLIC, path=_path(**CATEGORY)),
     "product_list": Row(PUBLIC),
@@ -230,6 +232,10 @@ MATRIX: dict[str, Row] = {
     "category_delete": Row(
         Perm("nexus_shop.delete_category"),
         path=_path(category_id=lambda w: w.empty_category.pk),
+    ),
+    "category_restore": Row(
+        Perm("nexus_shop.delete_category"),
+        path=_path(category_id=lambda w: w.deleted_category.pk),
     ),
     "product_create": Row(Perm("nexus_shop.add_product"), body=_product_body),
     "product_replace": Row(
@@ -415,27 +421,40 @@ def test_access(operation_id: str, role: str) -> None:
         assert "detail" in response.json()
 
 
-CATALOGUE_READS = ("category_list", "category_get", "product_list", "product_facets", "product_get")
+PRODUCT_READS = ("product_list", "product_facets", "product_get")
+CATEGORY_READS = ("category_list", "category_get")
+CATEGORY_PERMS = ["add_category", "change_category", "delete_category"]
+PRODUCT_PERMS = ["add_product", "change_product", "delete_product"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "perms", [[], ["view_product"], ["add_category", "change_category", "delete_category"]]
+    ("reads", "perms"),
+    [
+        (PRODUCT_READS, []),
+        (PRODUCT_READS, ["view_product"]),
+        (PRODUCT_READS, CATEGORY_PERMS),
+        (CATEGORY_READS, []),
+        (CATEGORY_READS, ["view_category"]),
+        (CATEGORY_READS, PRODUCT_PERMS),
+    ],
 )
-def test_a_signed_in_caller_who_is_not_catalogue_staff_reads_what_anonymous_reads(
-    perms: list[str],
+def test_a_signed_in_caller_who_is_not_staff_reads_what_anonymous_reads(
+    reads: tuple[str, ...], perms: list[str]
 ) -> None:
-    """The catalogue reads answer a user for whom ``is_catalogue_staff`` is false exactly
-    as they answer an anonymous caller (which is what lets a cache answer both alike)."""
+    """The catalogue reads answer a user who is not staff for them exactly as they answer
+    an anonymous caller (which is what lets a cache answer both alike): the product reads
+    when ``is_catalogue_staff`` is false, the category reads when ``is_category_staff`` is."""
     world = World("anonymous", ())
     hidden = ProductFactory(category=world.category, is_active=False)
     user = StaffFactory(username=world.unique("staff"), perms=perms)
     operations = _operations()
     signed_in = Client(headers=bearer(user))
-    for operation_id in CATALOGUE_READS:
+    for operation_id in reads:
         row = MATRIX[operation_id]
         _, template, _ = operations[operation_id]
-        for params in (row.path(world), {**row.path(world), "product_id": hidden.pk}):
+        hidden_ones = {"product_id": hidden.pk, "category_id": world.deleted_category.pk}
+        for params in (row.path(world), {**row.path(world), **hidden_ones}):
             path = template.format(**params)
             query = {**row.query(world), "include_deleted": "true"}
             anonymous = Client().get(path, query)

@@ -398,6 +398,7 @@ def test_delete_empty_category(admin_client: Client) -> None:
 
     assert response.status_code == 302
     assert not Category.objects.filter(pk=category.pk).exists()
+    assert Category.all_objects.get(pk=category.pk).deleted_at is not None  # soft-deleted
 
 
 def test_category_with_products_is_protected(admin_client: Client) -> None:
@@ -420,6 +421,7 @@ def test_delete_selected_categories(admin_client: Client) -> None:
 
     assert response.status_code == 302
     assert not Category.objects.filter(pk__in=[first.pk, second.pk]).exists()
+    assert Category.all_objects.filter(pk__in=[first.pk, second.pk]).count() == 2
 
 
 def test_delete_selected_categories_reports_refusals(
@@ -459,6 +461,140 @@ def test_category_with_children_is_protected(admin_client: Client) -> None:
 
     assert response.status_code == 200
     assert Category.objects.filter(pk=parent.pk).exists()
+
+
+def test_a_category_whose_children_are_all_deleted_can_be_deleted(admin_client: Client) -> None:
+    parent = CategoryFactory(name="Parent")
+    child = CategoryFactory(name="Child", parent=parent)
+    services.category_delete(category_id=child.pk)
+
+    page = admin_client.get(f"{CATEGORIES}{parent.pk}/delete/")
+    response = admin_client.post(f"{CATEGORIES}{parent.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200
+    assert page.context["protected"] == []
+    assert page.context["deleted_objects"] == ["Category: Parent"]
+    assert response.status_code == 302
+    assert Category.all_objects.get(pk=parent.pk).deleted_at is not None
+
+
+def test_the_delete_page_names_what_holds_a_category(admin_client: Client) -> None:
+    parent = CategoryFactory(name="Parent")
+    CategoryFactory(name="Child", parent=parent)
+    ProductFactory(name="Lamp", sku="LAMP", category=parent)
+    soft_deleted(name="Old lamp", sku="OLD", category=parent)
+
+    page = admin_client.get(f"{CATEGORIES}{parent.pk}/delete/")
+
+    assert page.context["protected"] == [
+        "Category: Child",
+        "Product: Lamp (LAMP)",
+        "Product: Old lamp (OLD)",
+    ]
+
+
+def test_the_delete_page_counts_products_past_the_first_ones(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shop_admin, "_PROTECTED_SHOWN", 2)
+    category = CategoryFactory()
+    ProductFactory.create_batch(5, category=category)
+
+    page = admin_client.get(f"{CATEGORIES}{category.pk}/delete/")
+
+    assert len(page.context["protected"]) == 3
+    assert page.context["protected"][-1] == "... and 3 more products"
+
+
+def test_deleted_categories_are_listed_read_only_and_restored_by_an_action(
+    admin_client: Client,
+) -> None:
+    live = CategoryFactory(name="Live")
+    gone = CategoryFactory(name="Gone")
+    services.category_delete(category_id=gone.pk)
+
+    listed = admin_client.get(CATEGORIES)
+    deleted = admin_client.get(CATEGORIES, {"deleted": "yes"})
+    change = admin_client.get(f"{CATEGORIES}{gone.pk}/change/")
+    refused = admin_client.post(
+        f"{CATEGORIES}{gone.pk}/change/",
+        {"name": "Renamed", "slug": gone.slug, "description": "", "parent": ""},
+    )
+    actions = {value for value, _label in listed.context["action_form"].fields["action"].choices}
+    response = admin_client.post(
+        CATEGORIES, {"action": "restore_selected", "_selected_action": [gone.pk, live.pk]}
+    )
+
+    assert {c.name for c in listed.context["cl"].result_list} == {"Live", "Gone"}
+    assert [c.name for c in deleted.context["cl"].result_list] == ["Gone"]
+    assert actions == {"", "delete_selected", "restore_selected"}
+    assert change.status_code == 200
+    assert not change.context["has_change_permission"]
+    assert refused.status_code == 403
+    assert response.status_code == 302
+    assert "Restored 1 category(ies)." in messages_of(response)
+    assert Category.objects.get(pk=gone.pk).name == "Gone"
+
+
+def test_restoring_a_parent_and_its_child_together_restores_the_parent_first(
+    admin_client: Client,
+) -> None:
+    parent = CategoryFactory(name="Parent")
+    child = CategoryFactory(name="Child", parent=parent)
+    services.category_delete(category_id=child.pk)
+    services.category_delete(category_id=parent.pk)
+
+    response = admin_client.post(
+        CATEGORIES, {"action": "restore_selected", "_selected_action": [child.pk, parent.pk]}
+    )
+
+    assert "Restored 2 category(ies)." in messages_of(response)
+    assert Category.objects.filter(pk__in=[parent.pk, child.pk]).count() == 2
+
+
+def test_a_refused_category_restore_is_a_message_not_a_500(admin_client: Client) -> None:
+    old = CategoryFactory(name="Old", slug="taken")
+    services.category_delete(category_id=old.pk)
+    CategoryFactory(name="New", slug="taken")
+
+    response = admin_client.post(
+        CATEGORIES, {"action": "restore_selected", "_selected_action": [old.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Could not restore Old" in m and "'taken'" in m for m in shown)
+    assert Category.all_objects.get(pk=old.pk).deleted_at is not None
+
+
+@pytest.mark.django_db
+def test_restoring_categories_needs_the_delete_permission() -> None:
+    gone = CategoryFactory()
+    services.category_delete(category_id=gone.pk)
+    client = Client()
+    client.force_login(
+        UserFactory(is_staff=True, perms=["view_category", "change_category", "add_category"])
+    )
+
+    page = client.get(CATEGORIES)
+    client.post(CATEGORIES, {"action": "restore_selected", "_selected_action": [gone.pk]})
+
+    assert page.context["action_form"] is None  # no action: delete and restore need it
+    assert Category.all_objects.get(pk=gone.pk).deleted_at is not None
+
+
+def test_autocomplete_offers_live_categories_only(admin_client: Client) -> None:
+    CategoryFactory(name="Lamps live")
+    gone = CategoryFactory(name="Lamps gone")
+    services.category_delete(category_id=gone.pk)
+
+    for model, field in (("category", "parent"), ("product", "category")):
+        response = admin_client.get(
+            "/admin/autocomplete/",
+            {"term": "lamps", "app_label": "nexus_shop", "model_name": model, "field_name": field},
+        )
+        assert response.status_code == 200
+        assert [r["text"] for r in response.json()["results"]] == ["Lamps live"]
 
 
 def test_timestamps_are_read_only(admin_client: Client) -> None:
@@ -985,6 +1121,7 @@ def test_admin_category_writes_emit_their_events(admin_client: Client, outbox: O
     )
     changed = category_data(category_id=category.pk)
     admin_client.post(f"{CATEGORIES}{category.pk}/delete/", {"post": "yes"})
+    admin_client.post(CATEGORIES, {"action": "restore_selected", "_selected_action": [category.pk]})
 
     new = outbox.new()
     resource = f"category:{category.pk}"
@@ -992,8 +1129,9 @@ def test_admin_category_writes_emit_their_events(admin_client: Client, outbox: O
         ("category.created", resource, 1),
         ("category.updated", resource, 2),
         ("category.deleted", resource, 3),
+        ("category.restored", resource, 4),
     ]
-    assert [e.data for e in new] == [created, changed, changed]
+    assert [e.data for e in new] == [created, changed, changed, changed]
 
 
 def test_admin_order_actions_emit_their_events(admin_client: Client, outbox: Outbox) -> None:

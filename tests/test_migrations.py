@@ -17,7 +17,7 @@ from cachalot import api as cachalot_api
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -219,3 +219,54 @@ def test_migrating_back_merges_a_carts_lines_of_one_products_variants(
     apps = _migrate([BEFORE_VARIANTS])
     (line,) = apps.get_model("nexus_shop", "CartLine").objects.filter(cart_id=cart.pk)
     assert (line.product_id, line.quantity) == (shirt.pk, 1000)
+
+
+# Migration 0016: categories are soft-deleted ---------------------------------------------------
+
+BEFORE_CATEGORY_SOFT_DELETE = ("nexus_shop", "0015_events_outbox_webhooks")
+
+
+@pytest.mark.django_db
+def test_category_slugs_are_unique_among_live_categories_only() -> None:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Category._meta.db_table)
+    unique_on_slug = {
+        name for name, c in constraints.items() if c["columns"] == ["slug"] and c["unique"]
+    }
+    assert unique_on_slug == {"nexus_shop_category_live_slug_uniq"}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_migration_0016_forward_back_and_forward_on_a_populated_database(
+    request: pytest.FixtureRequest,
+) -> None:
+    request.addfinalizer(cachalot_api.invalidate)
+    latest = _latest()
+    request.addfinalizer(lambda: call_command("migrate", "nexus_shop", verbosity=0))
+    apps = _migrate([BEFORE_CATEGORY_SOFT_DELETE])
+    old = apps.get_model("nexus_shop", "Category")
+    root = old.objects.create(name="Root", slug="root")
+    old.objects.filter(pk=root.pk).update(path=f"/{root.pk}/")
+    child = old.objects.create(name="Child", slug="child", parent=root)
+    old.objects.filter(pk=child.pk).update(path=f"/{root.pk}/{child.pk}/")
+
+    _migrate(latest)  # existing categories are live
+    assert set(Category.objects.values_list("pk", flat=True)) == {root.pk, child.pk}
+    services.category_delete(category_id=child.pk)
+    reused = services.category_create(name="Child", slug="child")  # the deleted one's slug
+    services.category_delete(category_id=reused.pk)
+
+    # Back: every slug must be unique again, so with two "child" rows the migration fails
+    # (and changes nothing); with one, the deleted category comes back as a live one.
+    with pytest.raises(IntegrityError):
+        _migrate([BEFORE_CATEGORY_SOFT_DELETE])
+    Category.all_objects.filter(pk=reused.pk).delete()
+    apps = _migrate([BEFORE_CATEGORY_SOFT_DELETE])
+    old = apps.get_model("nexus_shop", "Category")
+    assert sorted(old.objects.values_list("slug", flat=True)) == ["child", "root"]
+
+    _migrate(latest)  # and forward again
+    assert Category.objects.count() == 2
+    services.category_delete(category_id=child.pk)
+    assert services.category_restore(category_id=child.pk).parent_id == root.pk

@@ -391,7 +391,18 @@ def category_writes(editor: Client) -> None:
     )
     assert response.status_code == 422
 
-    # Only a leaf with no products (deleted ones included) can be deleted.
+    # Only a category without live children and products (deleted ones included) can be
+    # deleted. Deleting is a soft delete: the category disappears from every read...
     assert editor.delete(f"/api/categories/{shoes['id']}").status_code == 409
     assert editor.delete(f"/api/categories/{kids['id']}").status_code == 204
+    assert editor.get(f"/api/categories/{kids['id']}").status_code == 404
+
+    # ...but category staff find it with include_deleted=true, and restore it.
+    found = editor.get(f"/api/categories/{kids['id']}", {"include_deleted": "true"})
+    assert found.status_code == 200
+    response = editor.post(
+        f"/api/categories/{kids['id']}/restore", headers={"If-Match": found["ETag"]}
+    )
+    assert response.status_code == 200
+    assert response.json() == kids
     # --8<-- [end:category-writes]

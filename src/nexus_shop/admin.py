@@ -3,8 +3,9 @@
 Writes go through :mod:`nexus_shop.services.catalog` (and a product's images through
 :mod:`nexus_shop.services.images`), as the API's do: a category's ``path`` is kept by the
 category services, a product's currency comes from ``NEXUS_SHOP_CURRENCY``, deleting a
-product soft-deletes it, and every change emits the API's event. Products that are
-soft-deleted stay visible here (filter "deleted"), read-only, and can be restored.
+product or a category soft-deletes it, and every change emits the API's event. Products
+and categories that are soft-deleted stay visible here (filter "deleted"), read-only, and
+can be restored.
 
 The rules (a free slug or SKU, "not its own ancestor", ...) live in the services only.
 The admin's forms save by calling the service as the last step of their validation, and
@@ -91,6 +92,23 @@ class _SavedByServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # same
 # Categories -----------------------------------------------------------------------------------
 
 
+class DeletedListFilter(admin.SimpleListFilter):
+    """Soft-deleted rows (categories, products): the admins list them too."""
+
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
 class CategoryAdminForm(_SavedByServiceForm):
     class Meta:
         model = Category
@@ -111,21 +129,39 @@ class CategoryAdminForm(_SavedByServiceForm):
         )
 
 
+# The most products the delete confirmation names; it counts the rest.
+_PROTECTED_SHOWN = 20
+
+
 @admin.register(Category)
 class CategoryAdmin(_SavedByServiceAdmin):
     form = CategoryAdminForm
-    list_display = ("name", "slug", "parent", "live_products_here", "path", "created_at")
-    list_filter = (("parent", admin.EmptyFieldListFilter), "created_at")
+    list_display = (
+        "name",
+        "slug",
+        "parent",
+        "live_products_here",
+        "path",
+        "deleted",
+        "created_at",
+    )
+    list_filter = (("parent", admin.EmptyFieldListFilter), DeletedListFilter, "created_at")
     search_fields = ("name", "slug", "description")
     list_select_related = ("parent",)
     ordering = ("path",)
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("parent",)
-    readonly_fields = ("path", "created_at", "updated_at")
-    fields = ("name", "slug", "description", "parent", "path", "created_at", "updated_at")
+    readonly_fields = ("path", "created_at", "updated_at", "deleted_at")
+    fields = ("name", "slug", "description", "parent", *readonly_fields)
+    # "Delete selected categories" soft-deletes (delete_queryset); this restores.
+    actions = ("restore_selected",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
-        queryset: QuerySet[Category] = super().get_queryset(request)
+        """Every row, soft-deleted ones included (the default manager hides them)."""
+        queryset = Category.all_objects.all()
+        ordering = self.get_ordering(request)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
         # A correlated subquery, not a JOIN + GROUP BY: the database counts for the rows of
         # the page only, each from the partial (live) index on category_id.
         live_in_category = (
@@ -139,6 +175,16 @@ class CategoryAdmin(_SavedByServiceAdmin):
             live_products=Coalesce(Subquery(live_in_category, output_field=IntegerField()), 0)
         )
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Category], search_term: str
+    ) -> tuple[QuerySet[Category], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if getattr(request.resolver_match, "url_name", None) == "autocomplete":
+            # Choosing a parent or a product's category: live ones only (the services
+            # refuse a deleted one, as the form's own choices do).
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return queryset, may_have_duplicates
+
     @admin.display(description="products here", ordering="live_products")
     def live_products_here(self, obj: Category) -> int:
         """Products filed directly in this category that are not soft-deleted.
@@ -148,34 +194,81 @@ class CategoryAdmin(_SavedByServiceAdmin):
         """
         return int(getattr(obj, "live_products", 0))
 
+    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj: Category) -> bool:
+        return obj.deleted_at is not None
+
+    # A soft-deleted category is read-only until it is restored.
+
+    def has_change_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # Deletes through the services (saves: see CategoryAdminForm).
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """The confirmation page's lists for a soft delete: the categories themselves, and
+        as "protected" what ``category_delete`` refuses them for (live child categories
+        not deleted along, and products, soft-deleted ones included).
+
+        Django's own lists follow every foreign key to the rows, so soft-deleted children
+        (which hold nothing back) would be "protected" too.
+        """
+        categories = list(objs)
+        ids = {category.pk for category in categories}
+        children = Category.objects.filter(parent_id__in=ids).exclude(pk__in=ids)
+        products = Product.all_objects.filter(category_id__in=ids).order_by("pk")
+        shown = list(products[: _PROTECTED_SHOWN + 1])
+        protected = [f"Category: {child}" for child in children]
+        protected += [f"Product: {product}" for product in shown[:_PROTECTED_SHOWN]]
+        if len(shown) > _PROTECTED_SHOWN:
+            protected.append(f"... and {products.count() - _PROTECTED_SHOWN} more products")
+        deleted = [f"Category: {category}" for category in categories]
+        return deleted, {Category._meta.verbose_name_plural: len(categories)}, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: Category) -> None:
-        services.category_delete(category_id=obj.pk)
+        """Soft delete: the row stays and can be restored."""
+        # Already soft-deleted meanwhile (NotFound) is the outcome the user asked for.
+        with contextlib.suppress(NotFound):
+            services.category_delete(category_id=obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
+        """Soft delete (the "Delete selected" action lands here)."""
         # Leaves first, so a selected parent is empty by the time its turn comes.
-        for category in sorted(queryset, key=lambda c: c.path, reverse=True):
+        live = queryset.filter(deleted_at__isnull=True)
+        for category in sorted(live, key=lambda c: c.path, reverse=True):
             try:
-                services.category_delete(category_id=category.pk)
+                self.delete_model(request, category)
             except NexusShopError as error:
                 self.message_user(request, f"{category}: {error.message}", messages.ERROR)
 
+    @admin.action(description="Restore selected categories", permissions=["delete"])
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
+        """Restore through the service (``delete_category``, as the API's restore needs)."""
+        restored = 0
+        # Parents first (a path sorts before its descendants'), so a selected parent is
+        # live by the time its children's turn comes.
+        deleted = queryset.filter(deleted_at__isnull=False)
+        for category in sorted(deleted, key=lambda c: c.path):
+            try:
+                services.category_restore(category_id=category.pk)
+            except NexusShopError as error:
+                self.message_user(
+                    request, f"Could not restore {category}: {error.message}", messages.ERROR
+                )
+            else:
+                restored += 1
+        if restored:
+            self.message_user(request, f"Restored {restored} category(ies).", messages.SUCCESS)
+
 
 # Products -------------------------------------------------------------------------------------
-
-
-class DeletedListFilter(admin.SimpleListFilter):
-    title = "deleted"
-    parameter_name = "deleted"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        return queryset
 
 
 class InStockListFilter(admin.SimpleListFilter):

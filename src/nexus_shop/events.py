@@ -53,19 +53,8 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = _types(
     EventType("product.restored", "A deleted product was restored.", ProductDetailOut, "product"),
     EventType("category.created", "A category was created.", CategoryOut, "category"),
     EventType("category.updated", "A category was changed.", CategoryOut, "category"),
-    EventType(
-        "category.deleted",
-        "A category was deleted (categories are deleted outright: the payload is the category "
-        "as it was just before).",
-        CategoryOut,
-        "category",
-    ),
-    EventType(
-        "category.restored",
-        "A deleted category was restored (not sent while categories are deleted outright).",
-        CategoryOut,
-        "category",
-    ),
+    EventType("category.deleted", "A category was soft-deleted.", CategoryOut, "category"),
+    EventType("category.restored", "A deleted category was restored.", CategoryOut, "category"),
     EventType(
         "inventory.out_of_stock",
         "A variant's stock reached zero (sent on the crossing, not on every sale).",

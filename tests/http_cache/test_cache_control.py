@@ -111,6 +111,9 @@ TABLE: dict[str, list[tuple[Call, str]]] = {
     "category_delete": [
         (lambda w: w.staff.delete(f"/api/categories/{w.empty_category.pk}"), "no-store")
     ],
+    "category_restore": [
+        (lambda w: w.staff.post(f"/api/categories/{w.category.pk}/restore"), "no-store")
+    ],
     "product_list": [
         (lambda w: w.anon.get("/api/products"), "public"),
         (lambda w: w.staff.get("/api/products"), "private"),

@@ -113,6 +113,25 @@ def test_category_update_and_delete_with_if_match(anon: Client, staff_api: Clien
     assert Category.objects.filter(pk=category.pk).exists()
 
 
+def test_category_delete_and_restore_with_if_match(anon: Client, staff_api: Client) -> None:
+    category = CategoryFactory(name="Before")
+    url = f"/api/categories/{category.pk}"
+    stale = anon.get(url)["ETag"]
+    current = _patch(staff_api, url, {"name": "After"})["ETag"]
+    assert staff_api.delete(url, headers={"if_match": current}).status_code == 204
+    deleted_etag = staff_api.get(f"{url}?include_deleted=true")["ETag"]
+    # A category's representation shows no deletion state (nor timestamps): deleting it
+    # leaves its ETag as it was.
+    assert deleted_etag == current
+    restore = f"{url}/restore"
+    refused = staff_api.post(restore, headers={"if_match": stale})
+    assert refused.status_code == 412
+    assert Category.all_objects.get(pk=category.pk).deleted_at is not None
+    restored = staff_api.post(restore, headers={"if_match": deleted_etag})
+    assert restored.status_code == 200
+    assert restored["ETag"] == anon.get(url)["ETag"]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_if_match_is_checked_under_the_row_lock(staff: Any) -> None:

@@ -186,6 +186,7 @@ def test_delete_a_leaf(staff_client: Client) -> None:
     leaf = CategoryFactory()
     response = staff_client.delete(f"/api/categories/{leaf.pk}")
     assert response.status_code == 204
+    assert response.content == b""
     assert not Category.objects.filter(pk=leaf.pk).exists()
     assert staff_client.delete(f"/api/categories/{leaf.pk}").status_code == 404
 
@@ -205,6 +206,112 @@ def test_delete_is_409_while_it_has_children_or_products(staff_client: Client) -
     ProductFactory(category=with_deleted_product, deleted_at=timezone.now())
     assert staff_client.delete(f"/api/categories/{with_deleted_product.pk}").status_code == 409
     assert Category.objects.count() == 4
+
+
+# Soft delete and restore ----------------------------------------------------------------------
+
+
+def test_delete_is_a_soft_delete_hidden_from_every_read(staff_client: Client, anon: Client) -> None:
+    parent = CategoryFactory(slug="lighting")
+    leaf = CategoryFactory(parent=parent, slug="lamps")
+    ProductFactory(category=parent)
+    assert staff_client.delete(f"/api/categories/{leaf.pk}").status_code == 204
+
+    assert Category.all_objects.get(pk=leaf.pk).deleted_at is not None
+    for client in (anon, staff_client):  # staff too, unless they ask
+        assert client.get(f"/api/categories/{leaf.pk}").status_code == 404
+        listed = client.get("/api/categories").json()
+        assert [c["id"] for c in listed["items"]] == [parent.pk]
+        assert listed["count"] == 1
+        assert client.get("/api/products?category=lamps").json()["count"] == 0
+        facets = client.get("/api/products/facets?category=lighting").json()
+        assert facets["subtree"]["children"] == []
+    # The parent lost a (deleted) child, nothing else: it may be deleted once it is empty.
+    assert staff_client.get(f"/api/categories/{parent.pk}").json()["product_count"] == 1
+
+
+def test_category_staff_see_deleted_categories_on_request(
+    staff_client: Client, anon: Client
+) -> None:
+    live = CategoryFactory()
+    deleted = CategoryFactory()
+    staff_client.delete(f"/api/categories/{deleted.pk}")
+
+    listed = staff_client.get("/api/categories?include_deleted=true").json()["items"]
+    assert {c["id"] for c in listed} == {live.pk, deleted.pk}
+    shown = staff_client.get(f"/api/categories/{deleted.pk}?include_deleted=true")
+    assert shown.status_code == 200
+    assert set(shown.json()) == CATEGORY_FIELDS
+    # include_deleted means nothing to the public.
+    assert anon.get(f"/api/categories/{deleted.pk}?include_deleted=true").status_code == 404
+    public = anon.get("/api/categories?include_deleted=true").json()["items"]
+    assert [c["id"] for c in public] == [live.pk]
+
+
+def test_restore_brings_it_back(staff_client: Client, anon: Client) -> None:
+    category = CategoryFactory()
+    before = anon.get(f"/api/categories/{category.pk}")
+    staff_client.delete(f"/api/categories/{category.pk}")
+    response = staff_client.post(f"/api/categories/{category.pk}/restore")
+    assert response.status_code == 200
+    assert response.json() == before.json()
+    assert response["ETag"] == before["ETag"]
+    after = anon.get(f"/api/categories/{category.pk}")
+    assert (after.status_code, after.json()) == (200, before.json())
+    # Restoring a live category is a no-op.
+    assert staff_client.post(f"/api/categories/{category.pk}/restore").status_code == 200
+
+
+def test_restore_is_409_while_the_parent_is_deleted(staff_client: Client) -> None:
+    parent = CategoryFactory()
+    child = CategoryFactory(parent=parent)
+    staff_client.delete(f"/api/categories/{child.pk}")
+    staff_client.delete(f"/api/categories/{parent.pk}")
+    response = staff_client.post(f"/api/categories/{child.pk}/restore")
+    assert response.status_code == 409
+    assert response.json()["field"] == "parent_id"
+    assert "restore the parent first" in response.json()["detail"]
+    assert staff_client.post(f"/api/categories/{parent.pk}/restore").status_code == 200
+    restored = staff_client.post(f"/api/categories/{child.pk}/restore")
+    assert (restored.status_code, restored.json()["parent_id"]) == (200, parent.pk)
+
+
+def test_restore_is_409_when_the_slug_was_taken_meanwhile(staff_client: Client) -> None:
+    category = CategoryFactory(slug="same")
+    staff_client.delete(f"/api/categories/{category.pk}")
+    assert _post(staff_client, {"name": "Same", "slug": "same"}).status_code == 201
+    response = staff_client.post(f"/api/categories/{category.pk}/restore")
+    assert response.status_code == 409
+    assert response.json()["field"] == "slug"
+    assert Category.all_objects.get(pk=category.pk).deleted_at is not None
+
+
+def test_a_deleted_categorys_slug_names_the_new_category(
+    staff_client: Client, anon: Client
+) -> None:
+    old = CategoryFactory(slug="lamps")
+    staff_client.delete(f"/api/categories/{old.pk}")
+    new = _post(staff_client, {"name": "Lamps", "slug": "lamps"}).json()
+    product = ProductFactory(category_id=new["id"])
+    listed = anon.get("/api/products?category=lamps").json()["items"]
+    assert [p["id"] for p in listed] == [product.pk]
+
+
+def test_restore_of_a_missing_category_is_404(staff_client: Client) -> None:
+    assert staff_client.post("/api/categories/987654/restore").status_code == 404
+
+
+def test_nothing_can_be_filed_under_a_deleted_category(staff_client: Client) -> None:
+    deleted = CategoryFactory()
+    staff_client.delete(f"/api/categories/{deleted.pk}")
+    child = _post(staff_client, {"name": "Orphan", "parent_id": deleted.pk})
+    assert (child.status_code, child.json()["field"]) == (422, "parent_id")
+    product = staff_client.post(
+        "/api/products",
+        {"name": "Lamp", "sku": "L-1", "price": "1.00", "stock": 1, "category_id": deleted.pk},
+        content_type="application/json",
+    )
+    assert (product.status_code, product.json()["field"]) == (422, "category_id")
 
 
 @pytest.mark.parametrize("field", ["name", "slug", "description"])

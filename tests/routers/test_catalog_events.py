@@ -111,8 +111,11 @@ def test_category_endpoints(staff_client: Client, outbox: Outbox) -> None:
     patched = send(staff_client, "patch", f"/api/categories/{pk}", {"parent_id": parent.pk})
     assert outbox.one("category.updated") == patched
     send(staff_client, "delete", f"/api/categories/{pk}")
-    assert outbox.one("category.deleted") == patched  # as it was before it went
+    deleted = staff_client.get(f"/api/categories/{pk}?include_deleted=true").json()
+    assert outbox.one("category.deleted") == deleted == patched
     assert staff_client.get(f"/api/categories/{pk}").status_code == 404
+    restored = send(staff_client, "post", f"/api/categories/{pk}/restore")
+    assert outbox.one("category.restored") == restored == patched
 
 
 def test_a_refused_write_emits_nothing(staff_client: Client, outbox: Outbox) -> None:

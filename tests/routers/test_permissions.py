@@ -38,6 +38,13 @@ def _ops() -> dict[str, tuple[Op, int, str]]:
             204,
             "delete_category",
         ),
+        "category_restore": (
+            lambda c: c.post(
+                f"/api/categories/{CategoryFactory(deleted_at='2026-01-01T00:00Z').pk}/restore"
+            ),
+            200,
+            "delete_category",
+        ),
         "product_create": (
             json(
                 "post", lambda: "/api/products", {"name": "P", "sku": "S", "price": "1", "stock": 1}
@@ -177,3 +184,30 @@ def test_catalogue_reads_show_hidden_products_to_catalogue_staff_only(
 
     assert {item["id"] for item in listed} == ({inactive.pk, deleted.pk} if staff else set())
     assert (detail.status_code, deleted_detail.status_code) == ((200, 200) if staff else (404, 404))
+
+
+@pytest.mark.parametrize(
+    ("perms", "staff"),
+    [
+        (["add_category"], True),
+        (["change_category"], True),
+        (["delete_category"], True),
+        (["view_category"], False),
+        (["add_product", "change_product", "delete_product"], False),
+        ([], False),
+    ],
+)
+def test_category_reads_show_deleted_categories_to_category_staff_only(
+    perms: list[str], staff: bool
+) -> None:
+    """Each category write permission alone makes category staff (``is_category_staff``);
+    no other permission, nor ``is_staff``, does."""
+    live = CategoryFactory()
+    deleted = CategoryFactory(deleted_at="2026-01-01T00:00Z")
+    client = Client(headers=bearer(StaffFactory(perms=perms)))
+
+    listed = client.get("/api/categories?include_deleted=true").json()["items"]
+    detail = client.get(f"/api/categories/{deleted.pk}?include_deleted=true")
+
+    assert {item["id"] for item in listed} == ({live.pk, deleted.pk} if staff else {live.pk})
+    assert detail.status_code == (200 if staff else 404)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from nexus_shop.models import Category
 from nexus_shop.schemas.catalog import ProductFacetsParams
 from nexus_shop.selectors.facets import product_facets
 from nexus_shop.selectors.search import WIDEN_WHEN_FEWER_THAN
@@ -39,3 +40,21 @@ def test_the_docstring_names_the_probe_the_code_runs() -> None:
     assert f"``WIDEN_WHEN_FEWER_THAN - 1`` ({WIDEN_WHEN_FEWER_THAN - 1})" in (
         product_facets.__doc__ or ""
     )
+
+
+def test_a_deleted_category_sharing_a_live_ones_slug_is_not_the_subtree() -> None:
+    """Facets name live categories only: a deleted one's slug may be a live one's now."""
+    old = CategoryFactory(slug="lamps")
+    old_child = CategoryFactory(slug="old-desk-lamps", parent=old)
+    now = timezone.now()
+    Category.all_objects.filter(pk__in=[old.pk, old_child.pk]).update(deleted_at=now)
+    new = CategoryFactory(slug="lamps")
+    ProductFactory(category=new)
+    params = ProductFacetsParams.model_validate({"category": "lamps"})
+
+    facets = product_facets(params=params, viewer=None)
+
+    assert facets.count == 1
+    assert facets.subtree is not None
+    assert (facets.subtree.id, facets.subtree.count) == (new.pk, 1)
+    assert [(c.id, c.count) for c in facets.categories] == [(new.pk, 1)]

@@ -1,7 +1,8 @@
 """The catalogue's visibility rules (``nexus_shop.selectors.visibility``), and their copies.
 
-Who is catalogue staff is decided once, by :func:`is_catalogue_staff`; what the public sees
-is :data:`PUBLIC_PRODUCTS`, what it may buy :func:`purchasable_variants`. The copies that
+Who is catalogue staff is decided once, by :func:`is_catalogue_staff`, and who is category
+staff by :func:`is_category_staff`; what the public sees is :data:`PUBLIC_PRODUCTS` and
+:data:`PUBLIC_CATEGORIES`, what it may buy :func:`purchasable_variants`. The copies that
 cannot import the ``Q`` (a hand-written SQL statement, a loaded row, a partial index) are
 checked against it here.
 """
@@ -13,16 +14,21 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.db.models import UniqueConstraint
 from django.utils import timezone
 
-from nexus_shop.models import Product, ProductVariant
+from nexus_shop.models import Category, Product, ProductVariant
 from nexus_shop.selectors.visibility import (
     CATALOGUE_STAFF_PERMS,
+    CATEGORY_STAFF_PERMS,
+    PUBLIC_CATEGORIES,
     PUBLIC_PRODUCTS,
     PUBLIC_VARIANTS,
     is_catalogue_staff,
+    is_category_staff,
     is_public_product,
     is_purchasable_variant,
+    public_categories_sql,
     public_products_sql,
     public_variants_sql,
     purchasable_variants,
@@ -45,9 +51,9 @@ def _four_products() -> dict[str, Product]:
     }
 
 
-def _names(found: Any, made: dict[str, Product]) -> set[str]:
+def _names(found: Any, made: dict[str, Any]) -> set[str]:
     ids = set(found)
-    return {name for name, product in made.items() if product.pk in ids}
+    return {name for name, row in made.items() if row.pk in ids}
 
 
 # Who is catalogue staff -------------------------------------------------------------------
@@ -193,6 +199,73 @@ def test_the_variant_sql_fragment_selects_what_the_rule_selects() -> None:
     }
 
 
-def test_every_category_is_visible() -> None:
-    made = {CategoryFactory().pk, CategoryFactory().pk}
-    assert made <= set(visible_categories().values_list("pk", flat=True))
+# Categories -------------------------------------------------------------------------------
+
+
+def _two_categories() -> dict[str, Category]:
+    return {"live": CategoryFactory(), "deleted": CategoryFactory(deleted_at=timezone.now())}
+
+
+@pytest.mark.parametrize("perm", ["add_category", "change_category", "delete_category"])
+def test_each_category_write_permission_alone_makes_category_staff(perm: str) -> None:
+    assert is_category_staff(UserFactory(perms=[perm]))
+
+
+@pytest.mark.parametrize(
+    "perms",
+    [
+        [],
+        ["view_category"],
+        ["add_product", "change_product", "delete_product", "view_product"],
+    ],
+)
+def test_other_permissions_do_not_make_category_staff(perms: list[str]) -> None:
+    assert not is_category_staff(UserFactory(perms=perms))
+    assert not is_category_staff(StaffFactory(perms=perms))  # is_staff alone: nothing
+
+
+def test_anonymous_is_not_category_staff_and_a_superuser_is() -> None:
+    assert not is_category_staff(None)
+    assert not is_category_staff(AnonymousUser())
+    assert is_category_staff(UserFactory(is_superuser=True))
+
+
+def test_the_category_staff_permissions_are_the_category_write_permissions() -> None:
+    assert set(CATEGORY_STAFF_PERMS) == {
+        f"nexus_shop.{action}_category" for action in ("add", "change", "delete")
+    }
+
+
+def test_live_categories_are_visible_and_deleted_ones_to_category_staff_on_request() -> None:
+    made = _two_categories()
+    staff = UserFactory(perms=["delete_category"])
+    product_staff = UserFactory(perms=["delete_product"])
+    for viewer in (None, AnonymousUser(), UserFactory(), product_staff, staff):
+        found = visible_categories(viewer=viewer)
+        assert _names(found.values_list("pk", flat=True), made) == {"live"}
+    for viewer in (None, AnonymousUser(), UserFactory(), product_staff):
+        found = visible_categories(viewer=viewer, include_deleted=True)
+        assert _names(found.values_list("pk", flat=True), made) == {"live"}
+    found = visible_categories(viewer=staff, include_deleted=True)
+    assert _names(found.values_list("pk", flat=True), made) == {"live", "deleted"}
+
+
+def test_the_category_sql_fragment_selects_what_the_queryset_selects() -> None:
+    made = _two_categories()
+    table = connection.ops.quote_name(Category._meta.db_table)
+    sql, params = public_categories_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {sql}", params)  # noqa: S608  (our table; the ORM's condition)
+        by_sql = {row[0] for row in cursor.fetchall()}
+    assert by_sql == set(visible_categories().values_list("pk", flat=True))
+    assert _names(by_sql, made) == {"live"}
+
+
+def test_the_live_slug_constraint_covers_exactly_the_public_categories() -> None:
+    # A slug is looked up among the categories the public sees, so the constraint that
+    # makes it unique (and indexes it) must hold over exactly those rows.
+    (constraint,) = [
+        c for c in Category._meta.constraints if c.name == "nexus_shop_category_live_slug_uniq"
+    ]
+    assert isinstance(constraint, UniqueConstraint)
+    assert constraint.condition == PUBLIC_CATEGORIES

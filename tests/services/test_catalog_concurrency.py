@@ -58,6 +58,27 @@ def test_deleting_a_category_while_a_product_is_created_in_it() -> None:
         assert Product.objects.filter(sku=f"RACE-{i}").exists() == (create == 201)
 
 
+def test_deleting_a_category_while_its_deleted_child_is_restored() -> None:
+    """The restore holds the parent as a create in it does: never a live child under a
+    deleted parent."""
+    headers = bearer(StaffFactory())
+    for i in range(ROUNDS):
+        parent = services.category_create(name=f"Parent {i}")
+        child = services.category_create(name=f"Child {i}", parent_id=parent.pk)
+        services.category_delete(category_id=child.pk)
+
+        def delete_parent(c: Client, pk: int = parent.pk) -> Any:
+            return c.delete(f"/api/categories/{pk}")
+
+        def restore_child(c: Client, pk: int = child.pk) -> Any:
+            return c.post(f"/api/categories/{pk}/restore")
+
+        delete, restore = _race(delete_parent, restore_child, headers=headers)
+        assert (delete, restore) in {(204, 409), (409, 200)}, (delete, restore)
+        assert Category.objects.filter(pk=parent.pk).exists() == (restore == 200)
+        assert Category.objects.filter(pk=child.pk).exists() == (restore == 200)
+
+
 def test_two_categories_swapping_parents_never_deadlock_or_cycle() -> None:
     headers = bearer(StaffFactory())
     for i in range(ROUNDS):

@@ -176,7 +176,7 @@ def test_a_refused_write_emits_nothing(outbox: Outbox) -> None:
 # Categories -----------------------------------------------------------------------------------
 
 
-def test_a_categorys_life_is_three_events(outbox: Outbox) -> None:
+def test_a_categorys_life_is_four_events(outbox: Outbox) -> None:
     parent = CategoryFactory()
 
     category = services.category_create(name="Audio", parent_id=parent.pk)
@@ -184,6 +184,8 @@ def test_a_categorys_life_is_three_events(outbox: Outbox) -> None:
     services.category_update(category_id=category.pk, name="Sound", parent_id=None)
     updated = category_data(category_id=category.pk)
     services.category_delete(category_id=category.pk)
+    deleted = category_data(category_id=category.pk)
+    services.category_restore(category_id=category.pk)
 
     resource = f"category:{category.pk}"
     new = outbox.new()
@@ -191,14 +193,17 @@ def test_a_categorys_life_is_three_events(outbox: Outbox) -> None:
         ("category.created", resource, 1),
         ("category.updated", resource, 2),
         ("category.deleted", resource, 3),
+        ("category.restored", resource, 4),
     ]
     assert new[0].data == created
     assert new[0].data["parent_id"] == parent.pk
     assert new[1].data == updated
     assert (updated["name"], updated["parent_id"]) == ("Sound", None)
-    # Hard-deleted: the event carries the category as it was just before.
-    assert new[2].data == updated
-    assert not Category.objects.filter(pk=category.pk).exists()
+    # Soft-deleted: the event carries the deleted category (CategoryOut has no deletion
+    # state, so it reads as it did just before), and the restore the live one again.
+    assert new[2].data == deleted == updated
+    assert new[3].data == category_data(category_id=category.pk) == updated
+    assert Category.objects.filter(pk=category.pk).exists()
 
 
 def test_a_refused_category_delete_emits_nothing(outbox: Outbox) -> None:
@@ -209,6 +214,21 @@ def test_a_refused_category_delete_emits_nothing(outbox: Outbox) -> None:
         services.category_delete(category_id=category.pk)
 
     assert outbox.new() == []
+
+
+def test_a_refused_or_idle_category_restore_emits_nothing(outbox: Outbox) -> None:
+    parent = CategoryFactory()
+    child = CategoryFactory(parent=parent)
+    services.category_delete(category_id=child.pk)
+    services.category_delete(category_id=parent.pk)
+    outbox.new()
+
+    with pytest.raises(Conflict):
+        services.category_restore(category_id=child.pk)  # its parent is deleted
+    services.category_restore(category_id=parent.pk)
+    services.category_restore(category_id=parent.pk)  # live already: a no-op
+
+    assert [e.type for e in outbox.new()] == ["category.restored"]
 
 
 # Transactions ---------------------------------------------------------------------------------
@@ -223,6 +243,7 @@ def test_a_call_rolled_back_by_its_caller_leaves_no_event(outbox: Outbox) -> Non
         lambda: services.product_soft_delete(product_id=product.pk),
         lambda: services.category_create(name="Never"),
         lambda: services.category_delete(category_id=category.pk),
+        lambda: services.category_restore(category_id=category.pk),
     )
 
     assert outbox.new() == []

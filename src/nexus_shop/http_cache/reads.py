@@ -20,7 +20,8 @@ from django.http import HttpRequest
 
 from nexus_shop.http_cache import deps
 from nexus_shop.schemas.catalog import (
-    PageParams,
+    CategoryDetailParams,
+    CategoryListParams,
     ProductDetailParams,
     ProductFacetsParams,
     ProductFilter,
@@ -82,12 +83,17 @@ _DECLARED = (
         products=True,
         categories=True,
     ),
-    Read(ReadKind.CATEGORY_LIST, "category_list", PageParams, lists=(deps.CATEGORY_LIST,)),
+    Read(
+        ReadKind.CATEGORY_LIST,
+        "category_list",
+        CategoryListParams,
+        lists=(deps.CATEGORY_LIST,),
+    ),
     # A category's product count follows list membership, which bumps category-list.
     Read(
         ReadKind.CATEGORY_DETAIL,
         "category_get",
-        None,
+        CategoryDetailParams,
         path_param="category_id",
         lists=(deps.CATEGORY_LIST,),
         categories=True,

@@ -38,13 +38,18 @@ def in_stock(stock: int) -> bool:
     return stock > 0
 
 
-class Category(TimeStampedModel):
-    """A node of the category tree.
+class Category(TimeStampedModel, SoftDeleteModel):
+    """A node of the category tree, soft-deletable as products are.
 
     ``path`` is a materialised path of primary keys (``"/1/5/12/"``) kept by the
     category services. It lets one indexed ``LIKE 'prefix%'`` find a whole subtree,
     so filtering products by category and counting them stay single queries on
     every backend.
+
+    A soft-deleted category keeps its row, its ``parent`` and its ``path`` (a move of an
+    ancestor rewrites it too), so it can be restored where it was. The category services
+    keep two rules: no live category has a deleted parent, and no product (deleted or
+    not) is in a deleted category.
     """
 
     name = models.CharField(max_length=200)
@@ -66,7 +71,10 @@ class Category(TimeStampedModel):
         verbose_name_plural = "categories"
         ordering = ("path",)
         constraints = [
-            models.UniqueConstraint(fields=["slug"], name="nexus_shop_category_slug_uniq"),
+            # Unique among live rows only, so a deleted category's slug can be reused.
+            models.UniqueConstraint(
+                fields=["slug"], condition=LIVE, name="nexus_shop_category_live_slug_uniq"
+            ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")),
                 name="nexus_shop_category_not_own_parent",

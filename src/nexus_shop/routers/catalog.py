@@ -14,10 +14,11 @@ from nexus_shop.conf import described
 from nexus_shop.http_cache.headers import finish_response, parse_if_match
 from nexus_shop.http_cache.reads import ReadKind, mark_public_read
 from nexus_shop.schemas.catalog import (
+    CategoryDetailParams,
     CategoryIn,
+    CategoryListParams,
     CategoryOut,
     CategoryPatch,
-    PageParams,
     ProductDetailOut,
     ProductDetailParams,
     ProductFacetsOut,
@@ -35,7 +36,7 @@ from nexus_shop.security import read_auth, require_perm, write_auth
 from nexus_shop.selectors import categories as category_reads
 from nexus_shop.selectors import facets as facet_reads
 from nexus_shop.selectors import products as product_reads
-from nexus_shop.selectors.visibility import CATALOGUE_STAFF_PERMS
+from nexus_shop.selectors.visibility import CATALOGUE_STAFF_PERMS, CATEGORY_STAFF_PERMS
 from nexus_shop.services import catalog as services
 from nexus_shop.services import variants as variant_services
 
@@ -64,6 +65,11 @@ STAFF_SEE_MORE_DOC = (
     "Catalogue staff (holders of any of "
     + ", ".join(f"`{perm}`" for perm in CATALOGUE_STAFF_PERMS)
     + ") also see inactive products, and deleted ones with `include_deleted=true`."
+)
+CATEGORY_STAFF_SEE_MORE_DOC = (
+    "Category staff (holders of any of "
+    + ", ".join(f"`{perm}`" for perm in CATEGORY_STAFF_PERMS)
+    + ") also see deleted categories with `include_deleted=true`."
 )
 IF_MATCH_DOC = (
     " Send `If-Match` with the `ETag` of your last read to make the write conditional: "
@@ -116,10 +122,12 @@ _product = _Rendered(ProductDetailOut)
     summary="List categories",
     description="Categories in tree order (parents before children). Same envelope and "
     "pagination modes as the product list. `product_count` counts live, active products "
-    "in the category and its descendants.",
+    "in the category and its descendants. " + CATEGORY_STAFF_SEE_MORE_DOC,
 )
-def category_list(request: HttpRequest, response: HttpResponse, params: Query[PageParams]) -> Any:
-    page = category_reads.category_list(params=params)
+def category_list(
+    request: HttpRequest, response: HttpResponse, params: Query[CategoryListParams]
+) -> Any:
+    page = category_reads.category_list(params=params, viewer=_viewer(request))
     mark_public_read(request, ReadKind.CATEGORY_LIST)
     return _category_page(request, page, response)
 
@@ -131,9 +139,17 @@ def category_list(request: HttpRequest, response: HttpResponse, params: Query[Pa
     operation_id="category_get",
     url_name=ReadKind.CATEGORY_DETAIL,
     summary="Get a category",
+    description="404 if missing or soft-deleted. " + CATEGORY_STAFF_SEE_MORE_DOC,
 )
-def category_get(request: HttpRequest, response: HttpResponse, category_id: int) -> Any:
-    category = category_reads.category_get(category_id=category_id)
+def category_get(
+    request: HttpRequest,
+    response: HttpResponse,
+    category_id: int,
+    params: Query[CategoryDetailParams],
+) -> Any:
+    category = category_reads.category_get(
+        category_id=category_id, viewer=_viewer(request), include_deleted=params.include_deleted
+    )
     mark_public_read(request, ReadKind.CATEGORY_DETAIL, category_ids=[category.pk])
     response["ETag"] = versions.etag(versions.category_version(category))
     return _category(request, category, response)
@@ -151,7 +167,7 @@ def category_get(request: HttpRequest, response: HttpResponse, category_id: int)
 def category_create(request: HttpRequest, payload: CategoryIn) -> Any:
     require_perm(request, "nexus_shop.add_category")
     category = services.category_create(**payload.model_dump())
-    return Status(201, category_reads.category_get(category_id=category.pk))
+    return Status(201, category_reads.category_written(category_id=category.pk))
 
 
 @router.patch(
@@ -177,9 +193,7 @@ def category_update(
         if_match=parse_if_match(if_match),
         **payload.model_dump(exclude_unset=True),
     )
-    category = category_reads.category_get(category_id=category_id)  # with its product_count
-    response["ETag"] = versions.etag(versions.category_version(category))
-    return category
+    return _category_written(response, category_id)
 
 
 @router.delete(
@@ -188,14 +202,42 @@ def category_update(
     response={204: None, **CONDITIONAL_WRITE_ERRORS},
     operation_id="category_delete",
     url_name="category-delete",
-    summary="Delete a category",
-    description="Needs `nexus_shop.delete_category`. 409 while it has children or products."
-    + IF_MATCH_DOC,
+    summary="Soft-delete a category",
+    description="Needs `nexus_shop.delete_category`. 409 while it has live child categories "
+    "or any products (soft-deleted ones included). The row is kept and can be restored; "
+    "its slug is free for a new category meanwhile." + IF_MATCH_DOC,
 )
 def category_delete(request: HttpRequest, category_id: int, if_match: str | None = IF_MATCH) -> Any:
     require_perm(request, "nexus_shop.delete_category")
     services.category_delete(category_id=category_id, if_match=parse_if_match(if_match))
     return Status(204, None)
+
+
+@router.post(
+    "/categories/{category_id}/restore",
+    auth=write_auth,
+    response={200: CategoryOut, **CONDITIONAL_WRITE_ERRORS},
+    operation_id="category_restore",
+    url_name="category-restore",
+    summary="Restore a soft-deleted category",
+    description="Needs `nexus_shop.delete_category`. 409 if its parent is deleted (restore "
+    "the parent first) or a live category took its slug meanwhile. `If-Match` compares "
+    "with the deleted category's `ETag` (category staff read it with "
+    "`include_deleted=true`)." + IF_MATCH_DOC,
+)
+def category_restore(
+    request: HttpRequest, response: HttpResponse, category_id: int, if_match: str | None = IF_MATCH
+) -> Any:
+    require_perm(request, "nexus_shop.delete_category")
+    services.category_restore(category_id=category_id, if_match=parse_if_match(if_match))
+    return _category_written(response, category_id)
+
+
+def _category_written(response: HttpResponse, category_id: int) -> Any:
+    """The category after a write, with its ``product_count`` and its new ``ETag``."""
+    category = category_reads.category_written(category_id=category_id)
+    response["ETag"] = versions.etag(versions.category_version(category))
+    return category
 
 
 # Products -------------------------------------------------------------------------------------

@@ -236,6 +236,20 @@ class PageParams(QueryParams):
     )
 
 
+class CategoryListParams(PageParams):
+    include_deleted: bool = Field(
+        default_of("include_deleted"),
+        description="Category staff only: include soft-deleted categories. Ignored for others.",
+    )
+
+
+class CategoryDetailParams(QueryParams):
+    include_deleted: bool = Field(
+        default_of("include_deleted"),
+        description="Category staff only: show the category even if soft-deleted.",
+    )
+
+
 # Products -------------------------------------------------------------------------------------
 
 

@@ -78,12 +78,12 @@ def can_copy() -> bool:
 
 
 def catalogue_size() -> tuple[int, int]:
-    """``(products, categories)``; soft-deleted products count."""
-    return Product.all_objects.count(), Category.objects.count()
+    """``(products, categories)``; soft-deleted ones count."""
+    return Product.all_objects.count(), Category.all_objects.count()
 
 
 def clear_catalogue() -> tuple[int, int]:
-    """Hard-delete every product (soft-deleted ones too) and every category, with ``DELETE``.
+    """Hard-delete every product and category (soft-deleted ones too), with ``DELETE``.
 
     Not ``TRUNCATE``: a DELETE through the ORM honours the ``on_delete`` rules of every
     model pointing at products or categories (a host's ``PROTECT`` refuses, its
@@ -92,13 +92,13 @@ def clear_catalogue() -> tuple[int, int]:
     catalogue; ``--clear`` is for demo and benchmark databases. Returns what was deleted.
     """
     product_ids = list(Product.all_objects.values_list("pk", flat=True))
-    category_ids = list(Category.objects.values_list("pk", flat=True))
+    category_ids = list(Category.all_objects.values_list("pk", flat=True))
     invalidation.products_changed(product_ids=product_ids)
     invalidation.categories_changed(category_ids=category_ids)
     Product.all_objects.all().delete()
     # Detach children first: ``parent`` is PROTECT, and the collector checks it row by row.
-    Category.objects.exclude(parent=None).update(parent=None)
-    Category.objects.all().delete()
+    Category.all_objects.exclude(parent=None).update(parent=None)
+    Category.all_objects.all().delete()
     return len(product_ids), len(category_ids)
 
 

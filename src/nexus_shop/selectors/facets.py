@@ -28,7 +28,7 @@ from nexus_shop.selectors.search import (
     Match,
     search_session,
 )
-from nexus_shop.selectors.visibility import Viewer
+from nexus_shop.selectors.visibility import Viewer, public_categories_sql
 
 MAX_OPTION_VALUES_SHOWN = 50
 """Values shown per option in the facets, the most frequent first."""
@@ -250,6 +250,9 @@ def _facet_rows(
     # lookups of a product's variants instead of one).
     bucket = " ".join(f"WHEN m0.lowest < CAST(%s AS NUMERIC) THEN {i}" for i in range(len(bounds)))
     category = connection.ops.quote_name(Category._meta.db_table)
+    # Live categories only (a deleted one may share a live one's slug). The condition
+    # names the table, so in the subquery it is the subquery's own row it tests.
+    live, live_params = public_categories_sql()
     null_text, null_int = "CAST(NULL AS TEXT)", "CAST(NULL AS BIGINT)"
     # SQL built by the ORM and constants; every value is bound.
     parts = [
@@ -258,11 +261,18 @@ def _facet_rows(
         f"AS bucket FROM m0) m "
         f"LEFT JOIN {category} c ON c.id = m.category_id GROUP BY c.path, m.bucket",
         f"SELECT 1, path, name, slug, {null_text}, id, {null_int}, parent_id FROM {category} "  # noqa: S608
-        f"WHERE parent_id IS NULL OR slug = %s OR parent_id IN "
-        f"(SELECT id FROM {category} WHERE slug = %s)",
+        f"WHERE {live} AND (parent_id IS NULL OR slug = %s OR parent_id IN "
+        f"(SELECT id FROM {category} WHERE {live} AND slug = %s))",
         *option_sql,
     ]
-    sql_params += [*bounds, params.category, params.category, *option_params]
+    sql_params += [
+        *bounds,
+        *live_params,
+        params.category,
+        *live_params,
+        params.category,
+        *option_params,
+    ]
     sql = f"WITH {', '.join(tables)} {' UNION ALL '.join(parts)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, sql_params)

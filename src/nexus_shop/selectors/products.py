@@ -32,7 +32,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from nexus_shop import instruments, tracing
 from nexus_shop.conf import conf
 from nexus_shop.exceptions import NotFound
-from nexus_shop.models import Category, Product, ProductImage, ProductVariant, VariantOption
+from nexus_shop.models import Product, ProductImage, ProductVariant, VariantOption
 from nexus_shop.models.catalog import IN_STOCK
 from nexus_shop.schemas.catalog import ProductFilter, ProductFilterBase
 from nexus_shop.selectors.pagination import (
@@ -49,7 +49,12 @@ from nexus_shop.selectors.search import (
     SearchSession,
     search_session,
 )
-from nexus_shop.selectors.visibility import Viewer, is_catalogue_staff, visible_products
+from nexus_shop.selectors.visibility import (
+    Viewer,
+    is_catalogue_staff,
+    visible_categories,
+    visible_products,
+)
 
 PRODUCT_SORTS: dict[str, SortKey] = {
     "price": SortKey("price", "price", descending=False, kind="decimal"),
@@ -303,11 +308,17 @@ def filtered_products(
     """
     queryset = visible_products(viewer=viewer, include_deleted=filters.include_deleted)
     if filters.category is not None:
-        subtree = Category.objects.filter(
-            path__startswith=Subquery(
-                Category.objects.filter(slug=filters.category).values("path")[:1]
+        # A deleted category's slug matches nothing, as an unknown one (and none of its
+        # descendants is live, nor holds a product).
+        subtree = (
+            visible_categories()
+            .filter(
+                path__startswith=Subquery(
+                    visible_categories().filter(slug=filters.category).values("path")[:1]
+                )
             )
-        ).values("pk")
+            .values("pk")
+        )
         if filters.q and connection.vendor == "postgresql":
             # = ANY(ARRAY(subquery)): the subtree's ids become one value the category
             # index takes in a bitmap scan, ANDed with the search's; as IN (subquery) the

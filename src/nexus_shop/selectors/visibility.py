@@ -2,14 +2,16 @@
 
 Every read of products and categories starts from :func:`visible_products` or
 :func:`visible_categories`; the checkout's conditional stock ``UPDATE`` statements add
-:func:`public_products_sql` and :func:`public_variants_sql` (the same rules, compiled from
-:data:`PUBLIC_PRODUCTS` and :data:`PUBLIC_VARIANTS`). What a shopper can put in a cart is
-:func:`purchasable_variants`, and the cart shows a line as purchasable by
-:func:`is_purchasable_variant`.
+:func:`public_products_sql` and :func:`public_variants_sql`, and the facets' category
+names :func:`public_categories_sql` (the same rules, compiled from
+:data:`PUBLIC_PRODUCTS`, :data:`PUBLIC_VARIANTS` and :data:`PUBLIC_CATEGORIES`). What a
+shopper can put in a cart is :func:`purchasable_variants`, and the cart shows a line as
+purchasable by :func:`is_purchasable_variant`.
 
-:func:`is_catalogue_staff` decides who sees more than the public. Today the response
-cache answers no request that carries credentials; a future cache of logged-in reads
-(issue 18) would rely on this rule to answer the users who see what the public sees.
+:func:`is_catalogue_staff` decides who sees more products than the public, and
+:func:`is_category_staff` who may ask for deleted categories. Today the response cache
+answers no request that carries credentials; a future cache of logged-in reads (issue 18)
+would rely on these two rules to answer the users who see what the public sees.
 """
 
 from __future__ import annotations
@@ -42,10 +44,20 @@ PUBLIC_PRODUCTS: Final = LIVE & Q(is_active=True, active_variant_count__gt=0)
 # (:func:`purchasable_variants`); the product summary counts the same variants as active.
 PUBLIC_VARIANTS: Final = LIVE & Q(is_active=True)
 
+# What the public sees of the categories: live (not soft-deleted) ones. The category services
+# keep every product out of deleted categories, so no product is hidden by its category.
+PUBLIC_CATEGORIES: Final = LIVE
+
 CATALOGUE_STAFF_PERMS: Final = (
     "nexus_shop.add_product",
     "nexus_shop.change_product",
     "nexus_shop.delete_product",
+)
+
+CATEGORY_STAFF_PERMS: Final = (
+    "nexus_shop.add_category",
+    "nexus_shop.change_category",
+    "nexus_shop.delete_category",
 )
 
 
@@ -62,16 +74,36 @@ def is_catalogue_staff(viewer: Viewer | None) -> bool:
 
     Not staff: anonymous users, ``is_staff`` alone (it admits to Django's admin site, it
     grants nothing here), ``view_product`` (the API has no read-only staff role: nothing in
-    it is granted by a view permission) and the category permissions (categories have no
-    hidden rows). A superuser holds every permission, so is staff.
+    it is granted by a view permission) and the category permissions (they show deleted
+    categories, :func:`is_category_staff`, not hidden products). A superuser holds every
+    permission, so is staff.
 
     A pure function of the user's permissions (Django caches them on the user object), so
     a response cache can ask it for every logged-in request: a user for whom it is false
     sees exactly what an anonymous one sees.
     """
+    return _holds_any(viewer, CATALOGUE_STAFF_PERMS)
+
+
+def is_category_staff(viewer: Viewer | None) -> bool:
+    """Whether ``viewer`` sees soft-deleted categories on request (``include_deleted``).
+
+    Category staff are the holders of **any** category write permission
+    (:data:`CATEGORY_STAFF_PERMS`), as catalogue staff are for products: ``delete_category``
+    soft-deletes and restores, and a restore needs the deleted category's id and ``ETag``,
+    which only a read with ``include_deleted=true`` shows; ``add_category`` and
+    ``change_category`` are refused a deleted parent (422, as a missing one), and may look
+    it up. Categories have no other hidden state, so that is all category staff see more.
+    Not staff: as for :func:`is_catalogue_staff`, with ``view_category`` and the product
+    permissions in place of the category ones.
+    """
+    return _holds_any(viewer, CATEGORY_STAFF_PERMS)
+
+
+def _holds_any(viewer: Viewer | None, perms: tuple[str, ...]) -> bool:
     if viewer is None or not viewer.is_authenticated:
         return False
-    return any(viewer.has_perm(perm) for perm in CATALOGUE_STAFF_PERMS)
+    return any(viewer.has_perm(perm) for perm in perms)
 
 
 def visible_products(*, viewer: Viewer | None, include_deleted: bool = False) -> QuerySet[Product]:
@@ -123,7 +155,9 @@ def is_purchasable_variant(variant: ProductVariant) -> bool:
     return variant.deleted_at is None and variant.is_active and is_public_product(variant.product)
 
 
-def _sql_of(model: type[Product] | type[ProductVariant], rule: Q) -> tuple[str, list[Any]]:
+def _sql_of(
+    model: type[Product] | type[ProductVariant] | type[Category], rule: Q
+) -> tuple[str, list[Any]]:
     query = Query(model)
     where = query.build_where(rule)
     sql, params = where.as_sql(query.get_compiler(connection=connection), connection)
@@ -150,11 +184,25 @@ def public_variants_sql() -> tuple[str, list[Any]]:
     return _sql_of(ProductVariant, PUBLIC_VARIANTS)
 
 
-def visible_categories() -> QuerySet[Category]:
-    """The categories anyone may see: all of them.
+def public_categories_sql() -> tuple[str, list[Any]]:
+    """:data:`PUBLIC_CATEGORIES` as a SQL condition on the category table, and its parameters.
 
-    Categories are never inactive or soft-deleted (a category with products cannot be
-    deleted at all), so their visibility is their products': a category's
-    ``product_count`` counts :data:`PUBLIC_PRODUCTS` only, for staff as well.
+    For the facets' hand-written statement (columns qualified with the table's name, as in
+    :func:`public_products_sql`).
     """
-    return Category.objects.all()
+    return _sql_of(Category, PUBLIC_CATEGORIES)
+
+
+def visible_categories(
+    *, viewer: Viewer | None = None, include_deleted: bool = False
+) -> QuerySet[Category]:
+    """The categories ``viewer`` may see: :data:`PUBLIC_CATEGORIES`, the live ones.
+
+    Category staff (:func:`is_category_staff`) see soft-deleted ones too with
+    ``include_deleted`` (ignored for anyone else). Categories have no other visibility
+    rule: a category's ``product_count`` counts :data:`PUBLIC_PRODUCTS` only, for staff
+    as well.
+    """
+    if include_deleted and is_category_staff(viewer):
+        return Category.all_objects.all()
+    return Category.all_objects.filter(PUBLIC_CATEGORIES)

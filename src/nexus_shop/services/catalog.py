@@ -4,9 +4,11 @@ Services take ids, lock what they change, and answer domain errors
 (:mod:`nexus_shop.exceptions`). Concurrency rules, for PostgreSQL:
 
 * A write that points at a category (a product's ``category_id``, a category's
-  ``parent_id``) holds ``FOR KEY SHARE`` on it, and deleting a category takes
-  ``FOR UPDATE`` first: whichever comes second sees the other's result (422 "no such
-  category", or 409 "it has products") instead of a foreign-key error at commit.
+  ``parent_id``, a restored category's parent) holds ``FOR KEY SHARE`` on it, and
+  deleting a category takes ``FOR UPDATE`` first: whichever comes second sees the other's
+  result (422 "no such category", or 409 "it has products") instead of a category holding
+  products or live children once deleted. (The soft delete itself is an ``UPDATE`` of no
+  key, which ``FOR KEY SHARE`` would not hold off: the explicit ``FOR UPDATE`` does.)
 * Moves in the category tree are serialised by one advisory lock, so two moves can neither
   deadlock nor, between them, make a cycle.
 
@@ -27,7 +29,7 @@ from itertools import islice
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, ProtectedError, QuerySet, Value
+from django.db.models import Max, QuerySet, Value
 from django.db.models.functions import Concat, Length, Replace, Substr
 from django.utils import timezone
 from django.utils.text import slugify
@@ -112,19 +114,38 @@ def _check_depth(depth: int) -> None:
 
 
 def _subtree_height(path: str) -> int:
-    """Levels from the category at ``path`` down to its deepest descendant (1 for a leaf)."""
+    """Levels from the category at ``path`` down to its deepest descendant (1 for a leaf).
+
+    Soft-deleted descendants count: they may be restored where they are.
+    """
     slashes = Length("path") - Length(Replace("path", Value("/"), Value("")))
-    deepest = Category.objects.filter(path__startswith=path).aggregate(deepest=Max(slashes))
+    deepest = Category.all_objects.filter(path__startswith=path).aggregate(deepest=Max(slashes))
     return int(deepest["deepest"] or path.count("/")) - path.count("/") + 1
 
 
+def _locked_live_category(category_id: int) -> Category | None:
+    """The live category ``category_id``, locked against deletion until the transaction
+    ends; ``None`` if there is none or it is soft-deleted.
+
+    The lock comes first and the row is read after it, so a soft delete that held the row
+    meanwhile is seen (PostgreSQL reads each statement from a fresh snapshot).
+    """
+    if not key_share_lock(Category, category_id):
+        return None
+    return Category.objects.filter(pk=category_id).first()
+
+
 def _referenced_category(category_id: int | None, *, field: str) -> Category | None:
-    """The category a write points at, locked against deletion until the transaction ends."""
+    """The category a write points at, locked against deletion until the transaction ends.
+
+    A soft-deleted category is refused as a missing one is.
+    """
     if category_id is None:
         return None
-    if not key_share_lock(Category, category_id):
+    category = _locked_live_category(category_id)
+    if category is None:
         raise ValidationFailed(f"No category with id {category_id}.", extra={"field": field})
-    return Category.objects.get(pk=category_id)
+    return category
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -230,7 +251,8 @@ def category_update(
         ) from None
 
     if category.path != old_path:
-        Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk).update(
+        # Soft-deleted descendants move too: a restore brings them back under their parent.
+        Category.all_objects.filter(path__startswith=old_path).exclude(pk=category.pk).update(
             path=Concat(Value(category.path), Substr("path", len(old_path) + 1))
         )
     invalidation.categories_changed(category_ids=[category.pk])
@@ -240,7 +262,14 @@ def category_update(
 
 @transaction.atomic
 def category_delete(*, category_id: int, if_match: Sequence[str] | None = None) -> None:
-    """Delete a leaf category with no products (soft-deleted ones count: they may be restored)."""
+    """Soft-delete a category without live children or products (soft-deleted products
+    count: they may be restored). The row stays; see :func:`category_restore`.
+
+    It disappears from every read, its slug is free for a new category, and no write may
+    point at it (a product's ``category_id``, a category's ``parent_id``).
+    """
+    # FOR UPDATE, not the NO KEY UPDATE the write needs: it waits for the writes that hold
+    # FOR KEY SHARE on the category (a product or child filed under it meanwhile).
     category = Category.objects.select_for_update().filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"No category with id {category_id}.")
@@ -252,15 +281,43 @@ def category_delete(*, category_id: int, if_match: Sequence[str] | None = None) 
             "This category still has products (soft-deleted ones included); "
             "move them to another category first."
         )
-    # Emitted before the row goes, with the category as it was. If the delete fails, the
-    # Conflict below rolls this call back (its transaction or savepoint), event included.
+    now = timezone.now()
+    Category.all_objects.filter(pk=category_id).update(deleted_at=now, updated_at=now)
+    invalidation.categories_changed(category_ids=[category_id])
     emit_category("category.deleted", category_id=category_id)
+
+
+@transaction.atomic
+def category_restore(*, category_id: int, if_match: Sequence[str] | None = None) -> Category:
+    """Bring a soft-deleted category back where it was. Restoring a live category is a no-op.
+
+    Raises :class:`Conflict` if its parent is soft-deleted (restore the parent first) or a
+    live category took its slug meanwhile. Its deleted descendants stay deleted.
+    """
+    category = Category.all_objects.select_for_update(no_key=True).filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"No category with id {category_id}.")
+    _check_category_version(category, if_match)
+    if category.deleted_at is None:
+        return category
+    if category.parent_id is not None and _locked_live_category(category.parent_id) is None:
+        raise Conflict(
+            "This category's parent is deleted; restore the parent first.",
+            extra={"field": "parent_id"},
+        )
+    taken = f"A category with slug {category.slug!r} already exists."
+    if Category.objects.filter(slug=category.slug).exists():
+        raise Conflict(taken, extra={"field": "slug"})
+    now = timezone.now()
     try:
         with transaction.atomic():
-            category.delete()
-    except (ProtectedError, IntegrityError):  # a reference that appeared without our lock
-        raise Conflict("This category is still in use.") from None
+            Category.all_objects.filter(pk=category_id).update(deleted_at=None, updated_at=now)
+    except IntegrityError:  # a concurrent write took the slug
+        raise Conflict(taken, extra={"field": "slug"}) from None
+    category.deleted_at, category.updated_at = None, now
     invalidation.categories_changed(category_ids=[category_id])
+    emit_category("category.restored", category_id=category_id)
+    return category
 
 
 # Products -------------------------------------------------------------------------------------

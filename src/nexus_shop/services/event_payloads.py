@@ -6,7 +6,8 @@ payload is the state that commits:
 
 * a product: its detail as staff read it back after a write (``product_written``, the
   body of every catalogue write endpoint), soft-deleted or not;
-* a category: ``CategoryOut`` of ``category_get``, as ``GET /categories/{id}`` shows it;
+* a category: ``CategoryOut`` of ``category_written``, as the category write endpoints
+  answer with it (and ``GET /categories/{id}`` shows it), soft-deleted or not;
 * an order: ``OrderOut.render``, as its owner sees it;
 * a variant's stock crossing zero: ``InventoryEventData``.
 
@@ -22,7 +23,7 @@ from nexus_shop.models import Product
 from nexus_shop.schemas.catalog import CategoryOut, ProductDetailOut
 from nexus_shop.schemas.orders import OrderOut
 from nexus_shop.schemas.webhooks import InventoryEventData
-from nexus_shop.selectors.categories import category_get
+from nexus_shop.selectors.categories import category_written
 from nexus_shop.selectors.products import attach_detail, product_written
 from nexus_shop.services import events
 
@@ -56,9 +57,10 @@ def product_data(*, product_id: int, current: Product | None = None) -> dict[str
 
 
 def category_data(*, category_id: int) -> dict[str, Any]:
-    """The category as ``GET /categories/{id}`` shows it: two statements."""
+    """The category as the write endpoints answer with it (``category_written``), deleted
+    or not: two statements."""
     data: dict[str, Any] = CategoryOut.model_validate(
-        category_get(category_id=category_id)
+        category_written(category_id=category_id)
     ).model_dump(mode="json")
     return data
 
@@ -79,8 +81,7 @@ def emit_product(type: str, *, product_id: int, current: Product | None = None) 
 
 
 def emit_category(type: str, *, category_id: int) -> None:
-    """Emit ``category.<type>`` with the category as it is now (for ``category.deleted``:
-    call it before the row goes)."""
+    """Emit ``category.<type>`` with the category as it is now in this transaction."""
     if events.active():
         events.emit(type=type, resource_id=category_id, data=category_data(category_id=category_id))
 

@@ -52,6 +52,7 @@ from nexus_shop_client.api.catalog import (
     category_get_head,
     category_list,
     category_list_head,
+    category_restore,
     category_update,
     product_create,
     product_delete,
@@ -309,6 +310,15 @@ class Scenario:
         deleted = category_delete.sync_detailed(seasonal.id, client=staff, if_match=seasonal_etag)
         bodiless(deleted, 204)
         parsed(category_get.sync_detailed(seasonal.id, client=self.public), 404, Error)
+        # Staff find it with include_deleted, and restore it with the ETag they read.
+        found = category_get.sync_detailed(seasonal.id, client=staff, include_deleted=True)
+        parsed(found, 200, CategoryOut)
+        restored = category_restore.sync_detailed(
+            seasonal.id, client=staff, if_match=found.headers["ETag"]
+        )
+        assert parsed(restored, 200, CategoryOut).id == seasonal.id
+        parsed(category_get.sync_detailed(seasonal.id, client=self.public), 200, CategoryOut)
+        bodiless(category_delete.sync_detailed(seasonal.id, client=staff), 204)
         return drinks, tea
 
     # Products, variants, images --------------------------------------------------------

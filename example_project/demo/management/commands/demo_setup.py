@@ -67,7 +67,7 @@ class Command(BaseCommand):
         self._print_access(password, created, options["base_url"].rstrip("/"))
 
     def _seed(self, products: int, categories: int, seed: int, images: int) -> None:
-        if Product.all_objects.exists() or Category.objects.exists():
+        if Product.all_objects.exists() or Category.all_objects.exists():
             self.stdout.write("Catalogue already has data: not seeding.")
             return
         if SEED_COMMAND not in get_commands():

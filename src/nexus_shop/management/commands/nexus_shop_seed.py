@@ -53,9 +53,9 @@ Rows are written in batches inside one transaction: all or nothing. On PostgreSQ
 psycopg 3) they go in by COPY, elsewhere by INSERT; then ANALYZE (VACUUM ANALYZE after
 commit). The schema is never touched: no index or constraint is dropped and nothing is
 truncated, so it is safe in a host's database. The catalogue must be empty (soft-deleted
-products count) unless you pass --clear, which first hard-deletes every product and
-category with DELETE (so foreign keys from your own tables are honoured: PROTECT refuses,
-CASCADE follows).
+products and categories count) unless you pass --clear, which first hard-deletes every
+product and category with DELETE (so foreign keys from your own tables are honoured:
+PROTECT refuses, CASCADE follows).
 
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise, nothing with
 --verbosity 0.
@@ -102,7 +102,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clear",
             action="store_true",
-            help="Hard-delete every product (soft-deleted ones too) and category first.",
+            help="Hard-delete every product and category (soft-deleted ones too) first.",
         )
         parser.add_argument(
             "--batch-size",
