@@ -40,6 +40,7 @@ Models of other apps are not routed (``None``: the host's own routers or ``defau
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import logging
@@ -47,7 +48,6 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final
 
 from django.core.cache import caches
@@ -111,7 +111,7 @@ def client_identity(*, authorization: str = "", cart_token: str = "") -> str | N
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-@contextmanager
+@contextlib.contextmanager
 def client(identity: str | None) -> Iterator[None]:
     """Route this block's reads for ``identity`` (see :func:`client_identity`)."""
     token = _client.set(identity)
@@ -123,7 +123,7 @@ def client(identity: str | None) -> Iterator[None]:
         _client.reset(token)
 
 
-@contextmanager
+@contextlib.contextmanager
 def filling_cache() -> Iterator[None]:
     """This block computes an answer the response cache will store: read a replica only
     if it has replayed past the last invalidating commit."""
@@ -256,10 +256,8 @@ def _replay_lsn(alias: str, *, fresh: bool) -> int | None:
         logger.warning("read replica %r did not answer; using the primary", alias)
         _down_until[alias] = now + DOWN_SECONDS
         _replayed.pop(alias, None)
-        try:
+        with contextlib.suppress(DatabaseError):
             connections[alias].close()
-        except DatabaseError:
-            pass
         return None
     if row is None or row[0] is None:
         return None  # not in recovery: not a replica (a misconfiguration); keep off it
@@ -271,7 +269,7 @@ def _replay_lsn(alias: str, *, fresh: bool) -> int | None:
 def replica_for(need: int) -> str | None:
     """A replica that has replayed ``need``, or None."""
     aliases = list(conf.READ_REPLICAS)
-    random.shuffle(aliases)  # noqa: S311  (load spreading, not security)
+    random.shuffle(aliases)  # load spreading, not security
     for alias in aliases:
         lsn = _replay_lsn(alias, fresh=False)
         if lsn is not None and lsn < need:
@@ -282,9 +280,13 @@ def replica_for(need: int) -> str | None:
 
 
 def forget() -> None:
-    """Drop what this process remembers (tests)."""
+    """Drop what this process remembers, and the global LSN in Redis (tests only)."""
     with _lock:
         _local_lsns.clear()
+    found = _redis()
+    if found is not None:
+        redis, cache = found
+        redis.delete(cache.make_key(GLOBAL_KEY))
     _replayed.clear()
     _down_until.clear()
 

@@ -7,7 +7,8 @@ once, and every id in this table is in the docs and the other way round.
 An id keeps its meaning for good: a host may list it in ``SILENCED_SYSTEM_CHECKS``. A new
 check takes a new, free id; the numbers group the topics (E00x general settings, E01x
 JWT, E02x django-cachalot and the cache backend, E03x the category tree, E04x the response
-cache and the purchase path, E05x search, E06x images, E07x operations, E08x read replicas, W0xx warnings).
+cache and the purchase path, E05x search, E06x images, E07x operations, E08x read
+replicas, W0xx warnings).
 """
 
 from __future__ import annotations
