@@ -198,3 +198,27 @@ def test_check_e080(value: object, errors: int) -> None:
 def test_check_e080_names_the_cache() -> None:
     with override_settings(NEXUS_SHOP_READ_REPLICAS=["replica"], NEXUS_SHOP_READ_REPLICA_CACHE="x"):
         assert [m.id for m in check_read_replicas()] == ["nexus_shop.E080"]
+
+
+def test_the_middleware_names_the_client_under_asgi_too() -> None:
+    import asyncio
+
+    seen: list[str | None] = []
+
+    async def view(request: object) -> str:
+        seen.append(db_router._client.get())
+        return "ok"
+
+    middleware = ReplicaMiddleware(view)
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer t")
+    assert asyncio.run(middleware(request)) == "ok"
+    assert seen == [db_router.client_identity(authorization="Bearer t")]
+
+
+@pytest.mark.django_db
+def test_nothing_is_recorded_without_replicas() -> None:
+    from nexus_shop.invalidation import Change
+
+    with db_router.client("someone"):
+        db_router.on_change(Change(product_ids=frozenset({1})))
+    assert db_router._local_get(db_router.GLOBAL_KEY) == 0
