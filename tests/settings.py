@@ -66,6 +66,12 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# A second alias on the same test database, for tests/test_db_router.py: the router's
+# decisions need a DATABASES alias to name (it is not a replica; tests/heavy/
+# test_replicas.py starts a real one). NEXUS_SHOP_READ_REPLICAS is empty, so the router
+# sends every query to "default" unless a test overrides it.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["nexus_shop.db_router.ReplicaRouter"]
 
 # Every run gets its own key prefix: cachalot keys are built from the SQL alone,
 # so a shared prefix would let one run read another's (or the dev database's) rows.

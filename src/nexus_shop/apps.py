@@ -47,6 +47,7 @@ class NexusShopConfig(AppConfig):
 
         from nexus_shop import (
             checks,  # noqa: F401  (registers the system checks)
+            db_router,
             invalidation,
         )
         from nexus_shop.http_cache import deps, purge
@@ -55,6 +56,9 @@ class NexusShopConfig(AppConfig):
         connection_created.connect(observe_connection, dispatch_uid="nexus_shop.logs")
 
         # Keep the response cache and the CDN exact: both listen to every committed change.
+        # First the commit's LSN for read replicas (nexus_shop.db_router), so a cache miss
+        # that sees the new versions also sees the LSN it must read past.
+        invalidation.connect(db_router.on_change)
         invalidation.connect(deps.on_change)
         invalidation.connect(purge.on_change)
         # At recovery, after a Redis outage or a lost cache write, flush what may be stale.

@@ -115,6 +115,8 @@ DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
         "WEBHOOK_SECRET_OVERLAP": timedelta(hours=24),
         "WEBHOOK_RETENTION_DAYS": 30,
         "WEBHOOK_FAILED_RETENTION_DAYS": 90,
+        "READ_REPLICAS": (),
+        "READ_REPLICA_CACHE": "default",
     }
 )
 # ninja-jwt's keys that nexus_shop reads with defaults of its own (ninja-jwt's are frozen
@@ -322,6 +324,20 @@ class Settings:
         ignored, so it cannot be spoofed.
         """
         value: int = _setting("TRUSTED_PROXY_COUNT")
+        return value
+
+    @property
+    def READ_REPLICAS(self) -> tuple[str, ...]:  # noqa: N802
+        """``DATABASES`` aliases of streaming replicas that nexus_shop's reads may use,
+        through ``nexus_shop.db_router.ReplicaRouter`` (docs/replicas.md); empty: every
+        query goes to ``default``."""
+        return tuple(_setting("READ_REPLICAS"))
+
+    @property
+    def READ_REPLICA_CACHE(self) -> str:  # noqa: N802
+        """Cache alias (a Redis one) where the router records each client's last commit
+        LSN, so that read-your-writes holds across processes."""
+        value: str = _setting("READ_REPLICA_CACHE")
         return value
 
     @property

@@ -42,7 +42,7 @@ import dj_database_url
 import psycopg
 import pytest
 from cachalot.api import cachalot_disabled
-from django.db import connection
+from django.db import connections
 
 from tests.support import CI
 from tests.support.ports import PortInUse, address_in_use, on_free_port
@@ -193,6 +193,10 @@ class PostgresServer:
         )  # fmt: skip
         self._started(result, since)
 
+    def reload(self) -> None:
+        """Apply changed settings that need no restart (``pg_ctl reload``)."""
+        self.run("pg_ctl", "reload", "-D", self.data_dir)
+
     def cleanup(self) -> None:
         """Stop at once if it runs (nothing in it is kept), then delete every file."""
         try:
@@ -318,10 +322,40 @@ def running_postgres(*, settings: Mapping[str, str] = {}) -> Iterator[PostgresSe
 
 
 @contextmanager
-def django_connected_to(url: str) -> Iterator[None]:
-    """Point this process's ``default`` Django connection at the database at ``url`` for
-    the block (factories, services and queries then read and write there), and back to the
-    suite's test database afterwards.
+def running_replica(
+    primary: PostgresServer, *, settings: Mapping[str, str] = {}
+) -> Iterator[PostgresServer]:
+    """A streaming replica of ``primary``, started; stopped and deleted on exit.
+
+    ``pg_basebackup -R`` (run as the server's OS user) copies the primary's data directory
+    and writes ``standby.signal`` and ``primary_conninfo``; the copy then gets its own port
+    and settings (``hot_standby`` on, plus ``settings``, e.g. ``recovery_min_apply_delay``:
+    ``replica.configure(...)`` and ``replica.reload()`` change it while it runs). initdb's
+    ``pg_hba.conf`` already trusts local replication connections.
+    """
+    replica = PostgresServer(settings={"hot_standby": "on", **settings})
+    try:
+        replica.run(
+            "pg_basebackup", "-D", replica.data_dir, "-h", "127.0.0.1",
+            "-p", str(primary.port), "-U", SUPERUSER, "-R", "-X", "stream", "--no-sync",
+        )  # fmt: skip
+        replica.start()
+        yield replica
+    finally:
+        replica.cleanup()
+
+
+def replay_lsn(replica: PostgresServer) -> str | None:
+    """How far ``replica`` has replayed (``pg_last_wal_replay_lsn()``)."""
+    value = replica.execute("SELECT pg_last_wal_replay_lsn()::text")[0][0]
+    return None if value is None else str(value)
+
+
+@contextmanager
+def django_connected_to(url: str, *, alias: str = "default") -> Iterator[None]:
+    """Point this process's Django connection ``alias`` (``default``) at the database at
+    ``url`` for the block (factories, services and queries then read and write there), and
+    back to the suite's test database afterwards.
 
     The connection is closed at both ends; the suite's settings (``settings.DATABASES``)
     are not touched: only the connection's own copy is replaced. Close it again
@@ -329,10 +363,11 @@ def django_connected_to(url: str) -> Iterator[None]:
     connection is not reopened on its own. django-cachalot is off in the block: its keys
     are the alias and the SQL, the same for both databases.
     """
-    original = connection.settings_dict
+    chosen = connections[alias]
+    original = chosen.settings_dict
     target = dj_database_url.parse(url)
-    connection.close()
-    connection.settings_dict = {
+    chosen.close()
+    chosen.settings_dict = {
         **original,
         **{key: target[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")},
     }
@@ -340,5 +375,5 @@ def django_connected_to(url: str) -> Iterator[None]:
         with cachalot_disabled():
             yield
     finally:
-        connection.close()
-        connection.settings_dict = original
+        chosen.close()
+        chosen.settings_dict = original

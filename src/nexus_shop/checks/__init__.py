@@ -21,6 +21,7 @@ from nexus_shop.checks.ids import CheckId
 from nexus_shop.checks.images import check_image_storage
 from nexus_shop.checks.operations import check_operations_settings
 from nexus_shop.checks.purchase import check_purchase_settings
+from nexus_shop.checks.replicas import check_read_replicas
 from nexus_shop.checks.search import check_search_settings
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "check_jwt_deploy",
     "check_operations_settings",
     "check_purchase_settings",
+    "check_read_replicas",
     "check_retry_after",
     "check_search_settings",
     "check_settings",

@@ -7,7 +7,8 @@ once, and every id in this table is in the docs and the other way round.
 An id keeps its meaning for good: a host may list it in ``SILENCED_SYSTEM_CHECKS``. A new
 check takes a new, free id; the numbers group the topics (E00x general settings, E01x
 JWT, E02x django-cachalot and the cache backend, E03x the category tree, E04x the response
-cache and the purchase path, E05x search, E06x images, E07x operations, W0xx warnings).
+cache and the purchase path, E05x search, E06x images, E07x operations, E08x read
+replicas, W0xx warnings).
 """
 
 from __future__ import annotations
@@ -104,6 +105,12 @@ class CheckId(Enum):
         "nexus_shop.E072",
         Error,
         "NEXUS_SHOP_TRACING is not a bool, or is on without the nexus-shop[otel] extra",
+    )
+    READ_REPLICAS = (
+        "nexus_shop.E080",
+        Error,
+        "an alias of NEXUS_SHOP_READ_REPLICAS is not in DATABASES (or is 'default'), or "
+        "NEXUS_SHOP_READ_REPLICA_CACHE is not in CACHES",
     )
     JWT_SHARED_KEY = (
         "nexus_shop.W001",

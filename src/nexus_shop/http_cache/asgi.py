@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from nexus_shop import tracing
+from nexus_shop import db_router, tracing
 from nexus_shop.http_cache.engine import (
     ANNOTATION,
     LOOKUP_SPAN,
@@ -149,7 +149,8 @@ class ResponseCacheASGI:
                 body.extend(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, receive, capture)
+        with db_router.filling_cache():  # never store what a lagging replica answered
+            await self.app(scope, receive, capture)
         annotation = scope.get(ANNOTATION)
         if status != 200 or snapshot is None or annotation is None or scope["method"] != "GET":
             return  # a HEAD's answer has no body to store: a GET fills the entry

@@ -28,7 +28,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from nexus_shop import tracing
+from nexus_shop import db_router, tracing
 from nexus_shop.http_cache.engine import (
     ANNOTATION,
     LOOKUP_SPAN,
@@ -126,7 +126,8 @@ class ResponseCacheMiddleware:
         if entry is not None:
             return _hit(entry, lookup, request)
         note(lookup, "miss")
-        response: HttpResponse = self.get_response(request)
+        with db_router.filling_cache():  # never store what a lagging replica answered
+            response: HttpResponse = self.get_response(request)
         stored = self._entry(engine, request, response, snapshot)
         if stored is not None:
             engine.store.store(lookup.key, stored, engine.timeout)
@@ -148,7 +149,8 @@ class ResponseCacheMiddleware:
         if entry is not None:
             return _hit(entry, lookup, request)
         note(lookup, "miss")
-        response = await self.get_response(request)
+        with db_router.filling_cache():
+            response = await self.get_response(request)
         stored = self._entry(engine, request, response, snapshot)
         if stored is not None:
             await engine.store.astore(lookup.key, stored, engine.timeout)
