@@ -213,7 +213,8 @@ def test_a_cursor_that_does_not_say_probes_again(anon: Client) -> None:
 
 @pg
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+# "__all__": migrate's cachalot invalidation walks every alias (tests/test_migrations.py).
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_the_migration_fills_the_dictionaries_from_existing_products(
     request: pytest.FixtureRequest,
 ) -> None:
