@@ -37,6 +37,10 @@ class Conflict(NexusShopError):
     error_type = "conflict"
 
 
+class OutOfStock(Conflict):
+    """Checkout refused: a line of the cart lacks stock. ``extra["lines"]`` says which."""
+
+
 class ValidationFailed(NexusShopError):
     """Input that passed schema validation but breaks a domain rule."""
 

@@ -10,7 +10,7 @@ from ninja import Query, Router, Status
 from ninja.params.functions import Header
 
 from nexus_shop import instruments, tracing
-from nexus_shop.exceptions import Conflict, PreconditionRequired, ValidationFailed
+from nexus_shop.exceptions import OutOfStock, PreconditionRequired, ValidationFailed
 from nexus_shop.routers.purchase import (
     EMPTY_CART,
     KEY_REQUIRED,
@@ -119,9 +119,8 @@ def checkout(
                         else None
                     ),
                 )
-            except Conflict as error:
-                if "lines" in error.extra:  # the stock step refused (services.checkout)
-                    outcome = "out_of_stock"
+            except OutOfStock:
+                outcome = "out_of_stock"
                 raise
             outcome = "replayed" if result.replayed else "created"
         finally:

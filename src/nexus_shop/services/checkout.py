@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from nexus_shop import tracing
 from nexus_shop.conf import conf
-from nexus_shop.exceptions import Conflict, NotFound, ValidationFailed
+from nexus_shop.exceptions import Conflict, NotFound, OutOfStock, ValidationFailed
 from nexus_shop.models import (
     Cart,
     IdempotencyRecord,
@@ -273,7 +273,7 @@ def _take_stock(lines: list[_Line]) -> None:
         # In the cart's (product, variant) order, as the order lines would have been.
         reported = [shortfalls[line.variant_id] for line in lines if line.variant_id in shortfalls]
         noun = "product" if len(reported) == 1 else "products"
-        raise Conflict(
+        raise OutOfStock(
             f"Not enough stock for {len(reported)} {noun} in your cart; nothing was ordered.",
             extra={"lines": reported},
         )
