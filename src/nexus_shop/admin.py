@@ -45,6 +45,7 @@ from nexus_shop.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from nexus_shop.models.base import SoftDeleteModel
 from nexus_shop.models.catalog import IN_STOCK
 from nexus_shop.schemas.catalog import Options
 from nexus_shop.services import catalog as services
@@ -87,6 +88,29 @@ class _SavedByServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # same
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.refresh_from_db()
+
+
+class _SoftDeletedAdmin(_SavedByServiceAdmin):
+    """Categories and products: a soft-deleted row is listed (``deleted``) but read-only
+    until it is restored."""
+
+    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj: SoftDeleteModel) -> bool:
+        return obj.deleted_at is not None
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: SoftDeleteModel | None = None
+    ) -> bool:
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: SoftDeleteModel | None = None
+    ) -> bool:
+        if obj is not None and obj.deleted_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 # Categories -----------------------------------------------------------------------------------
@@ -134,7 +158,7 @@ _PROTECTED_SHOWN = 20
 
 
 @admin.register(Category)
-class CategoryAdmin(_SavedByServiceAdmin):
+class CategoryAdmin(_SoftDeletedAdmin):
     form = CategoryAdminForm
     list_display = (
         "name",
@@ -193,22 +217,6 @@ class CategoryAdmin(_SavedByServiceAdmin):
         see what is filed here, hidden products included.
         """
         return int(getattr(obj, "live_products", 0))
-
-    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
-    def deleted(self, obj: Category) -> bool:
-        return obj.deleted_at is not None
-
-    # A soft-deleted category is read-only until it is restored.
-
-    def has_change_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
-        if obj is not None and obj.deleted_at is not None:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
-        if obj is not None and obj.deleted_at is not None:
-            return False
-        return super().has_delete_permission(request, obj)
 
     # Deletes through the services (saves: see CategoryAdminForm).
 
@@ -610,7 +618,7 @@ class ProductAdminForm(_SavedByServiceForm):
 
 
 @admin.register(Product)
-class ProductAdmin(_SavedByServiceAdmin):
+class ProductAdmin(_SoftDeletedAdmin):
     form = ProductAdminForm
     inlines = (VariantInline, ImageInline)
     list_display = (
@@ -672,22 +680,6 @@ class ProductAdmin(_SavedByServiceAdmin):
         queryset = Product.all_objects.all()
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
-
-    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
-    def deleted(self, obj: Product) -> bool:
-        return obj.deleted_at is not None
-
-    # A soft-deleted product is read-only until it is restored.
-
-    def has_change_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
-        if obj is not None and obj.deleted_at is not None:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
-        if obj is not None and obj.deleted_at is not None:
-            return False
-        return super().has_delete_permission(request, obj)
 
     # Deletes through the services (saves: see ProductAdminForm).
 
