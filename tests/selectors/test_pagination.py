@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from unittest import mock
 
 import pytest
+from django.core import signing
 
 from nexus_shop.exceptions import ValidationFailed
-from nexus_shop.selectors.pagination import _decode_value, decode_cursor, encode_cursor
+from nexus_shop.selectors.pagination import (
+    CompactJSONSerializer,
+    _decode_value,
+    decode_cursor,
+    encode_cursor,
+)
 from nexus_shop.selectors.products import PRODUCT_SORTS
 
 
@@ -34,6 +42,26 @@ def test_cursor_is_bound_to_its_scope() -> None:
     cursor = encode_cursor(scope="products", sort=PRODUCT_SORTS["price"], value=Decimal(1), pk=1)
     with pytest.raises(ValidationFailed):
         decode_cursor(cursor, scope="categories")
+
+
+def test_the_same_position_gives_the_same_cursor_at_any_time() -> None:
+    # A cursor carries no timestamp: a list page's body, and so its ETag, stays the same
+    # from one second to the next (If-None-Match gets its 304).
+    sort = PRODUCT_SORTS["price"]
+    first = encode_cursor(scope="products", sort=sort, value=Decimal(1), pk=1)
+    with mock.patch("time.time", return_value=time.time() + 3600):
+        later = encode_cursor(scope="products", sort=sort, value=Decimal(1), pk=1)
+    assert later == first
+
+
+def test_a_cursor_handed_out_with_a_timestamp_still_decodes() -> None:
+    # Cursors were signing.dumps()'s (timestamped) before; a client may still hold one.
+    old = signing.dumps(
+        {"s": "price", "v": "1", "id": 7},
+        salt="nexus_shop.cursor:products",
+        serializer=CompactJSONSerializer,
+    )
+    assert decode_cursor(old, scope="products")["id"] == 7
 
 
 def test_cursor_is_bound_to_the_secret_key(settings: object) -> None:

@@ -155,16 +155,32 @@ def _decode_value(raw: Any, kind: str) -> Any:
     return raw
 
 
+def _signer(scope: str) -> signing.Signer:
+    # A plain Signer, not signing.dumps' TimestampSigner: cursors never expire, and a
+    # timestamp in them made the same page's body (and so its ETag) change every second,
+    # so an If-None-Match on a list page with a next_cursor missed its 304 across a
+    # second's boundary.
+    return signing.Signer(salt=f"{_SALT}:{scope}")
+
+
 def encode_cursor(
     *, scope: str, sort: SortKey, value: Any, pk: int, state: dict[str, Any] | None = None
 ) -> str:
     payload = {**(state or {}), "s": sort.name, "v": _encode_value(value, sort.kind), "id": pk}
-    return signing.dumps(payload, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer)
+    return _signer(scope).sign_object(payload, serializer=CompactJSONSerializer)
 
 
 def decode_cursor(cursor: str, *, scope: str) -> dict[str, Any]:
     try:
-        payload = signing.loads(cursor, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer)
+        try:
+            payload = _signer(scope).unsign_object(cursor, serializer=CompactJSONSerializer)
+        except (signing.BadSignature, ValueError):
+            # A cursor handed out before cursors lost their timestamp (signing.dumps). Its
+            # signature covers "payload:timestamp", which the plain Signer also accepts
+            # and then fails to decode: a ValueError.
+            payload = signing.loads(
+                cursor, salt=f"{_SALT}:{scope}", serializer=CompactJSONSerializer
+            )
     except (signing.BadSignature, ValueError) as exc:
         raise ValidationFailed("Malformed or tampered cursor.", extra={"field": "cursor"}) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
