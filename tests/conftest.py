@@ -90,6 +90,23 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _json_support_asked(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Once the test databases exist, each alias's JSON support asked once.
+
+    Django 6.1's ``run_checks()`` checks every alias by default, and on SQLite a model's
+    JSONField check asks the connection whether it supports JSON (a query, cached on the
+    connection). The test settings' "replica" alias (a mirror of default, for the router's
+    tests) would make every test that runs the checks need it, database mark or not:
+    asked here, once, the answer is cached before any test runs.
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].features.supports_json_field  # noqa: B018  (cached_property)
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _media_root_removed() -> Iterator[None]:
     """The run's MEDIA_ROOT (tests/settings.py) goes when the run ends."""
     yield
